@@ -1,0 +1,136 @@
+"""The catalog as immutable values: what `feeds.catalog` produces and every renderer reads.
+
+Everything here is already validated and normalised, so renderers never re-check:
+- every datetime is timezone-aware (days written as dates become midnight in the
+  feed's zone for `published`/`updated`; event days stay `date`s);
+- URLs are absolute http(s);
+- `Feed.base_url` always ends with "/".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from functools import cached_property
+from typing import Literal
+
+EventStatus = Literal["confirmed", "tentative", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str | None = None
+    uri: str | None = None
+
+
+@dataclass(frozen=True)
+class Feed:
+    """The `feed:` block: who publishes, where, and the defaults for entries."""
+
+    title: str
+    link: str
+    base_url: str
+    id_authority: str
+    subtitle: str | None = None
+    author: Author | None = None
+    language: str = "en"
+    timezone: str | None = None
+    feed_size: int = 50
+    hub: str | None = None
+
+    def url(self, path: str) -> str:
+        """Absolute URL of a Site path such as "/feed.atom"."""
+        return self.base_url + path.lstrip("/")
+
+
+@dataclass(frozen=True)
+class Event:
+    """`entries[].event`: a date span (all-day) or a timed span in a zone.
+
+    All-day: `start`/`end` are `date`s and `end` is the last day, inclusive.
+    Timed: `start`/`end` are aware datetimes in `timezone` (ZoneInfo).
+    """
+
+    start: date | datetime
+    end: date | datetime
+    timezone: str | None = None
+    location: str | None = None
+    geo: tuple[float, float] | None = None
+    url: str | None = None
+    status: EventStatus = "confirmed"
+    rrule: str | None = None
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    title: str
+    summary: str = ""
+    type: str | None = None
+    tags: tuple[str, ...] = ()
+    published: datetime | None = None
+    updated: datetime | None = None
+    link: str | None = None
+    event: Event | None = None
+    line: int = 0  # line of the entry in the catalog file, for messages
+
+    @property
+    def is_publication(self) -> bool:
+        return self.published is not None
+
+    @property
+    def is_event(self) -> bool:
+        return self.event is not None
+
+    @property
+    def modified(self) -> datetime | None:
+        """When the entry last changed: `updated`, else `published`."""
+        return self.updated or self.published
+
+
+@dataclass(frozen=True)
+class Catalog:
+    feed: Feed
+    entries: tuple[Entry, ...]
+    source: str = "entries.yaml"  # the file name, as shown in messages
+    version: str = ""  # sha256 of the file's bytes
+
+    @cached_property
+    def publications(self) -> tuple[Entry, ...]:
+        """Entries with a publication date, newest first (ties by id, for stable output)."""
+        dated = [e for e in self.entries if e.published is not None]
+        dated.sort(key=lambda e: e.id)
+        dated.sort(key=lambda e: e.published, reverse=True)  # type: ignore[arg-type,return-value]
+        return tuple(dated)
+
+    @cached_property
+    def events(self) -> tuple[Entry, ...]:
+        """Entries with an event, in order of start (ties by id)."""
+        evs = [e for e in self.entries if e.event is not None]
+        evs.sort(key=lambda e: (_sort_instant(e.event.start), e.id))  # type: ignore[union-attr]
+        return tuple(evs)
+
+    @cached_property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(sorted({t for e in self.entries for t in e.tags}))
+
+    def with_tag(self, tag: str) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if tag in e.tags)
+
+    def entry(self, entry_id: str) -> Entry | None:
+        for e in self.entries:
+            if e.id == entry_id:
+                return e
+        return None
+
+
+def _sort_instant(value: date | datetime) -> float:
+    """Sort key that orders dates and aware datetimes together (a date sorts as its UTC midnight)."""
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(), tzinfo=timezone.utc)
+    return value.timestamp()

@@ -1,0 +1,135 @@
+"""Catalog -> Site: every public URL precomputed once as an Output.
+
+The web app and the static export both serve these Outputs, so they answer with
+the same bytes and the same ETags; a request never renders anything.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .model import Catalog
+
+# Each renderer is a pure function Catalog -> {url path: body}. Add a format by adding
+# its function here; a path claimed twice is a bug and fails the build.
+Renderer = Callable[[Catalog], Mapping[str, bytes]]
+
+
+def _renderers() -> list[Renderer]:
+    # Imported here so that a renderer's import cost is paid only when a Site is built.
+    from .render import atom, ics, jsonfeed, pages, rss
+
+    return [atom.render, rss.render, jsonfeed.render, ics.render, pages.render]
+
+
+CONTENT_TYPES: dict[str, str] = {
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".json": "application/feed+json; charset=utf-8",
+    ".ics": "text/calendar; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".xsl": "text/xsl; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+
+# Feeds and data other sites read from scripts get CORS; pages do not need it.
+_CORS_SUFFIXES = (".atom", ".rss", ".json", ".ics", ".js", ".xsl")
+_GZIP_MIN_BYTES = 256
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Output:
+    path: str
+    body: bytes
+    content_type: str
+    etag: str  # strong validator of `body`, quoted: "\"…\""
+    last_modified: datetime
+    gzip_body: bytes | None  # deterministic gzip of body (mtime 0), None when not worth it
+    gzip_etag: str | None
+    cors: bool
+    frameable: bool  # only the embed page may be framed by other sites
+    max_age: int
+
+    @property
+    def file_name(self) -> str:
+        """Where the export writes this path: a path ending in / is its index.html."""
+        rel = self.path.lstrip("/")
+        return rel + "index.html" if rel == "" or rel.endswith("/") else rel
+
+
+@dataclass(frozen=True)
+class Site:
+    outputs: Mapping[str, Output]
+    version: str  # the catalog's content hash
+    last_modified: datetime
+
+    def __getitem__(self, path: str) -> Output:
+        return self.outputs[path]
+
+    def get(self, path: str) -> Output | None:
+        return self.outputs.get(path)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.outputs))
+
+    def __len__(self) -> int:
+        return len(self.outputs)
+
+
+def content_type_for(path: str) -> str:
+    if path.endswith("/"):
+        return CONTENT_TYPES[".html"]
+    suffix = path[path.rfind(".") :] if "." in path.rsplit("/", 1)[-1] else ""
+    return CONTENT_TYPES.get(suffix, "application/octet-stream")
+
+
+def catalog_last_modified(catalog: Catalog) -> datetime:
+    """Newest `updated`/`published` in the catalog: Last-Modified of every output.
+
+    Derived from content, never from the clock or file times, so that every worker and
+    every export node says the same thing.
+    """
+    stamps = [e.modified for e in catalog.entries if e.modified is not None]
+    return max(stamps).astimezone(UTC).replace(microsecond=0) if stamps else _EPOCH
+
+
+def make_output(path: str, body: bytes, last_modified: datetime) -> Output:
+    content_type = content_type_for(path)
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    compressible = not content_type.startswith("image/") or content_type.startswith("image/svg")
+    gz = gzip.compress(body, compresslevel=6, mtime=0) if compressible and len(body) >= _GZIP_MIN_BYTES else None
+    if gz is not None and len(gz) >= len(body):
+        gz = None
+    return Output(
+        path=path,
+        body=body,
+        content_type=content_type,
+        etag=f'"{digest}"',
+        last_modified=last_modified,
+        gzip_body=gz,
+        gzip_etag=f'"{digest}-gz"' if gz is not None else None,
+        cors=path.endswith(_CORS_SUFFIXES),
+        frameable=path == "/embed/",
+        max_age=300 if path.endswith("/") else 600,
+    )
+
+
+def build_site(catalog: Catalog, renderers: list[Renderer] | None = None) -> Site:
+    """Render every format and wrap each body as an Output."""
+    last_modified = catalog_last_modified(catalog)
+    outputs: dict[str, Output] = {}
+    for render in renderers if renderers is not None else _renderers():
+        for path, body in render(catalog).items():
+            if path in outputs:
+                raise ValueError(f"two renderers produce {path}")
+            outputs[path] = make_output(path, body, last_modified)
+    return Site(outputs=outputs, version=catalog.version, last_modified=last_modified)

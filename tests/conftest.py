@@ -1,0 +1,57 @@
+"""Shared fixtures: paths, the bundled catalog, and golden-file comparison."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_CATALOG = ROOT / "entries.yaml"
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/ from the current output (then read the git diff)",
+    )
+
+
+class Golden:
+    """Compare bytes with tests/golden/<name>; `make golden` rewrites them."""
+
+    def __init__(self, update: bool) -> None:
+        self.update = update
+
+    def check(self, name: str, actual: bytes) -> None:
+        path = GOLDEN_DIR / name
+        if self.update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(actual)
+            return
+        assert path.exists(), f"no golden file {path}; run `make golden` and review the diff"
+        expected = path.read_bytes()
+        if actual != expected:
+            diff = "".join(
+                difflib.unified_diff(
+                    expected.decode("utf-8", "replace").splitlines(keepends=True),
+                    actual.decode("utf-8", "replace").splitlines(keepends=True),
+                    f"golden/{name}",
+                    "actual",
+                )
+            )
+            pytest.fail(f"{name} differs from its golden file (`make golden` to accept):\n{diff}")
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Golden:
+    return Golden(bool(request.config.getoption("--update-golden")))
+
+
+@pytest.fixture
+def bundled_catalog_path() -> Path:
+    return BUNDLED_CATALOG
