@@ -1,0 +1,35 @@
+"""iCalendar TEXT values written exactly as the catalog has them (RFC 5545 section 3.3.11).
+
+icalendar's own `vText` first rewrites a literal backslash-N into a line break, so a
+title such as "C:\\News" would reach calendars as "C:" + newline + "ews". `Text`
+escapes backslash, semicolon, comma and line breaks and nothing else; every line
+break becomes the two characters `\\n`, so no text can start a property or component
+of its own. Folding at 75 octets is icalendar's (it counts octets and never splits a
+character).
+"""
+
+from __future__ import annotations
+
+import re
+
+from icalendar import vText
+
+_ESCAPES = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n"})
+
+# Control characters other than tab are not allowed in TEXT; the Unicode line and
+# paragraph separators are not iCalendar line breaks but some parsers split lines on
+# them (Python's str.splitlines does). Both become plain spaces.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029]")
+
+
+def escape_text(text: str) -> str:
+    """The TEXT value for `text`: \\r\\n, \\r and \\n become \\n; \\ ; , are escaped."""
+    normalised = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _NOT_TEXT.sub(" ", normalised).translate(_ESCAPES)
+
+
+class Text(vText):
+    """A vText whose serialisation keeps every character the editor wrote."""
+
+    def to_ical(self) -> bytes:
+        return escape_text(str(self)).encode("utf-8")
