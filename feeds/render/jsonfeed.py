@@ -1,9 +1,121 @@
-"""Placeholder: the jsonfeed renderer (replaced by its issue's work)."""
+"""JSON Feed 1.1 (https://jsonfeed.org/version/1.1), written by hand.
+
+Paths: `/feed.json`, `/archive/<year>/feed.json`, `/tags/<tag>/feed.json`,
+`/tags/<tag>/archive/<year>/feed.json`: the same documents, entries and ids as the Atom
+and RSS feeds (`feeds.render.documents`). JSON Feed has no archive links; its
+`next_url` (the next, older, part of the feed) points from the live feed to the newest
+archive and from each archive to the next older one, which is the same chain as RFC
+5005's `prev-archive`.
+
+`authors` and `language` are given once at the top: JSON Feed applies them to every
+item. Items carry `id` (tag: URI), `url` (the entry's `link`, else its page here),
+`title`, `content_html` (sanitised summary), `date_published`, `date_modified`
+(RFC 3339), `tags` (tags, then the type label) and, for events, an `_event` extension:
+
+    "_event": {"start": "2019-05-21", "end": "2019-05-22", "all_day": true,
+               "timezone": null, "location": "...", "geo": [51.2, 4.4],
+               "url": null, "status": "confirmed", "rrule": null}
+
+All-day events give `start`/`end` as dates with `end` the last day, inclusive (as in
+the catalog); timed events give RFC 3339 datetimes and the IANA `timezone` they are in.
+Keys keep this fixed order (no sort) so the output reads like the spec; non-ASCII text
+is written as UTF-8.
+"""
 
 from __future__ import annotations
 
-from ..model import Catalog
+import json
+from datetime import date, datetime
+from typing import Any
+
+from .. import ids
+from ..model import Catalog, Entry, Event, Feed
+from ..text import summary_html
+from .datefmt import rfc3339
+from .documents import FeedDocument, categories, entry_url, feed_documents
+
+VERSION = "https://jsonfeed.org/version/1.1"
+
+JsonObject = dict[str, Any]
 
 
 def render(catalog: Catalog) -> dict[str, bytes]:
-    return {}
+    built: dict[str, JsonObject] = {}  # entry id -> its item, built once per render
+    outputs: dict[str, bytes] = {}
+    for document in feed_documents(catalog):
+        outputs[document.path("json")] = render_document(document, built)
+    return outputs
+
+
+def render_document(document: FeedDocument, built: dict[str, JsonObject]) -> bytes:
+    items = []
+    for entry in document.entries:
+        item = built.get(entry.id)
+        if item is None:
+            item = built[entry.id] = json_item(document.feed, entry)
+        items.append(item)
+    body = json.dumps(_feed_object(document, items), ensure_ascii=False, indent=2)
+    return (body + "\n").encode("utf-8")
+
+
+def _feed_object(document: FeedDocument, items: list[JsonObject]) -> JsonObject:
+    feed = document.feed
+    top: JsonObject = {
+        "version": VERSION,
+        "title": document.title,
+        "home_page_url": document.page_url,
+        "feed_url": document.url("json"),
+        "description": document.subtitle,
+    }
+    if document.prev_archive is not None:
+        top["next_url"] = feed.url(f"{document.prev_archive}feed.json")
+    top["language"] = feed.language
+    author = _author(feed)
+    if author is not None:
+        top["authors"] = [author]
+    if feed.hub:
+        top["hubs"] = [{"type": "WebSub", "url": feed.hub}]
+    top["items"] = items
+    return top
+
+
+def _author(feed: Feed) -> JsonObject | None:
+    author = feed.author
+    if author is None:
+        return None
+    url = author.uri or (f"mailto:{author.email}" if author.email else None)
+    return {"name": author.name, "url": url} if url else {"name": author.name}
+
+
+def json_item(feed: Feed, entry: Entry) -> JsonObject:
+    assert entry.published is not None and entry.modified is not None, "publications only"
+    item: JsonObject = {
+        "id": ids.entry_uri(feed, entry.id),
+        "url": entry_url(feed, entry),
+        "title": entry.title,
+        "content_html": summary_html(entry.summary, feed.base_url),
+        "date_published": rfc3339(entry.published),
+        "date_modified": rfc3339(entry.modified),
+        "tags": [category.term for category in categories(feed, entry)],
+    }
+    if entry.event is not None:
+        item["_event"] = _event_object(feed, entry.event)
+    return item
+
+
+def _event_object(feed: Feed, event: Event) -> JsonObject:
+    return {
+        "start": _when(event.start),
+        "end": _when(event.end),
+        "all_day": event.all_day,
+        "timezone": None if event.all_day else (event.timezone or feed.timezone),
+        "location": event.location,
+        "geo": list(event.geo) if event.geo is not None else None,
+        "url": event.url,
+        "status": event.status,
+        "rrule": event.rrule,
+    }
+
+
+def _when(value: date | datetime) -> str:
+    return rfc3339(value) if isinstance(value, datetime) else value.isoformat()

@@ -1,0 +1,151 @@
+"""The feed documents of a catalog, independent of format: what each holds and links to.
+
+Atom, RSS and JSON Feed render the same documents, so the three formats always agree on
+which entries a document holds, its id, title, `updated` and its links:
+
+| document                | Site path base                 | id (feeds.ids)                 |
+|-------------------------|--------------------------------|--------------------------------|
+| publications, live      | `/`                            | `feed_uri(feed)`               |
+| publications, year Y    | `/archive/Y/`                  | `archive_uri(feed, "Y")`       |
+| tag T, live             | `/tags/T/`                     | `feed_uri(feed, T)`            |
+| tag T, year Y           | `/tags/T/archive/Y/`           | `archive_uri(feed, "Y", T)`    |
+
+Each format writes `<base>feed.atom`, `<base>feed.rss` and `<base>feed.json`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+from .. import ids
+from ..model import Catalog, Entry, Feed
+from .archive import partition
+
+# `updated` of a document without entries: fixed, so that an empty feed is still
+# byte-stable (never the build time). Same instant as feeds.site's Last-Modified fallback.
+EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
+
+# Category schemes: a tag's scheme is the folder of the tag pages (scheme + term is the
+# tag's page), the entry type is a free label, so its scheme is a tag: URI of our own.
+TYPE_SCHEME_SUFFIX = ":type"
+
+
+@dataclass(frozen=True)
+class Category:
+    term: str
+    scheme: str
+
+
+@dataclass(frozen=True)
+class FeedDocument:
+    feed: Feed
+    base: str  # Site path prefix ending in "/"; the document is `<base>feed.<ext>`
+    id: str
+    title: str
+    entries: tuple[Entry, ...]  # newest first
+    page_url: str  # absolute URL of the HTML page that lists the same publications
+    tag: str | None = None
+    year: int | None = None  # set on archive documents only
+    current: str | None = None  # archives: base of the live document
+    prev_archive: str | None = None  # base of the next older archive
+    next_archive: str | None = None  # base of the next newer archive
+
+    @property
+    def is_archive(self) -> bool:
+        return self.year is not None
+
+    @property
+    def updated(self) -> datetime:
+        """Newest `modified` of the entries held: moves only when one of them changes."""
+        stamps = [entry.modified for entry in self.entries if entry.modified is not None]
+        return max(stamps) if stamps else EMPTY_FEED_UPDATED
+
+    @property
+    def subtitle(self) -> str:
+        return self.feed.subtitle or self.feed.title
+
+    def path(self, extension: str) -> str:
+        return f"{self.base}feed.{extension}"
+
+    def url(self, extension: str) -> str:
+        return self.feed.url(self.path(extension))
+
+
+def feed_documents(catalog: Catalog) -> tuple[FeedDocument, ...]:
+    """Every feed document: the publications, then each tag, each live before its archives."""
+    feed = catalog.feed
+    documents = list(_series(feed, catalog.publications, tag=None))
+    for tag, publications in _publications_by_tag(catalog).items():
+        documents.extend(_series(feed, publications, tag=tag))
+    return tuple(documents)
+
+
+def entry_url(feed: Feed, entry: Entry) -> str:
+    """The alternate (HTML) link of an entry: its own `link`, else its page on this site."""
+    return entry.link or feed.url(ids.entry_page_path(entry.id))
+
+
+def categories(feed: Feed, entry: Entry) -> tuple[Category, ...]:
+    """Tags (scheme: the tag pages), then the entry's type label (scheme: a tag: URI)."""
+    tag_scheme = feed.url("/tags/")
+    found = [Category(term=tag, scheme=tag_scheme) for tag in entry.tags]
+    if entry.type:
+        found.append(Category(term=entry.type, scheme=type_scheme(feed)))
+    return tuple(found)
+
+
+def type_scheme(feed: Feed) -> str:
+    return f"tag:{feed.id_authority}{TYPE_SCHEME_SUFFIX}"
+
+
+def feed_zone(feed: Feed) -> tzinfo:
+    return ZoneInfo(feed.timezone) if feed.timezone else UTC
+
+
+def _publications_by_tag(catalog: Catalog) -> dict[str, tuple[Entry, ...]]:
+    by_tag: defaultdict[str, list[Entry]] = defaultdict(list)
+    for entry in catalog.publications:  # keeps newest-first order inside each tag
+        for tag in entry.tags:
+            by_tag[tag].append(entry)
+    return {tag: tuple(by_tag[tag]) for tag in sorted(by_tag)}
+
+
+def _series(feed: Feed, publications: tuple[Entry, ...], tag: str | None) -> list[FeedDocument]:
+    """The live document of one feed (all publications or one tag) and its archives."""
+    split = partition(publications, feed.feed_size, feed_zone(feed))
+    live_base = ids.tag_path(tag) if tag else "/"
+    title = f"{feed.title}: {tag}" if tag else feed.title
+    page_url = feed.url(live_base)
+    archive_bases = [f"{live_base}archive/{year}/" for year, _ in split.archives]
+    live = FeedDocument(
+        feed=feed,
+        base=live_base,
+        id=ids.feed_uri(feed, tag),
+        title=title,
+        entries=split.live,
+        page_url=page_url,
+        tag=tag,
+        prev_archive=archive_bases[0] if archive_bases else None,
+    )
+    archives = [
+        FeedDocument(
+            feed=feed,
+            base=base,
+            id=ids.archive_uri(feed, str(year), tag),
+            title=f"{title} ({year})",
+            entries=entries,
+            page_url=page_url,
+            tag=tag,
+            year=year,
+            current=live_base,
+            prev_archive=archive_bases[index + 1] if index + 1 < len(archive_bases) else None,
+            next_archive=archive_bases[index - 1] if index > 0 else None,
+        )
+        for index, (base, (year, entries)) in enumerate(
+            zip(archive_bases, split.archives, strict=True)
+        )
+    ]
+    return [live, *archives]
