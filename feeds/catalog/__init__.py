@@ -1,0 +1,110 @@
+"""Read and check the catalog (`entries.yaml`) into the immutable model of `feeds.model`.
+
+    catalog = load_catalog("entries.yaml")      # raises CatalogErrors listing every problem
+
+`parse_catalog` does the same from bytes, without touching the file system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import replace
+
+from ..model import Catalog
+from .build import build_feed, feed_zones, read_entries
+from .errors import CatalogError, CatalogErrors, Problems
+from .schema import BLOCKS, TOP, Fields, read_mapping
+from .yamlnodes import Map, Node, compose
+
+__all__ = [
+    "BLOCKS",
+    "DEFAULT_MAX_BYTES",
+    "CatalogError",
+    "CatalogErrors",
+    "load_catalog",
+    "parse_catalog",
+]
+
+#: Far above any real catalog (100k entries are about 46 MB), far below what hurts.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+
+
+def load_catalog(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Catalog:
+    """Read the catalog file and check it; `Catalog.source` is the path as given."""
+    source = os.fspath(path)
+    try:
+        with open(source, "rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > max_bytes:
+                raise CatalogErrors([_too_large(source, size, max_bytes)])
+            data = stream.read(max_bytes + 1)  # the file may have grown since fstat
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise CatalogErrors(
+            [CatalogError(source, 0, "", f"cannot read the catalog: {reason}")]
+        ) from None
+    return parse_catalog(data, source, max_bytes)
+
+
+def parse_catalog(
+    data: bytes, source: str = "entries.yaml", max_bytes: int = DEFAULT_MAX_BYTES
+) -> Catalog:
+    """Check catalog bytes and build the model; `source` names the file in messages."""
+    problems = Problems(source)
+    if len(data) > max_bytes:
+        raise CatalogErrors([_too_large(source, len(data), max_bytes)])
+    _check_utf8(data, problems)
+    problems.raise_if_any()
+    root = compose(data.removeprefix(_BOM), problems)
+    catalog = None
+    if root is None and not problems:
+        problems.add(1, "", "the catalog is empty; it needs a feed: block and an entries: list")
+    elif root is not None:
+        catalog = _build(root, source, problems)
+    problems.raise_if_any()
+    assert catalog is not None  # no problems means the tree was complete
+    return replace(catalog, version=hashlib.sha256(data).hexdigest())
+
+
+def _build(root: Node, source: str, problems: Problems) -> Catalog | None:
+    if not isinstance(root, Map):
+        problems.add(
+            root.line, "", "the catalog must be a mapping with feed: and entries: at the top"
+        )
+        return None
+    top = read_mapping(root, "", TOP, problems)
+    feed_fields: Fields | None = top.get("feed")
+    feed = build_feed(feed_fields) if feed_fields is not None else None
+    entries_node: Node | None = top.get("entries")
+    zones = feed_zones(feed_fields)
+    entries = read_entries(entries_node, zones, problems) if entries_node is not None else []
+    if feed is None or problems:
+        return None
+    return Catalog(feed=feed, entries=tuple(entries), source=source)
+
+
+def _check_utf8(data: bytes, problems: Problems) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - line_start + 1
+        problems.add(
+            line,
+            "",
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} in column {column}); "
+            "save the file as UTF-8",
+        )
+
+
+def _too_large(source: str, size: int, max_bytes: int) -> CatalogError:
+    return CatalogError(
+        source,
+        1,
+        "",
+        f"the file is too large ({size:,} bytes; the limit is {max_bytes:,}); "
+        "split it or raise the limit",
+    )

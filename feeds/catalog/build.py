@@ -1,0 +1,374 @@
+"""Rules across fields, and the model they produce: zones, spans, ids, recurrence."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, tzinfo
+from zoneinfo import ZoneInfo
+
+from icalendar.prop import vRecur
+
+from ..model import Author, Entry, Event, Feed
+from .errors import Invalid, Problems
+from .schema import ENTRY, Fields, read_mapping
+from .yamlnodes import Node, Rejected, Seq, kind
+
+#: The rule parts RFC 5545 defines (icalendar's parser accepts any name, so check them here).
+_RECUR_PARTS = frozenset(
+    ("FREQ", "UNTIL", "COUNT", "INTERVAL", "WKST", "BYSETPOS")
+    + ("BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH")
+)
+_UTC_UNTIL = re.compile(r"\d{8}T\d{6}Z")
+_DATE_UNTIL = re.compile(r"\d{8}")
+
+
+@dataclass(frozen=True)
+class Zones:
+    """The feed's default zone, and whether a missing one is worth reporting."""
+
+    default: str | None
+    feed_zone_broken: bool  # feed.timezone was written but is invalid: already reported
+
+
+def build_feed(fields: Fields) -> Feed | None:
+    if fields.missing_required or not {"title", "link", "base_url", "id_authority"} <= set(
+        fields.values
+    ):
+        return None
+    author_fields: Fields | None = fields.get("author")
+    author = None
+    if author_fields is not None:
+        if "name" not in author_fields.values:
+            return None
+        author = Author(**author_fields.values)
+    base_url: str = fields.values["base_url"]
+    return Feed(
+        title=fields.values["title"],
+        link=fields.values["link"],
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        id_authority=fields.values["id_authority"],
+        subtitle=fields.get("subtitle"),
+        author=author,
+        language=fields.get("language", "en"),
+        timezone=fields.get("timezone"),
+        feed_size=fields.get("feed_size", 50),
+        hub=fields.get("hub"),
+    )
+
+
+def feed_zones(fields: Fields | None) -> Zones:
+    if fields is None:
+        return Zones(None, feed_zone_broken=True)
+    written = "timezone" in fields.nodes
+    zone = fields.get("timezone")
+    return Zones(zone, feed_zone_broken=written and zone is None)
+
+
+def read_entries(node: Node, zones: Zones, problems: Problems) -> list[Entry]:
+    """Every valid entry; problems for the rest, and for ids used twice."""
+    if isinstance(node, Rejected):
+        return []
+    if not isinstance(node, Seq):
+        problems.add(node.line, "entries", f"must be a list of entries, not {kind(node)}")
+        return []
+    if not node.items:
+        problems.add(node.line, "entries", "is empty; add at least one entry")
+    entries: list[Entry] = []
+    first_use: dict[str, tuple[int, int]] = {}  # id -> (index, line)
+    for index, item in enumerate(node.items):
+        path = f"entries[{index}]"
+        try:
+            fields = read_mapping(item, path, ENTRY, problems)
+        except Invalid as exc:
+            if exc.message:
+                problems.add(item.line, path, exc.message)
+            continue
+        _check_unique_id(fields, index, first_use, problems)
+        entry = build_entry(fields, path, zones, problems)
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def _check_unique_id(
+    fields: Fields, index: int, first_use: dict[str, tuple[int, int]], problems: Problems
+) -> None:
+    entry_id: str | None = fields.get("id")
+    if entry_id is None:
+        return
+    line = fields.line_of("id")
+    if entry_id in first_use:
+        first_index, first_line = first_use[entry_id]
+        problems.add(
+            line,
+            f"entries[{index}].id",
+            f"duplicate id {entry_id!r}: entries[{first_index}] on line {first_line} has it "
+            "too; ids must be unique",
+        )
+    else:
+        first_use[entry_id] = (index, line)
+
+
+def build_entry(fields: Fields, path: str, zones: Zones, problems: Problems) -> Entry | None:
+    published = _instant(fields, "published", path, zones, problems)
+    updated = _instant(fields, "updated", path, zones, problems)
+    if published is not None and updated is not None and updated < published:
+        problems.add(
+            fields.line_of("updated"),
+            f"{path}.updated",
+            f"is before published ({updated.isoformat()} < {published.isoformat()})",
+        )
+    event_fields: Fields | None = fields.get("event")
+    event = build_event(event_fields, f"{path}.event", zones, problems) if event_fields else None
+    if (
+        fields.missing_required
+        or len(fields.values) < len(fields.nodes)  # a value was rejected
+        or (event_fields is not None and event is None)
+        or problems_in(fields, ("published", "updated"), published, updated)
+    ):
+        return None
+    return Entry(
+        id=fields.values["id"],
+        title=fields.values["title"],
+        summary=fields.get("summary", ""),
+        type=fields.get("type"),
+        tags=fields.get("tags", ()),
+        published=published,
+        updated=updated or published,
+        link=fields.get("link"),
+        event=event,
+        line=fields.line,
+    )
+
+
+def problems_in(fields: Fields, names: tuple[str, ...], *values: object) -> bool:
+    """True when a field was written but produced no value (its problem is reported)."""
+    return any(
+        name in fields.values and value is None for name, value in zip(names, values, strict=True)
+    )
+
+
+def _instant(
+    fields: Fields, name: str, path: str, zones: Zones, problems: Problems
+) -> datetime | None:
+    """published/updated as an aware datetime: a day is midnight in the feed's zone."""
+    value: date | datetime | None = fields.get(name)
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, datetime):
+            zone: tzinfo = ZoneInfo(zones.default) if zones.default else UTC
+            return datetime.combine(value, time(), tzinfo=zone)
+        if value.tzinfo is None:
+            return _localize(value, _default_zone(zones, "feed.timezone"))
+        return value
+    except Invalid as exc:
+        if exc.message:
+            problems.add(fields.line_of(name), f"{path}.{name}", exc.message)
+        return None
+
+
+def _default_zone(zones: Zones, remedy: str) -> str:
+    if zones.default is None:
+        if zones.feed_zone_broken:
+            raise Invalid()
+        raise Invalid(
+            f"has no time zone: set {remedy}, or write the offset, e.g. 2019-03-14T10:00:00+01:00"
+        )
+    return zones.default
+
+
+def _localize(wall: datetime, zone_name: str) -> datetime:
+    """A wall-clock time in a zone; refuses times the zone skips (summer time starts)."""
+    zone = ZoneInfo(zone_name)
+    aware = wall.replace(tzinfo=zone)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
+        raise Invalid(
+            f"{wall.isoformat()} does not exist in {zone_name} (the clocks skip it when "
+            "summer time starts); pick another time"
+        )
+    return aware
+
+
+def build_event(fields: Fields, path: str, zones: Zones, problems: Problems) -> Event | None:
+    start: date | datetime | None = fields.get("start")
+    if start is None:
+        return None
+    try:
+        if isinstance(start, datetime):
+            span = _timed_span(fields, start, path, zones, problems)
+        else:
+            span = _all_day_span(fields, start, path, problems)
+    except Invalid as exc:
+        if exc.message:
+            problems.add(fields.line, path, exc.message)
+        return None
+    if span is None:
+        return None
+    start, end, zone = span
+    rrule = _checked_rrule(fields, path, start, problems)
+    if len(fields.values) < len(fields.nodes) or ("rrule" in fields.values and rrule is None):
+        return None
+    return Event(
+        start=start,
+        end=end,
+        timezone=zone,
+        location=fields.get("location"),
+        geo=fields.get("geo"),
+        url=fields.get("url"),
+        status=fields.get("status", "confirmed"),
+        rrule=rrule,
+    )
+
+
+_Span = tuple[date | datetime, date | datetime, str | None]
+
+
+def _all_day_span(fields: Fields, start: date, path: str, problems: Problems) -> _Span | None:
+    end: date | datetime = fields.get("end", start)
+    ok = True
+    if "timezone" in fields.nodes:
+        problems.add(
+            fields.line_of("timezone"),
+            f"{path}.timezone",
+            "applies only to timed events; remove it, or give start and end a time",
+        )
+        ok = False
+    if isinstance(end, datetime):
+        problems.add(
+            fields.line_of("end"),
+            f"{path}.end",
+            "must be a date like start (all-day event), or give start a time as well",
+        )
+        return None
+    if end < start:
+        problems.add(fields.line_of("end"), f"{path}.end", _before(end, start))
+        return None
+    return (start, end, None) if ok else None
+
+
+def _timed_span(
+    fields: Fields, start: datetime, path: str, zones: Zones, problems: Problems
+) -> _Span | None:
+    end: date | datetime | None = fields.get("end")
+    if end is None:
+        if "end" not in fields.nodes:
+            problems.add(
+                fields.line,
+                f"{path}.end",
+                "is required for a timed event (when does it end?); "
+                "or write start as a date for an all-day event",
+            )
+        return None
+    if not isinstance(end, datetime):
+        problems.add(
+            fields.line_of("end"),
+            f"{path}.end",
+            "must be a date and time like start (timed event), or write start as a date",
+        )
+        return None
+    try:
+        zone = _event_zone(fields, (start, end), path, zones, problems)
+        start_at = _at(fields, "start", start, zone, path, problems)
+        end_at = _at(fields, "end", end, zone, path, problems)
+    except Invalid:
+        return None
+    if end_at < start_at:
+        problems.add(fields.line_of("end"), f"{path}.end", _before(end_at, start_at))
+        return None
+    return (start_at, end_at, zone)
+
+
+def _event_zone(
+    fields: Fields, times: tuple[datetime, datetime], path: str, zones: Zones, problems: Problems
+) -> str | None:
+    """The zone the event's times are shown in; None keeps the offsets as written.
+
+    Raises a bare Invalid when there is none to use (the problem is recorded).
+    """
+    if "timezone" in fields.nodes:
+        zone: str | None = fields.get("timezone")
+        if zone is None:  # written but invalid: reported already
+            raise Invalid()
+        return zone
+    if all(t.tzinfo is not None for t in times):
+        return None
+    try:
+        return _default_zone(zones, "event.timezone or feed.timezone")
+    except Invalid as exc:
+        if exc.message:
+            problems.add(fields.line_of("start"), f"{path}.start", exc.message)
+        raise Invalid() from None
+
+
+def _at(
+    fields: Fields, name: str, value: datetime, zone: str | None, path: str, problems: Problems
+) -> datetime:
+    """One of the event's times in its zone; records and re-raises a time the zone skips."""
+    try:
+        return _in_zone(value, zone)
+    except Invalid as exc:
+        problems.add(fields.line_of(name), f"{path}.{name}", exc.message)
+        raise Invalid() from None
+
+
+def _in_zone(value: datetime, zone: str | None) -> datetime:
+    if zone is None:
+        return value
+    if value.tzinfo is None:
+        return _localize(value, zone)
+    return value.astimezone(ZoneInfo(zone))
+
+
+def _before(end: date, start: date) -> str:
+    return f"ends before it starts ({end.isoformat()} < {start.isoformat()})"
+
+
+def _checked_rrule(
+    fields: Fields, path: str, start: date | datetime, problems: Problems
+) -> str | None:
+    rule: str | None = fields.get("rrule")
+    if rule is None:
+        return None
+    try:
+        check_rrule(rule, all_day=not isinstance(start, datetime))
+    except Invalid as exc:
+        problems.add(fields.line_of("rrule"), f"{path}.rrule", exc.message)
+        return None
+    return rule
+
+
+def check_rrule(rule: str, all_day: bool) -> None:
+    """An RFC 5545 RRULE value as a calendar client will read it.
+
+    A rule without COUNT or UNTIL repeats for ever; that is allowed (renderers
+    bound how far they expand it).
+    """
+    example = "e.g. FREQ=WEEKLY;BYDAY=TU;COUNT=6"
+    parts: dict[str, str] = {}
+    for part in rule.split(";"):
+        name, equals, value = part.partition("=")
+        if not equals or name not in _RECUR_PARTS or not value:
+            raise Invalid(
+                f"{part!r} is not a recurrence part (NAME=value, NAME one of "
+                f"{', '.join(sorted(_RECUR_PARTS))}); {example}"
+            )
+        if name in parts:
+            raise Invalid(f"{name} is given twice; {example}")
+        parts[name] = value
+    try:
+        vRecur.from_ical(rule)
+    except (ValueError, TypeError) as exc:
+        raise Invalid(f"is not a valid recurrence rule ({exc}); {example}") from None
+    if "FREQ" not in parts:
+        raise Invalid(f"needs FREQ (DAILY, WEEKLY, MONTHLY or YEARLY); {example}")
+    if "COUNT" in parts and "UNTIL" in parts:
+        raise Invalid("has both COUNT and UNTIL; keep one")
+    until = parts.get("UNTIL")
+    if until is not None and all_day and not _DATE_UNTIL.fullmatch(until):
+        raise Invalid(f"UNTIL must be a date like 20190630 for an all-day event, not {until}")
+    if until is not None and not all_day and not _UTC_UNTIL.fullmatch(until):
+        raise Invalid(
+            f"UNTIL must be a UTC time like 20190630T220000Z for a timed event, not {until}"
+        )

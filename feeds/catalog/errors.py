@@ -1,0 +1,66 @@
+"""What the validator reports: one `CatalogError` per problem, all of them raised at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CatalogError:
+    """One problem in the catalog, located by file, line and field path.
+
+    `field` is a path like `entries[3].event.end` (0-based index), or "" for a
+    problem of the file as a whole (not UTF-8, YAML syntax, too large).
+    """
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:"
+        return f"{where} {self.field}: {self.message}" if self.field else f"{where} {self.message}"
+
+
+class CatalogErrors(Exception):
+    """Every problem of one validation run, sorted by line (then in the order found)."""
+
+    def __init__(self, errors: Iterable[CatalogError]) -> None:
+        self.errors: list[CatalogError] = sorted(errors, key=lambda error: error.line)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(error) for error in self.errors)
+
+
+class Problems:
+    """Collects the problems of one run so the editor sees all of them, not just the first."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.errors: list[CatalogError] = []
+
+    def add(self, line: int, field: str, message: str) -> None:
+        self.errors.append(CatalogError(self.file, line, field, message))
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise CatalogErrors(self.errors)
+
+
+class Invalid(Exception):
+    """Raised by a converter for a value it cannot accept.
+
+    With a message, the caller records it at the value's line and path; without
+    one, the converter has already recorded its problems (or they were reported
+    earlier, e.g. an alias) and the caller only learns that there is no value.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
