@@ -1,0 +1,294 @@
+"""Live reload: notice a changed catalog, build its Site off the request path, swap it in.
+
+A `CatalogWatcher` owns what one process serves: a frozen `Live` value that it replaces
+with a single reference assignment, so a request sees the old Site or the new one,
+never a mix. Rules:
+- a cheap stat (mtime, size, inode) at most once per `interval`; the bytes are read and
+  hashed only when the stat changed, and the Site is rebuilt only when the hash did;
+- a broken, missing, unreadable or half-written file never replaces a good Site: the
+  last good one stays, its problems are logged (file:line, no traceback) and kept in
+  `Live.problems` for /health and the development banner;
+- the build is deterministic, so every gunicorn worker, each with its own watcher,
+  converges on the same bytes and ETags.
+
+No web framework here: the web layer passes `derive`, which turns a Site (and the
+problems of the file on disk) into whatever it serves from, so that the swap installs
+a ready-to-serve value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from .catalog import DEFAULT_MAX_BYTES, CatalogErrors, parse_catalog
+from .model import Catalog
+from .site import Site, build_site
+
+log = logging.getLogger("feeds.reload")
+
+View = TypeVar("View")
+Parse = Callable[[bytes, Path], Catalog]
+Build = Callable[[Catalog], Site]
+
+
+@dataclass(frozen=True)
+class Live(Generic[View]):
+    """What a process serves now, and what it knows about the file on disk."""
+
+    catalog: Catalog | None = None  # the last good catalog; None until one loaded
+    site: Site | None = None
+    view: View | None = None  # `derive(site, problems)`, what requests are answered from
+    loaded_at: datetime | None = None  # when the served catalog was loaded (wall clock)
+    problems: tuple[str, ...] = ()  # why the file on disk is not served; () when it is
+    last_error: tuple[str, ...] = ()  # the most recent failed load, kept after a fix
+    last_error_at: datetime | None = None
+    reloads: int = 0  # good catalogs swapped in after the first
+    failures: int = 0  # loads that failed
+
+
+@dataclass(frozen=True)
+class _Stamp:
+    """What a stat says about the file; a change in any of these means "read it again"."""
+
+    mtime_ns: int
+    size: int
+    inode: int
+
+    @classmethod
+    def of(cls, stat: os.stat_result) -> _Stamp:
+        return cls(stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+class _Unsettled(Exception):
+    """The file changed while it was being read: try again at the next check."""
+
+
+@dataclass
+class _Seen:
+    """What the last check saw, so that an unchanged file costs one stat."""
+
+    stamp: _Stamp | None = None
+    digest: str | None = None
+
+
+Listener = Callable[["Live[View]", "Live[View]"], None]
+
+
+@dataclass
+class _Thread:
+    thread: threading.Thread
+    pid: int
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def parse_catalog_file(data: bytes, path: Path) -> Catalog:
+    """Default parser: the catalog validator (raises CatalogErrors)."""
+    return parse_catalog(data, str(path))
+
+
+class CatalogWatcher(Generic[View]):
+    """Keeps `live` in step with the catalog file; see the module doc for the rules.
+
+    Call `check_now()` to look once (tests drive it directly); `start()` runs it every
+    `interval` seconds in a daemon thread of the calling process (call it after fork:
+    threads do not survive one).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        derive: Callable[[Site, tuple[str, ...]], View],
+        *,
+        parse: Parse = parse_catalog_file,
+        build: Build = build_site,
+        interval: float = 1.0,
+    ) -> None:
+        self.path = path
+        self.interval = interval
+        self._derive = derive
+        self._parse = parse
+        self._build = build
+        self._live: Live[View] = Live()
+        self._seen = _Seen()
+        self._lock = threading.Lock()  # one check at a time (thread and callers)
+        self._listeners: list[Listener[View]] = []
+        self._thread: _Thread | None = None
+
+    @property
+    def live(self) -> Live[View]:
+        return self._live
+
+    def add_listener(self, listener: Listener[View]) -> None:
+        """Call `listener(old, new)` after every change of `live`, in the checking thread."""
+        self._listeners.append(listener)
+
+    # --- checking ------------------------------------------------------------------------
+
+    def check_now(self) -> bool:
+        """Look at the file once; swap in a new Site if it changed and is good.
+
+        Returns whether `live` changed (a new Site, or new problems).
+        """
+        with self._lock:
+            try:
+                data, stamp = self._read_if_changed()
+            except _Unsettled:
+                return False
+            except OSError as exc:
+                self._seen = _Seen()  # read again from scratch once it is back
+                return self._fail((f"{self.path}: cannot read the catalog: {_reason(exc)}",))
+            if data is None:
+                return False
+            digest = hashlib.sha256(data).hexdigest()
+            previous, self._seen = self._seen.digest, _Seen(stamp, digest)
+            if digest == previous:
+                return False  # touched or rewritten with the same bytes
+            return self._load(data, digest)
+
+    def _read_if_changed(self) -> tuple[bytes | None, _Stamp]:
+        stamp = _Stamp.of(os.stat(self.path))
+        if stamp == self._seen.stamp:
+            return None, stamp
+        with open(self.path, "rb") as file:
+            # Past the limit the validator only needs to see that it is too large.
+            data = file.read(DEFAULT_MAX_BYTES + 1)
+            during = _Stamp.of(os.fstat(file.fileno()))
+        # A writer still at work (or a rename in between) shows up as a different stat;
+        # reading again at the next check avoids building from a half-written file.
+        settled = during == stamp and _Stamp.of(os.stat(self.path)) == stamp
+        if not settled or len(data) != min(stamp.size, DEFAULT_MAX_BYTES + 1):
+            raise _Unsettled
+        return data, stamp
+
+    def _load(self, data: bytes, digest: str) -> bool:
+        live = self._live
+        if live.site is not None and live.catalog is not None and live.catalog.version == digest:
+            # Back to the bytes being served (a broken edit undone): nothing to build.
+            return self._set(self._with_problems(live, ()))
+        started = time.perf_counter()
+        try:
+            catalog = self._parse(data, self.path)
+            site = self._build(catalog)
+        except Exception as exc:  # noqa: BLE001 - whatever fails, the last good Site stays
+            return self._fail(_problems_of(exc, self.path))
+        self._swap(catalog, site, time.perf_counter() - started)
+        return True
+
+    def _swap(self, catalog: Catalog, site: Site, seconds: float) -> None:
+        live = self._live
+        first = live.site is None
+        self._set(
+            replace(
+                live,
+                catalog=catalog,
+                site=site,
+                view=self._derive(site, ()),
+                loaded_at=datetime.now(UTC),
+                problems=(),
+                reloads=live.reloads if first else live.reloads + 1,
+            )
+        )
+        log.info(
+            "%s %s: version %s, %d entries, %d outputs, built in %.2f s",
+            "loaded" if first else "reloaded",
+            self.path,
+            catalog.version[:12],
+            len(catalog.entries),
+            len(site),
+            seconds,
+        )
+
+    def _fail(self, problems: tuple[str, ...]) -> bool:
+        live = self._live
+        if problems == live.problems:
+            return False  # the same trouble as at the last check (a file still missing)
+        kept = (
+            f"still serving version {live.catalog.version[:12]}"
+            if live.catalog
+            else "no good catalog loaded yet"
+        )
+        log.error("%s has %d problem(s); %s", self.path, len(problems), kept)
+        for problem in problems:
+            log.error("%s", problem)
+        failed = replace(
+            live, last_error=problems, last_error_at=datetime.now(UTC), failures=live.failures + 1
+        )
+        return self._set(self._with_problems(failed, problems))
+
+    def _with_problems(self, live: Live[View], problems: tuple[str, ...]) -> Live[View]:
+        if live.problems == problems:
+            return live
+        view = self._derive(live.site, problems) if live.site is not None else None
+        return replace(live, problems=problems, view=view)
+
+    def _set(self, new: Live[View]) -> bool:
+        old = self._live
+        if new is old:
+            return False
+        self._live = new  # the atomic swap: one reference assignment
+        for listener in self._listeners:
+            try:
+                listener(old, new)
+            except Exception:  # a listener's bug must not stop reloading
+                log.exception("reload listener failed")
+        return True
+
+    # --- the background thread ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Check now and then every `interval` s in a daemon thread of this process.
+
+        Idempotent; after a fork the child has no thread (threads do not survive fork),
+        so calling it again there starts that process's own.
+        """
+        current = self._thread
+        if current is not None and current.pid == os.getpid() and current.thread.is_alive():
+            return
+        with self._lock:
+            thread = threading.Thread(target=self._run, name="feeds-catalog-watcher", daemon=True)
+            self._thread = _Thread(thread, os.getpid())
+        thread.start()
+
+    def running_here(self) -> bool:
+        """Cheap enough for every request: is this process's watcher started?"""
+        current = self._thread
+        return current is not None and current.pid == os.getpid()
+
+    def stop(self) -> None:
+        current, self._thread = self._thread, None
+        if current is not None and current.pid == os.getpid():
+            current.stop.set()
+            current.thread.join(timeout=5)
+
+    def _run(self) -> None:
+        current = self._thread
+        stop = current.stop if current is not None else threading.Event()
+        while True:
+            try:
+                self.check_now()
+            except Exception:  # never let the watcher die: the next check may succeed
+                log.exception("checking %s failed", self.path)
+            if stop.wait(self.interval):
+                return
+
+
+def _problems_of(exc: Exception, path: Path) -> tuple[str, ...]:
+    """Messages for /health and the log: file:line for catalog errors, one line otherwise."""
+    if isinstance(exc, CatalogErrors):
+        return tuple(str(error) for error in exc.errors)
+    # Not the editor's mistake but ours (a renderer bug): keep the traceback in the log.
+    log.error("building the site from %s failed", path, exc_info=exc)
+    return (f"{path}: could not build the site: {type(exc).__name__}: {exc}",)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)

@@ -1,0 +1,478 @@
+"""The web app: serves the current Site, reloads it when the catalog changes.
+
+    app = create_app("entries.yaml")      # a Flask app; `wsgi.py` holds one for gunicorn
+
+Every public URL is a precomputed Output, so answering is a dictionary lookup: a thin
+WSGI layer (`SiteResponder`) sits in front of Flask and answers Site paths from header
+lists and bodies prepared when the Site was loaded (a full Flask dispatch would cost
+several times the whole answer). Flask handles what is left: `/health` and the plain
+404/405 answers.
+
+Configuration (`app.config`, from the environment as `FEEDS_<KEY>`, JSON-parsed):
+    CATALOG          the catalog file (default `entries.yaml`)
+    RELOAD           watch the catalog and swap in changes (default true)
+    RELOAD_INTERVAL  seconds between two stats of the catalog (default 1.0)
+    DEV_BANNER       show catalog errors on every page (`feeds serve` sets it)
+    WEBSUB           ping `feed.hub` for changed feeds after a reload (default true)
+    WORKER_HEADER    add `X-Worker: <pid>` to Site answers (tests of several workers)
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import re
+import sys
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, current_app, json
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from .headers import (
+    Encoding,
+    Headers,
+    choose_encoding,
+    headers_for,
+    is_not_modified,
+    not_modified_headers_for,
+)
+from .reload import CatalogWatcher, Live
+from .site import Output, Renderer, Site, build_site, make_output
+from .websub import HubNotifier, default_lock_path
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger("feeds.web")
+
+DEFAULTS: dict[str, Any] = {
+    "CATALOG": "entries.yaml",
+    "RELOAD": True,
+    "RELOAD_INTERVAL": 1.0,
+    "DEV_BANNER": False,
+    "WEBSUB": True,
+    "WORKER_HEADER": False,
+    "RENDERERS": None,  # a list of renderers instead of the full set (tests)
+}
+_EXTENSION = "feeds"
+
+
+# --- what a request is answered from -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One encoding of an Output, with its answers ready to send."""
+
+    body: bytes
+    etag: str
+    ok_headers: Headers  # 200, Content-Length included
+    not_modified_headers: Headers  # 304
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    identity: Variant
+    gzip: Variant | None
+    last_modified: int  # POSIX seconds, for If-Modified-Since
+    output: Output
+
+
+def _variant(output: Output, encoding: Encoding) -> Variant:
+    ok = headers_for(output, encoding)
+    body = output.gzip_body if encoding == "gzip" else output.body
+    assert body is not None
+    ok.append(("Content-Length", str(len(body))))
+    etag = dict(ok)["ETag"]
+    return Variant(body, etag, ok, not_modified_headers_for(output, encoding))
+
+
+def serve_output(output: Output) -> Served:
+    return Served(
+        identity=_variant(output, "identity"),
+        gzip=_variant(output, "gzip") if output.gzip_body is not None else None,
+        last_modified=int(output.last_modified.timestamp()),
+        output=output,
+    )
+
+
+def wsgi_key(path: str) -> str:
+    """A Site path as WSGI spells PATH_INFO (the raw bytes decoded as latin-1, PEP 3333)."""
+    return path.encode("utf-8").decode("latin-1")
+
+
+@dataclass(frozen=True)
+class View:
+    """A Site made ready to serve: {PATH_INFO: Served}."""
+
+    served: Mapping[str, Served]
+    site: Site
+
+
+def make_view(site: Site, problems: tuple[str, ...], banner: bool) -> View:
+    outputs: Iterable[Output] = site.outputs.values()
+    if banner and problems:
+        outputs = (with_banner(output, problems) for output in outputs)
+    return View({wsgi_key(output.path): serve_output(output) for output in outputs}, site)
+
+
+# --- the development banner ------------------------------------------------------------
+
+_BODY_TAG = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
+
+
+def banner_html(problems: tuple[str, ...]) -> bytes:
+    items = "".join(f"<li><code>{html.escape(problem)}</code></li>" for problem in problems)
+    return (
+        '<aside class="catalog-errors" role="alert"><p><strong>The catalog has '
+        f"{len(problems)} problem{'s' if len(problems) != 1 else ''}; this page shows the "
+        f"last good version.</strong></p><ul>{items}</ul></aside>"
+    ).encode()
+
+
+def with_banner(output: Output, problems: tuple[str, ...]) -> Output:
+    """The HTML page with the catalog's problems listed right after `<body>`; other
+    outputs unchanged. The ETag is that of the new body, so no cache mixes the two."""
+    if not output.content_type.startswith("text/html"):
+        return output
+    match = _BODY_TAG.search(output.body)
+    if match is None:
+        return output
+    body = output.body[: match.end()] + banner_html(problems) + output.body[match.end() :]
+    fresh = make_output(output.path, body, output.last_modified)
+    return replace(
+        output,
+        body=fresh.body,
+        etag=fresh.etag,
+        gzip_body=fresh.gzip_body,
+        gzip_etag=fresh.gzip_etag,
+    )
+
+
+# --- the thin WSGI layer ------------------------------------------------------------------
+
+
+def _plain(
+    status: str, text: str, extra: Sequence[tuple[str, str]] = ()
+) -> tuple[str, Headers, bytes]:
+    """A short plain-text answer (errors, redirects): never cached, never sniffed."""
+    body = text.encode()
+    headers: Headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(body))),
+        ("Cache-Control", "no-store"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+        ("X-Frame-Options", "DENY"),
+        *extra,
+    ]
+    return status, headers, body
+
+
+_NOT_ALLOWED = _plain(
+    "405 Method Not Allowed", "405 Method Not Allowed\n", [("Allow", "GET, HEAD")]
+)
+
+
+class SiteResponder:
+    """WSGI middleware: answers Site paths itself, hands everything else to `fallback`.
+
+    Per request: one dict lookup, the encoding and validator checks, and prepared
+    header lists. A 304 never touches the body.
+    """
+
+    def __init__(
+        self,
+        fallback: WSGIApplication,
+        watcher: CatalogWatcher[View],
+        *,
+        watch: bool,
+        worker_header: bool,
+        dev: bool,
+    ) -> None:
+        self.fallback = fallback
+        self.watcher = watcher
+        self.watch = watch
+        self.worker_header = worker_header
+        self.dev = dev
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.watch and not self.watcher.running_here():
+            self.watcher.start()  # first request of this process (gunicorn: of the worker)
+        view = self.watcher.live.view
+        path: str = environ.get("PATH_INFO") or "/"
+        if view is None:
+            if path == "/health":
+                return self.fallback(environ, start_response)
+            return self._send(start_response, environ, *self._unavailable())
+        served = view.served.get(path)
+        if served is None:
+            if path + "/" in view.served:
+                return self._send(start_response, environ, *_redirect(path + "/", environ))
+            return self.fallback(environ, start_response)
+        method = environ["REQUEST_METHOD"]
+        if method != "GET" and method != "HEAD":
+            return self._send(start_response, environ, *_NOT_ALLOWED)
+        variant = served.identity
+        if (
+            served.gzip is not None
+            and choose_encoding(served.output, environ.get("HTTP_ACCEPT_ENCODING")) == "gzip"
+        ):
+            variant = served.gzip
+        if is_not_modified(
+            etag=variant.etag,
+            last_modified=served.last_modified,
+            if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
+            if_modified_since=environ.get("HTTP_IF_MODIFIED_SINCE"),
+        ):
+            start_response("304 Not Modified", self._with_worker(variant.not_modified_headers))
+            return []
+        start_response("200 OK", self._with_worker(variant.ok_headers))
+        return [] if method == "HEAD" else [variant.body]
+
+    def _with_worker(self, headers: Headers) -> Headers:
+        if self.worker_header:
+            return [*headers, ("X-Worker", str(os.getpid()))]
+        return headers
+
+    def _send(
+        self,
+        start_response: StartResponse,
+        environ: WSGIEnvironment,
+        status: str,
+        headers: Headers,
+        body: bytes,
+    ) -> list[bytes]:
+        start_response(status, self._with_worker(headers))
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+
+    def _unavailable(self) -> tuple[str, Headers, bytes]:
+        live = self.watcher.live
+        text = "503 Service Unavailable: no good catalog has been loaded yet; see /health\n"
+        if self.dev and live.problems:
+            text += "".join(f"{problem}\n" for problem in live.problems)
+        return _plain("503 Service Unavailable", text, [("Retry-After", "5")])
+
+
+def _redirect(location: str, environ: WSGIEnvironment) -> tuple[str, Headers, bytes]:
+    target = urllib.parse.quote(location.encode("latin-1"), safe="/-._~!$&'()*+,;=:@%")
+    query = environ.get("QUERY_STRING")
+    if query:
+        target += "?" + query
+    return _plain(
+        "301 Moved Permanently", f"301 Moved Permanently: {target}\n", [("Location", target)]
+    )
+
+
+# --- the Flask app -------------------------------------------------------------------------
+
+
+@dataclass
+class Runtime:
+    """What one app instance runs: kept in `app.extensions["feeds"]`."""
+
+    watcher: CatalogWatcher[View]
+    notifier: HubNotifier | None
+    catalog_path: Path
+
+
+def create_app(
+    catalog_path: str | os.PathLike[str] | None = None, test_config: Mapping[str, Any] | None = None
+) -> Flask:
+    """The app serving `catalog_path` (default: config CATALOG, env FEEDS_CATALOG).
+
+    Loads the catalog once, synchronously: the first request already has a Site (or,
+    for a broken catalog, a 503 and /health saying why). Watching starts on the first
+    request of each process, or from gunicorn's post_worker_init hook.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("FEEDS")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if catalog_path is not None:
+        app.config["CATALOG"] = os.fspath(catalog_path)
+    path = Path(app.config["CATALOG"])
+
+    watcher = _make_watcher(app, path)
+    notifier = _make_notifier(app, path, watcher)
+    watcher.check_now()
+    app.extensions[_EXTENSION] = Runtime(watcher, notifier, path)
+
+    app.add_url_rule("/health", "health", health, provide_automatic_options=False)
+    app.register_error_handler(HTTPException, _plain_error)
+    app.wsgi_app = SiteResponder(  # type: ignore[method-assign]
+        app.wsgi_app,
+        watcher,
+        watch=bool(app.config["RELOAD"]),
+        worker_header=bool(app.config["WORKER_HEADER"]),
+        dev=bool(app.config["DEV_BANNER"]),
+    )
+    return app
+
+
+def _make_watcher(app: Flask, path: Path) -> CatalogWatcher[View]:
+    banner = bool(app.config["DEV_BANNER"])
+    renderers: list[Renderer] | None = app.config["RENDERERS"]
+
+    def build(catalog: Any) -> Site:
+        return build_site(catalog, renderers)
+
+    return CatalogWatcher(
+        path,
+        _view_deriver(banner),
+        build=build,
+        interval=float(app.config["RELOAD_INTERVAL"]),
+    )
+
+
+def _view_deriver(banner: bool) -> Callable[[Site, tuple[str, ...]], View]:
+    """`make_view`, reusing the last View when nothing it shows changed (production
+    ignores problems, so a failed reload does not re-prepare an unchanged Site)."""
+    last: list[tuple[Site, tuple[str, ...], View]] = []
+
+    def derive(site: Site, problems: tuple[str, ...]) -> View:
+        shown = problems if banner else ()
+        if last and last[0][0] is site and last[0][1] == shown:
+            return last[0][2]
+        view = make_view(site, shown, banner)
+        last[:] = [(site, shown, view)]
+        return view
+
+    return derive
+
+
+def _make_notifier(app: Flask, path: Path, watcher: CatalogWatcher[View]) -> HubNotifier | None:
+    if not app.config["WEBSUB"]:
+        return None
+    notifier = HubNotifier(default_lock_path(path))
+
+    def on_change(old: Live[View], new: Live[View]) -> None:
+        if old.site is not None and new.site is not None and new.site is not old.site:
+            assert new.catalog is not None
+            notifier.notify_change(new.catalog.feed, old.site, new.site)
+
+    watcher.add_listener(on_change)
+    return notifier
+
+
+def runtime(app: Flask) -> Runtime:
+    rt: Runtime = app.extensions[_EXTENSION]
+    return rt
+
+
+def start_background(app: object) -> None:
+    """Start this process's catalog watcher (gunicorn's post_worker_init calls it)."""
+    flask_app = app if isinstance(app, Flask) else None
+    if flask_app is not None and flask_app.config["RELOAD"]:
+        runtime(flask_app).watcher.start()
+
+
+# --- Flask views -----------------------------------------------------------------------
+
+
+def health() -> Response:
+    """JSON for monitoring: what is served, since when, and what is wrong with the file."""
+    rt = runtime(current_app)
+    live = rt.watcher.live
+    payload = health_report(live, rt.catalog_path)
+    response = current_app.response_class(
+        json.dumps(payload, indent=2) + "\n",
+        status=503 if live.site is None else 200,
+        mimetype="application/json",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+def health_report(live: Live[View], catalog_path: Path) -> dict[str, Any]:
+    if live.site is None:
+        status = "unavailable"  # nothing good ever loaded
+    elif live.problems:
+        status = "stale"  # serving the last good catalog; the file on disk is broken
+    else:
+        status = "ok"
+    catalog = live.catalog
+    return {
+        "status": status,
+        "catalog": None
+        if catalog is None or live.site is None
+        else {
+            "file": str(catalog_path),
+            "version": catalog.version,
+            "entries": len(catalog.entries),
+            "publications": len(catalog.publications),
+            "events": len(catalog.events),
+            "tags": len(catalog.tags),
+            "outputs": len(live.site),
+            "last_modified": live.site.last_modified.isoformat(),
+            "loaded_at": live.loaded_at.isoformat() if live.loaded_at else None,
+        },
+        "problems": list(live.problems),
+        "last_error": None
+        if live.last_error_at is None
+        else {"at": live.last_error_at.isoformat(), "messages": list(live.last_error)},
+        "reloads": live.reloads,
+        "failed_reloads": live.failures,
+        "pid": os.getpid(),
+    }
+
+
+def _plain_error(error: HTTPException) -> Response:
+    """404, 405 and the rest as one short line of text, never an HTML page."""
+    status = f"{error.code} {error.name}"
+    _, headers, body = _plain(status, status + "\n")
+    response = Response(body, status=error.code or 500)
+    response.headers.clear()
+    for name, value in headers:
+        if name != "Content-Length":
+            response.headers[name] = value
+    if isinstance(error, MethodNotAllowed):
+        response.headers["Allow"] = ", ".join(error.valid_methods or ("GET", "HEAD"))
+    return response
+
+
+# --- logging and the development server ------------------------------------------------------
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """One line per event on stderr for the `feeds` loggers (reloads, errors, pings)."""
+    logger = logging.getLogger("feeds")
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
+    )
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def run_dev_server(catalog_path: Path, host: str, port: int) -> int:
+    """`feeds serve`: the development server, reloading, with the error banner on pages.
+
+    Returns the exit status. A missing file is an error; a broken one is served as
+    "no good catalog yet" (503, errors listed) until the editor fixes it.
+    """
+    from werkzeug.serving import run_simple
+
+    if not catalog_path.is_file():
+        print(f"{catalog_path}: no such catalog file", file=sys.stderr)
+        return 2
+    configure_logging()
+    app = create_app(catalog_path, {"DEV_BANNER": True, "RELOAD": True})
+    start_background(app)
+    log.info(
+        "serving %s on http://%s:%d/ (development server; Ctrl-C to stop)", catalog_path, host, port
+    )
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+    return 0

@@ -1,0 +1,3 @@
+from feeds.web import create_app
+
+app = create_app()
