@@ -1,0 +1,248 @@
+"""Shared plumbing for the bench_*.py scripts: paths, timed subprocesses, servers, tables.
+
+Servers bind 127.0.0.1 on free ports only; every process started here is stopped by
+the context manager that started it, even when the benchmark fails.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+FEEDS = VENV_BIN / "feeds"
+GUNICORN = VENV_BIN / "gunicorn"
+
+sys.path.insert(0, str(ROOT / "tests"))  # tests/servers.py: nginx with deploy/nginx.conf
+
+
+class BenchError(Exception):
+    """A benchmark cannot run (missing tool, part of the publisher not there yet)."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    wall: float  # seconds
+    max_rss_kb: int  # peak resident set of the process (ru_maxrss of its own rusage)
+    returncode: int
+    output: str  # stdout + stderr, for error messages
+
+
+def run_measured(
+    argv: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> RunResult:
+    """Run a command to completion; wall clock and the peak RSS of that one child.
+
+    `os.wait4` gives the rusage of exactly this child (RUSAGE_CHILDREN would report the
+    maximum over every child this script ever waited for).
+    """
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        list(argv), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert process.stdout is not None
+    output = process.stdout.read()  # until the child closes it (exits)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    process.stdout.close()
+    return RunResult(wall, usage.ru_maxrss, process.returncode, output.decode(errors="replace"))
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_get(
+    url: str, headers: dict[str, str] | None = None, timeout: float = 10.0
+) -> tuple[int, dict[str, str], bytes]:
+    """GET a loopback URL: status, headers (lower-case names), body; 304 is not an error."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.read(),
+            )
+    except urllib.error.HTTPError as err:
+        return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
+
+
+def raw_exchange(port: int, request: bytes, timeout: float = 10.0) -> bytes:
+    """Send raw bytes to 127.0.0.1:port, return everything the server sends until it closes."""
+    chunks: list[bytes] = []
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def wait_until_serving(
+    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 120.0
+) -> None:
+    """Block until `url` answers 200 (the app loads its catalog first, which takes seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"server exited with {process.returncode}:\n{tail(log)}")
+        try:
+            if http_get(url, timeout=2.0)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise BenchError(f"{url} did not answer 200 within {timeout:.0f} s:\n{tail(log)}")
+
+
+def tail(log: Path, lines: int = 30) -> str:
+    if not log.exists():
+        return "(no output)"
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def require_app() -> None:
+    """The web app's pieces must exist: wsgi.py, gunicorn.conf.py, feeds.web."""
+    missing = [p.name for p in (ROOT / "wsgi.py", ROOT / "gunicorn.conf.py") if not p.exists()]
+    if not (ROOT / "feeds" / "web.py").exists():
+        missing.append("feeds/web.py")
+    if missing:
+        raise BenchError(f"the web app is not there yet (missing: {', '.join(missing)})")
+
+
+@dataclass
+class App:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def gunicorn_env(catalog: Path) -> dict[str, str]:
+    """Environment of the documented command: the catalog path; nothing else changed."""
+    env = dict(os.environ)
+    env["FEEDS_CATALOG"] = str(catalog)
+    return env
+
+
+@contextmanager
+def start_app(catalog: Path, log: Path, extra_args: Sequence[str] = ()) -> Iterator[App]:
+    """`gunicorn -c gunicorn.conf.py wsgi:app` (the documented command) on a free loopback port.
+
+    `--bind` on the command line overrides the config file's bind; everything else
+    (workers, threads, preload) is the shipped configuration.
+    """
+    require_app()
+    port = free_port()
+    argv = [
+        str(GUNICORN),
+        "-c",
+        "gunicorn.conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+        *extra_args,
+        "wsgi:app",
+    ]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            argv, cwd=ROOT, env=gunicorn_env(catalog), stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/feed.atom", process, log)
+        yield App(process, port, log)
+    finally:
+        stop(process, signal.SIGTERM)
+
+
+def stop(process: subprocess.Popen[bytes], sig: int) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of `pid` (gunicorn's workers), from /proc."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def rss_kb(pid: int, field: str = "VmRSS") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise BenchError(f"no {field} for pid {pid}")
+
+
+def git_commit() -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "feeds"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return result.stdout.strip() + (" (feeds/ modified)" if dirty else "")
+
+
+def tool_version(argv: Sequence[str]) -> str:
+    if shutil.which(argv[0]) is None and not Path(argv[0]).exists():
+        return "not installed"
+    result = subprocess.run(list(argv), capture_output=True, text=True, check=False)
+    return (result.stdout or result.stderr).strip().splitlines()[0]
+
+
+def machine_summary() -> str:
+    mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    return (
+        f"{os.cpu_count()} CPUs, {int(mem) / 1024 / 1024:.1f} GiB RAM, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}, commit {git_commit()}"
+    )
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A Markdown table (pastes straight into RESULTS.md), columns padded for the terminal."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "| " + " | ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True)) + " |"
+    print(line)
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |")

@@ -1,0 +1,206 @@
+"""Build time: `feeds build` against Hugo rendering the same catalog to Atom + iCalendar.
+
+    .venv/bin/python benchmarks/bench_build.py                 # 1k, 10k, 100k; 3 runs each
+    .venv/bin/python benchmarks/bench_build.py --sizes 10k --repeat 5
+
+For each size the generated catalog (benchmarks/data/, cached) is built by
+`feeds build CATALOG --out DIR` (everything the Site holds) and by Hugo with the
+templates in benchmarks/peers/hugo/ (one Atom feed of every publication and one
+iCalendar file of every event, Markdown summaries rendered by Hugo's markdownify), runs
+interleaved, each into a fresh output folder. Prints median wall time, peak RSS and
+the ratio ours/Hugo. Hugo reads the YAML catalog itself (a copy in its data/ folder,
+made before timing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from _common import (
+    BENCH_DIR,
+    FEEDS,
+    VENV_BIN,
+    BenchError,
+    RunResult,
+    machine_summary,
+    median,
+    print_table,
+    run_measured,
+    tool_version,
+)
+from gen_catalog import ensure_catalog, parse_size
+
+HUGO_PEER = BENCH_DIR / "peers" / "hugo"
+HUGO = shutil.which("hugo") or "/usr/bin/hugo"
+# Until `feeds build` is wired into the CLI, the same function called directly (reported).
+_DIRECT_BUILD = (
+    "import sys; from pathlib import Path; from feeds.export import build_command; "
+    "sys.exit(build_command(Path(sys.argv[1]), Path(sys.argv[2])))"
+)
+
+
+@dataclass
+class Runs:
+    results: list[RunResult] = field(default_factory=list)
+
+    @property
+    def median_wall(self) -> float:
+        return median([r.wall for r in self.results])
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return max(r.max_rss_kb for r in self.results) / 1024
+
+
+def ours_argv(catalog: Path, out: Path) -> tuple[list[str], str]:
+    """The command that builds our export, and how it was found (CLI or direct call)."""
+    probe = run_measured([str(FEEDS), "build", "--help"])
+    if probe.returncode == 0:
+        return [str(FEEDS), "build", str(catalog), "--out", str(out)], "feeds build"
+    direct = run_measured([str(VENV_BIN / "python"), "-c", "import feeds.export"])
+    if direct.returncode == 0:
+        argv = [str(VENV_BIN / "python"), "-c", _DIRECT_BUILD, str(catalog), str(out)]
+        return argv, "feeds.export.build_command (the `feeds build` CLI is not wired yet)"
+    raise BenchError("`feeds build` is not there yet (no CLI command, no feeds.export)")
+
+
+def hugo_site(workdir: Path, catalog: Path) -> Path:
+    """A copy of the Hugo peer with the catalog as data/catalog.yaml (setup, not timed)."""
+    site = workdir / "hugo-site"
+    shutil.copytree(HUGO_PEER, site)
+    (site / "data").mkdir()
+    shutil.copyfile(catalog, site / "data" / "catalog.yaml")
+    return site
+
+
+def hugo_argv(site: Path, out: Path, cache: Path) -> list[str]:
+    return [
+        HUGO,
+        "--quiet",
+        "--noBuildLock",
+        "--source",
+        str(site),
+        "--destination",
+        str(out),
+        "--cacheDir",
+        str(cache),
+    ]
+
+
+def run_once(argv: list[str], out: Path, what: str) -> RunResult:
+    shutil.rmtree(out, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = run_measured(argv)
+    if result.returncode != 0:
+        raise BenchError(f"{what} failed ({result.returncode}):\n{result.output[-3000:]}")
+    return result
+
+
+def describe_hugo_output(out: Path) -> str:
+    atom = (out / "feed.atom").read_bytes()
+    ics = (out / "events.ics").read_bytes()
+    return (
+        f"Hugo wrote feed.atom ({atom.count(b'<entry>')} entries, {len(atom):,} B) and "
+        f"events.ics ({ics.count(b'BEGIN:VEVENT')} events, {len(ics):,} B)"
+    )
+
+
+def print_run(i: int, name: str, result: RunResult) -> None:
+    """One line per run; for ours, the build's own summary line (files, bytes) too."""
+    said = result.output.strip().splitlines()
+    note = f"  {said[-1]}" if said and name == "feeds build" else ""
+    megabytes = result.max_rss_kb / 1024
+    print(f"  run {i + 1}: {name:<11} {result.wall:6.2f} s, {megabytes:6.0f} MB{note}", flush=True)
+
+
+def bench_size(n: int, repeat: int, only: str, workdir: Path) -> tuple[Runs | None, Runs | None]:
+    """Interleaved runs of both tools on the n-entry catalog, each into a fresh folder."""
+    catalog = ensure_catalog(n)
+    print(f"\n## {n:,} entries: {catalog} ({catalog.stat().st_size:,} bytes)", flush=True)
+    ours = Runs() if only in ("both", "ours") else None
+    hugo = Runs() if only in ("both", "hugo") else None
+    ours_out = workdir / str(n) / "ours" / "site"
+    hugo_out = workdir / str(n) / "hugo-public"
+    ours_cmd: list[str] = []
+    if ours is not None:
+        ours_cmd, how = ours_argv(catalog, ours_out)
+        print(f"ours: {how}")
+    hugo_cmd: list[str] = []
+    if hugo is not None:
+        hugo_cmd = hugo_argv(hugo_site(workdir / str(n), catalog), hugo_out, workdir / "hugo-cache")
+    for i in range(repeat):
+        if ours is not None:
+            ours.results.append(run_once(ours_cmd, ours_out, "feeds build"))
+            print_run(i, "feeds build", ours.results[-1])
+        if hugo is not None:
+            hugo.results.append(run_once(hugo_cmd, hugo_out, "hugo"))
+            print_run(i, "hugo", hugo.results[-1])
+    if hugo is not None:
+        print("  " + describe_hugo_output(hugo_out))
+    return ours, hugo
+
+
+def cell(runs: Runs | None, wall: bool) -> str:
+    if runs is None:
+        return "-"
+    return f"{runs.median_wall:.2f} s" if wall else f"{runs.peak_rss_mb:.0f} MB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes", default="1k,10k,100k", help="comma-separated: 1k,10k,100k or integers"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per tool and size (median reported)"
+    )
+    parser.add_argument("--only", choices=("both", "ours", "hugo"), default="both")
+    args = parser.parse_args(argv)
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
+    print(f"# bench_build: {machine_summary()}")
+    print(f"# {tool_version([HUGO, 'version'])}")
+    rows: list[list[str]] = []
+    measured: dict[int, tuple[Runs | None, Runs | None]] = {}
+    workdir = Path(tempfile.mkdtemp(prefix="feeds-bench-build-"))
+    try:
+        for n in sizes:
+            ours, hugo = bench_size(n, args.repeat, args.only, workdir)
+            measured[n] = (ours, hugo)
+            ratio = f"{ours.median_wall / hugo.median_wall:.2f}x" if ours and hugo else "-"
+            rows.append(
+                [
+                    f"{n:,}",
+                    cell(ours, True),
+                    cell(ours, False),
+                    cell(hugo, True),
+                    cell(hugo, False),
+                    ratio,
+                ]
+            )
+    except BenchError as exc:
+        print(f"\nbench_build: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\nMedian of {args.repeat} runs; peak RSS is the largest of the runs.\n")
+    print_table(["entries", "feeds build", "peak RSS", "Hugo", "Hugo RSS", "ours/Hugo"], rows)
+    print_scaling(measured)
+    return 0
+
+
+def print_scaling(measured: dict[int, tuple[Runs | None, Runs | None]]) -> None:
+    """10k -> 100k growth of our build time (the target: within 12x for 10x the entries)."""
+    if 10_000 in measured and 100_000 in measured:
+        for name, index in (("feeds build", 0), ("Hugo", 1)):
+            small, large = measured[10_000][index], measured[100_000][index]
+            if small and large:
+                print(f"{name}: 10k -> 100k = {large.median_wall / small.median_wall:.1f}x time")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
