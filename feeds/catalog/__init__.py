@@ -103,7 +103,7 @@ def _check_utf8(data: bytes, problems: Problems) -> None:
 def _too_large(source: str, size: int, max_bytes: int) -> CatalogError:
     return CatalogError(
         source,
-        1,
+        0,
         "",
         f"the file is too large ({size:,} bytes; the limit is {max_bytes:,}); "
         "split it or raise the limit",

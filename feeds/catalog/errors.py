@@ -11,7 +11,8 @@ class CatalogError:
     """One problem in the catalog, located by file, line and field path.
 
     `field` is a path like `entries[3].event.end` (0-based index), or "" for a
-    problem of the file as a whole (not UTF-8, YAML syntax, too large).
+    problem of the text rather than of one field (YAML syntax, not UTF-8).
+    `line` is 1-based; 0 means the file as a whole (missing, unreadable, too large).
     """
 
     file: str

@@ -152,7 +152,8 @@ def _read_field(
     if value is None or (isinstance(value, Scalar) and value.null):
         if spec.required:
             result.missing_required = True
-            problems.add(key_line, path, "is required but " + ("empty" if value else "missing"))
+            state = "empty; give it a value" if value else f"missing; add '{name}: ...'"
+            problems.add(key_line, path, f"is required but {state}")
         return
     result.nodes[name] = value
     try:

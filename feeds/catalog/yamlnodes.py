@@ -243,7 +243,7 @@ class _TreeBuilder:
 def _is_null(event: ScalarEvent) -> bool:
     if event.tag == _YAML + "null":
         return True
-    plain = bool(event.implicit[0]) and event.style is None
+    plain = bool(event.implicit[0]) and not event.style  # libyaml says '', PyYAML None
     return plain and _NULL.fullmatch(event.value) is not None
 
 
