@@ -87,3 +87,25 @@ def check(catalog: Path) -> None:
     published from a catalog with problems.
     """
     click.echo(summary(load_catalog(catalog)))
+
+
+@main.command()
+@catalog_argument
+@click.option(
+    "--out",
+    default="site",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder to publish into (made a symlink that each build flips atomically).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@reports_problems
+def build(catalog: Path, out: Path, quiet: bool) -> None:
+    """Build CATALOG into static files (+ .gz) for nginx, an object store or a CDN.
+
+    A catalog with problems is reported as by `check`, and OUT is left untouched.
+    See feeds/export.py for the folder layout and deploy/nginx.conf to serve it.
+    """
+    from .export import build_command
+
+    sys.exit(build_command(catalog, out, quiet=quiet))
