@@ -1,9 +1,308 @@
-"""Placeholder: the pages renderer (replaced by its issue's work)."""
+"""HTML pages, the embed page and the static files of the Site (Jinja, no web framework).
+
+Paths: `/` (home), `/entries/<id>/` (every entry), `/events/`, `/tags/<tag>/` (every
+tag), `/embed/` (the iframe page), `/404.html`, `/events.json` and
+`/tags/<tag>/events.json` (JSON Feed of events, for the widget), and the static files
+`/style.css`, `/site.js`, `/embed.js`, `/embed-page.js`, `/icon.svg`, `/feed.xsl`.
+
+Pages need no script to be read; scripts only add to them (copy buttons, the
+upcoming/past split by the reader's date, the embed page's query). Every page is
+rendered from the catalog alone, so the same catalog gives the same bytes.
+"""
 
 from __future__ import annotations
 
-from ..model import Catalog
+import html
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from .. import ids
+from ..model import Catalog, Entry, Event, Feed
+from ..text import summary_html, summary_text
+from . import pages_calendar as cal
+from .pages_embed import EMBED_DEFAULTS, EMBED_LIMIT_MAX, validate_embed_query
+from .pages_env import STATIC_FILES, base_path, render_template, static_file
+from .pages_events_json import events_json, events_json_path
+from .pages_grid import MAX_OCCURRENCES, is_unbounded, month_grid, occurrences
+from .pages_select import (
+    EVENT_WINDOW,
+    HOME_EVENTS,
+    HOME_PUBLICATIONS,
+    TAG_PUBLICATIONS,
+    anchor_day,
+    event_window,
+)
+
+__all__ = ["render", "validate_embed_query"]
+
+_WEEKDAYS = (
+    ("Monday", "Mon"), ("Tuesday", "Tue"), ("Wednesday", "Wed"), ("Thursday", "Thu"),
+    ("Friday", "Fri"), ("Saturday", "Sat"), ("Sunday", "Sun"),
+)  # fmt: skip
+_DESCRIPTION_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Links:
+    """URLs as pages write them: root-relative under the Site's mount path, or absolute."""
+
+    feed: Feed
+
+    @property
+    def base(self) -> str:
+        return base_path(self.feed.base_url)
+
+    def page(self, path: str) -> str:
+        return self.base + path.lstrip("/")
+
+    def absolute(self, path: str) -> str:
+        return self.feed.url(path)
+
+    def entry(self, entry: Entry) -> str:
+        return self.page(ids.entry_page_path(entry.id))
+
+    def tag(self, tag: str) -> str:
+        return self.page(ids.tag_path(tag))
+
+
+class Formats:
+    """Date and place formatting, exposed to templates as `fmt`."""
+
+    day = staticmethod(cal.day_text)
+    when = staticmethod(cal.when_text)
+    span = staticmethod(cal.span_text)
+    iso = staticmethod(cal.iso)
+    map = staticmethod(cal.map_url)
+
+    @staticmethod
+    def last_day(event: Event) -> str:
+        """`data-last-day` for the upcoming/past split; empty for a rule that never ends."""
+        return "" if is_unbounded(event) else cal.last_day(event).isoformat()
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    """The feed and calendar addresses of one subscribe block (site-wide or one tag)."""
+
+    id: str
+    atom_path: str
+    rss_path: str
+    json_path: str
+    atom_url: str
+    ics_url: str
+    webcal_url: str
+    google_url: str
+    outlook_url: str
+
+
+def _subscribe(links: Links, tag: str | None) -> Subscribe:
+    folder = "/" if tag is None else ids.tag_path(tag)
+    ics_path = "/events.ics" if tag is None else f"{folder}events.ics"
+    ics_url = links.absolute(ics_path)
+    name = links.feed.title if tag is None else f"{links.feed.title}: {tag}"
+    return Subscribe(
+        id="site" if tag is None else "tag",
+        atom_path=links.page(f"{folder}feed.atom"),
+        rss_path=links.page(f"{folder}feed.rss"),
+        json_path=links.page(f"{folder}feed.json"),
+        atom_url=links.absolute(f"{folder}feed.atom"),
+        ics_url=ics_url,
+        webcal_url=cal.webcal_url(ics_url),
+        google_url=cal.google_subscribe_url(ics_url),
+        outlook_url=cal.outlook_subscribe_url(ics_url, name),
+    )
+
+
+def _alternates(links: Links, tag: str | None) -> list[dict[str, str]]:
+    """`<link rel="alternate">` for feed autodiscovery: the site's feeds, then the tag's."""
+    found = []
+    for folder, label in [("/", links.feed.title)] + (
+        [(ids.tag_path(tag), f"{links.feed.title}: {tag}")] if tag else []
+    ):
+        for extension, media, kind in (
+            ("feed.atom", "application/atom+xml", "Atom"),
+            ("feed.rss", "application/rss+xml", "RSS"),
+            ("feed.json", "application/feed+json", "JSON Feed"),
+            ("events.ics", "text/calendar", "calendar"),
+        ):
+            found.append(
+                {
+                    "type": media,
+                    "href": links.page(folder + extension),
+                    "title": f"{label} ({kind})",
+                }
+            )
+    return found
+
+
+class PageRenderer:
+    """Renders every page of one catalog; holds what all pages share."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.feed = catalog.feed
+        self.links = Links(catalog.feed)
+        self.anchor = anchor_day(catalog)
+        author = self.feed.author.name if self.feed.author else self.feed.title
+        self.site = {
+            "title": self.feed.title,
+            "subtitle": self.feed.subtitle or self.feed.title,
+            "subtitle_given": self.feed.subtitle is not None,
+            "language": self.feed.language,
+            "link": self.feed.link,
+            "author": author,
+        }
+        self.by_tag: dict[str, list[Entry]] = {tag: [] for tag in catalog.tags}
+        for entry in catalog.entries:
+            for tag in entry.tags:
+                self.by_tag[tag].append(entry)
+
+    def page(self, template: str, path: str, tag: str | None = None, **context: Any) -> bytes:
+        return render_template(
+            template,
+            site=self.site,
+            links=self.links,
+            fmt=Formats,
+            path=path,
+            alternates=_alternates(self.links, tag),
+            tag=tag,
+            **context,
+        )
+
+    def home(self) -> bytes:
+        publications = self.catalog.publications
+        return self.page(
+            "home.html",
+            "/",
+            publications=publications[:HOME_PUBLICATIONS],
+            more_publications=len(publications) > HOME_PUBLICATIONS,
+            events=event_window(self.catalog.events, self.anchor, HOME_EVENTS),
+            tags=self.catalog.tags,
+            subscribe=_subscribe(self.links, None),
+            snippets=self._snippets(),
+        )
+
+    def _snippets(self) -> dict[str, str]:
+        url = self.links.absolute
+        title = self.feed.title
+        iframe = (
+            f'<iframe src="{url("/embed/")}?kind=events&amp;limit=5" title="{html.escape(title)}"'
+            ' width="100%" height="420" loading="lazy"></iframe>'
+        )
+        widget = (
+            f'<script src="{url("/embed.js")}" defer></script>\n'
+            f'<feeds-widget src="{url("/feed.json")}" kind="publications" limit="5" theme="auto">\n'
+            f'  <a href="{url("/")}">{html.escape(title)}</a>\n'
+            "</feeds-widget>"
+        )
+        return {"iframe": iframe, "widget": widget}
+
+    def entry(self, entry: Entry) -> bytes:
+        path = ids.entry_page_path(entry.id)
+        context: dict[str, Any] = {
+            "entry": entry,
+            "event": entry.event,
+            "summary": Markup(summary_html(entry.summary, self.feed.base_url)),  # sanitised
+            "description": _description(entry),
+            "link_host": urlsplit(entry.link).hostname if entry.link else "",
+        }
+        if entry.event is not None:
+            found = occurrences(entry) if entry.event.rrule else []
+            context["occurrences"] = found[:10]
+            context["occurrences_truncated"] = len(found) > 10 or len(found) == MAX_OCCURRENCES
+            context["calendar"] = self._add_to_calendar(entry)
+        return self.page("entry.html", path, **context)
+
+    def _add_to_calendar(self, entry: Entry) -> dict[str, str]:
+        page_url = self.links.absolute(ids.entry_page_path(entry.id))
+        return {
+            "ics_path": self.links.page(ids.entry_ics_path(entry.id)),
+            "google_url": cal.google_template_url(entry, self.feed, page_url),
+            "outlook_url": cal.outlook_compose_url(entry, self.feed, page_url),
+        }
+
+    def events(self) -> bytes:
+        return self.page(
+            "events.html",
+            "/events/",
+            events=self.catalog.events,
+            months=month_grid(self.catalog.events),
+            weekdays=_WEEKDAYS,
+            subscribe=_subscribe(self.links, None),
+        )
+
+    def tag(self, tag: str) -> bytes:
+        tagged = self.by_tag[tag]
+        publications = [entry for entry in self.catalog.publications if tag in entry.tags]
+        return self.page(
+            "tag.html",
+            ids.tag_path(tag),
+            tag,
+            publications=publications[:TAG_PUBLICATIONS],
+            more_publications=len(publications) > TAG_PUBLICATIONS,
+            events=self._tag_events(tag, tagged),
+            subscribe=_subscribe(self.links, tag),
+        )
+
+    def _tag_events(self, tag: str, tagged: list[Entry]) -> tuple[Entry, ...]:
+        chosen = {entry.id for entry in tagged if entry.event is not None}
+        events = tuple(entry for entry in self.catalog.events if entry.id in chosen)
+        return event_window(events, self.anchor, EVENT_WINDOW)
+
+    def embed(self) -> bytes:
+        """Every item any valid query can show: the newest 50 publications and the event
+        window, site-wide and for each tag (the script picks from them)."""
+        publication_ids = {e.id for e in self.catalog.publications[:EMBED_LIMIT_MAX]}
+        event_ids = {e.id for e in event_window(self.catalog.events, self.anchor, EVENT_WINDOW)}
+        for tag, tagged in self.by_tag.items():
+            dated = [e for e in tagged if e.published is not None]
+            dated.sort(key=lambda e: e.id)
+            dated.sort(key=lambda e: e.published, reverse=True)  # type: ignore[arg-type,return-value]
+            publication_ids.update(e.id for e in dated[:EMBED_LIMIT_MAX])
+            event_ids.update(e.id for e in self._tag_events(tag, tagged))
+        return render_template(
+            "embed.html",
+            site=self.site,
+            links=self.links,
+            fmt=Formats,
+            publications=[e for e in self.catalog.publications if e.id in publication_ids],
+            events=[e for e in self.catalog.events if e.id in event_ids],
+            defaults=EMBED_DEFAULTS,
+            limit_max=EMBED_LIMIT_MAX,
+        )
+
+    def events_json(self) -> dict[str, bytes]:
+        items: dict[str, dict[str, Any]] = {}
+        window = event_window(self.catalog.events, self.anchor, EVENT_WINDOW)
+        outputs = {events_json_path(None): events_json(self.feed, window, None, items)}
+        for tag, tagged in self.by_tag.items():
+            tag_window = self._tag_events(tag, tagged)
+            outputs[events_json_path(tag)] = events_json(self.feed, tag_window, tag, items)
+        return outputs
+
+    def feed_xsl(self) -> bytes:
+        return render_template("feed.xsl", links=self.links, site=self.site)
+
+
+def _description(entry: Entry) -> str:
+    text = summary_text(entry.summary).replace("\n\n", " ")
+    return text if len(text) <= _DESCRIPTION_CHARS else text[: _DESCRIPTION_CHARS - 1] + "…"
 
 
 def render(catalog: Catalog) -> dict[str, bytes]:
-    return {}
+    pages = PageRenderer(catalog)
+    outputs: dict[str, bytes] = {f"/{name}": static_file(name) for name in STATIC_FILES}
+    outputs["/feed.xsl"] = pages.feed_xsl()
+    outputs["/"] = pages.home()
+    outputs["/events/"] = pages.events()
+    outputs["/embed/"] = pages.embed()
+    outputs["/404.html"] = pages.page("404.html", "/404.html")
+    for entry in catalog.entries:
+        outputs[ids.entry_page_path(entry.id)] = pages.entry(entry)
+    for tag in catalog.tags:
+        outputs[ids.tag_path(tag)] = pages.tag(tag)
+    outputs.update(pages.events_json())
+    return outputs

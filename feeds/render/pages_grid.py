@@ -1,0 +1,118 @@
+"""Event occurrences (recurrences expanded, with a bound) and the month grid of `/events/`.
+
+An RRULE may never end (no COUNT, no UNTIL), so expansion stops at whichever comes
+first: `MAX_OCCURRENCES` occurrences or `MAX_SPAN` after the first start. Expansion
+uses dateutil's RFC 5545 implementation (`dateutil.rrule.rrulestr`), on wall-clock
+times in the event's zone, so a weekly 09:00 meeting stays at 09:00 across DST.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from dateutil.rrule import rrulestr
+
+from ..model import Entry, Event
+from .pages_calendar import month_name
+
+MAX_OCCURRENCES = 50
+MAX_SPAN = timedelta(days=2 * 366)
+# A multi-day event is drawn on each of its days, up to this many (a typo such as a
+# ten-year "conference" must not make a ten-year grid).
+_MAX_DAYS_DRAWN = 62
+_BOUNDED_RULE = re.compile(r"(^|;)\s*(COUNT|UNTIL)\s*=", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    entry: Entry
+    start: date | datetime
+    end: date | datetime  # all-day: last day, inclusive (as in the model)
+
+    @property
+    def days(self) -> list[date]:
+        first, last = _day(self.start), _day(self.end)
+        if isinstance(self.end, datetime) and self.end.time() == time() and last > first:
+            last -= timedelta(days=1)  # a timed event ending at midnight ends the day before
+        count = min((last - first).days + 1, _MAX_DAYS_DRAWN)
+        return [first + timedelta(days=i) for i in range(count)]
+
+
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def is_unbounded(event: Event) -> bool:
+    """True for a recurrence that never ends: it is never "past"."""
+    return event.rrule is not None and not _BOUNDED_RULE.search(event.rrule)
+
+
+def occurrences(entry: Entry) -> list[Occurrence]:
+    """Every occurrence of an entry's event, at most MAX_OCCURRENCES within MAX_SPAN."""
+    event = entry.event
+    assert event is not None
+    if not event.rrule:
+        return [Occurrence(entry, event.start, event.end)]
+    duration = _as_datetime(event.end) - _as_datetime(event.start)
+    first = _as_datetime(event.start)
+    try:
+        rule = rrulestr(event.rrule, dtstart=first)
+    except (ValueError, TypeError):
+        # The catalog validator rejects rules dateutil cannot read; if one slips
+        # through, the event still shows once rather than failing the whole Site.
+        return [Occurrence(entry, event.start, event.end)]
+    found: list[Occurrence] = []
+    for start in rule.xafter(first - timedelta(seconds=1), count=MAX_OCCURRENCES, inc=True):
+        if start - first > MAX_SPAN:
+            break
+        found.append(_occurrence(entry, start, start + duration))
+    return found or [Occurrence(entry, event.start, event.end)]
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.combine(value, time())
+
+
+def _occurrence(entry: Entry, start: datetime, end: datetime) -> Occurrence:
+    assert entry.event is not None
+    if entry.event.all_day:
+        return Occurrence(entry, start.date(), end.date())
+    return Occurrence(entry, start, end)
+
+
+@dataclass(frozen=True)
+class Month:
+    year: int
+    month: int
+    weeks: list[list[tuple[date, list[Occurrence]] | None]]  # None: a day of another month
+
+    @property
+    def title(self) -> str:
+        return f"{month_name(self.month)} {self.year}"
+
+    @property
+    def anchor(self) -> str:
+        return f"m-{self.year:04d}-{self.month:02d}"
+
+
+def month_grid(entries: tuple[Entry, ...]) -> list[Month]:
+    """One Month (weeks Monday first) for every month in which some occurrence falls."""
+    by_day: dict[date, list[Occurrence]] = defaultdict(list)
+    for entry in entries:
+        for occurrence in occurrences(entry):
+            for day in occurrence.days:
+                by_day[day].append(occurrence)
+    months = sorted({(day.year, day.month) for day in by_day})
+    weeks_of = calendar.Calendar(firstweekday=calendar.MONDAY).monthdatescalendar
+    grid = []
+    for year, month in months:
+        weeks = [
+            [(day, by_day.get(day, [])) if day.month == month else None for day in week]
+            for week in weeks_of(year, month)
+        ]
+        grid.append(Month(year, month, weeks))
+    return grid
