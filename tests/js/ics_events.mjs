@@ -2,6 +2,7 @@
 // and print what a client would see, as JSON, for the Python tests to compare.
 //
 //   node tests/js/ics_events.mjs [--expand N] [file.ics]     (reads stdin without a file)
+//   node tests/js/ics_events.mjs --many < calendars.json      (a JSON list of calendars)
 //
 // Output: {roots, calendar: {NAME: [values]}, timezones: [tzid], events: [...]}; each
 // event has its text properties as ical.js unescapes them, start/end as written (value,
@@ -13,11 +14,13 @@ import ICAL from "ical.js";
 const args = process.argv.slice(2);
 let expand = 60;
 let path = null;
+let many = false;
 for (let i = 0; i < args.length; i++) {
   if (args[i] === "--expand") expand = Number(args[++i]);
+  else if (args[i] === "--many") many = true;
   else path = args[i];
 }
-const text = readFileSync(path ?? 0, "utf8");
+const input = readFileSync(path ?? 0, "utf8");
 
 // RFC 7986 NAME and the X-WR- names are TEXT for the clients that show them (Apple,
 // Google, Outlook); ical.js's design does not list them and would return them raw.
@@ -84,21 +87,24 @@ function describe(vevent) {
   };
 }
 
-const parsed = ICAL.parse(text);
-// One component parses to one jCal array; several to an array of them.
-const roots = typeof parsed[0] === "string" ? [parsed] : parsed;
-const calendar = new ICAL.Component(roots[0]);
-const properties = {};
-for (const property of calendar.getAllProperties()) {
-  const name = property.name.toUpperCase();
-  (properties[name] ??= []).push(...property.getValues().map(String));
-}
-process.stdout.write(
-  JSON.stringify({
+function read(text) {
+  const parsed = ICAL.parse(text);
+  // One component parses to one jCal array; several to an array of them.
+  const roots = typeof parsed[0] === "string" ? [parsed] : parsed;
+  const calendar = new ICAL.Component(roots[0]);
+  const properties = {};
+  for (const property of calendar.getAllProperties()) {
+    const name = property.name.toUpperCase();
+    (properties[name] ??= []).push(...property.getValues().map(String));
+  }
+  return {
     roots: roots.length,
     rootName: calendar.name,
     calendar: properties,
     timezones: calendar.getAllSubcomponents("vtimezone").map((z) => first(z, "tzid")),
     events: calendar.getAllSubcomponents("vevent").map(describe),
-  }),
-);
+  };
+}
+
+const result = many ? JSON.parse(input).map(read) : read(input);
+process.stdout.write(JSON.stringify(result));
