@@ -8,11 +8,11 @@ from urllib.parse import parse_qs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_pages_support import bundled_catalog, elements, parse_html, text_of
 
 from feeds.render.pages import validate_embed_query
 from feeds.render.pages_embed import EMBED_DEFAULTS, EMBED_QUERY_PATTERN
 from feeds.site import build_site
-from test_pages_support import bundled_catalog, elements, parse_html, text_of
 
 VALID = [
     {},

@@ -12,10 +12,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from lxml import etree
-
-from feeds.render import pages
-from feeds.render.pages_grid import MAX_OCCURRENCES, MAX_SPAN, occurrences
-from feeds.site import Site
 from test_pages_support import (
     HOSTILE,
     SENTINEL_SCRIPT,
@@ -28,6 +24,10 @@ from test_pages_support import (
     site_of,
     text_of,
 )
+
+from feeds.render import pages
+from feeds.render.pages_grid import MAX_OCCURRENCES, MAX_SPAN, occurrences
+from feeds.site import Site
 
 BASE = "https://feeds.example.org/"
 
