@@ -241,6 +241,14 @@ CASES = [
         ),
     ),
     Case(
+        "raw control character in the file",
+        edit("Some *Markdown*.", "Some\x1b[31m red"),
+        (
+            "11: contains the character U+001B (column 18), which YAML does not allow in a "
+            "file; remove it",
+        ),
+    ),
+    Case(
         "U+FFFE",
         edit("Some *Markdown*.", '"Some \\uFFFE"'),
         (

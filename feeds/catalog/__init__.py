@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+import re
 from dataclasses import replace
 
 from ..model import Catalog
@@ -29,6 +31,8 @@ __all__ = [
 #: Far above any real catalog (100k entries are about 46 MB), far below what hurts.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
+# What the YAML reader accepts (YAML 1.1 "printable"): tab, line breaks, and no other controls.
+_NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def load_catalog(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Catalog:
@@ -55,7 +59,7 @@ def parse_catalog(
     problems = Problems(source)
     if len(data) > max_bytes:
         raise CatalogErrors([_too_large(source, len(data), max_bytes)])
-    _check_utf8(data, problems)
+    _check_text(data, problems)
     problems.raise_if_any()
     root = compose(data.removeprefix(_BOM), problems)
     catalog = None
@@ -85,19 +89,34 @@ def _build(root: Node, source: str, problems: Problems) -> Catalog | None:
     return Catalog(feed=feed, entries=tuple(entries), source=source)
 
 
-def _check_utf8(data: bytes, problems: Problems) -> None:
+def _check_text(data: bytes, problems: Problems) -> None:
+    """UTF-8, and no character YAML refuses to read (libyaml would not say where)."""
     try:
-        data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - line_start + 1
+        before = data[: exc.start].decode("utf-8")  # valid: the error is the first bad byte
+        line, column = _position(before, len(before))
         problems.add(
             line,
             "",
             f"is not UTF-8 text (byte 0x{data[exc.start]:02x} in column {column}); "
             "save the file as UTF-8",
         )
+        return
+    for bad in itertools.islice(_NOT_YAML.finditer(text), 20):
+        line, column = _position(text, bad.start())
+        problems.add(
+            line,
+            "",
+            f"contains the character U+{ord(bad.group()):04X} (column {column}), "
+            "which YAML does not allow in a file; remove it",
+        )
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column (in characters, as editors count) of `index` in `text`."""
+    line_start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index) + 1, index - line_start + 1
 
 
 def _too_large(source: str, size: int, max_bytes: int) -> CatalogError:

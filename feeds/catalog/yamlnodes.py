@@ -264,7 +264,7 @@ def compose(data: bytes, problems: Problems) -> Node | None:
     except yaml.YAMLError as exc:  # reader errors (bad characters) carry a position, not a mark
         position = getattr(exc, "position", 0)
         line = data.count(b"\n", 0, position) + 1 if isinstance(position, int) else 1
-        problems.add(line, "", f"YAML error: {exc}")
+        problems.add(line, "", f"YAML error: {getattr(exc, 'reason', None) or exc}")
         return None
     return builder.root
 
