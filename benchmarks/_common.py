@@ -142,15 +142,18 @@ class App:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
-def gunicorn_env(catalog: Path) -> dict[str, str]:
-    """Environment of the documented command: the catalog path; nothing else changed."""
+def gunicorn_env(catalog: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment of the documented command: the catalog path (and what a benchmark adds)."""
     env = dict(os.environ)
     env["FEEDS_CATALOG"] = str(catalog)
+    env.update(extra or {})
     return env
 
 
 @contextmanager
-def start_app(catalog: Path, log: Path, extra_args: Sequence[str] = ()) -> Iterator[App]:
+def start_app(
+    catalog: Path, log: Path, extra_args: Sequence[str] = (), env: dict[str, str] | None = None
+) -> Iterator[App]:
     """`gunicorn -c gunicorn.conf.py wsgi:app` (the documented command) on a free loopback port.
 
     `--bind` on the command line overrides the config file's bind; everything else
@@ -169,7 +172,7 @@ def start_app(catalog: Path, log: Path, extra_args: Sequence[str] = ()) -> Itera
     ]
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            argv, cwd=ROOT, env=gunicorn_env(catalog), stdout=sink, stderr=subprocess.STDOUT
+            argv, cwd=ROOT, env=gunicorn_env(catalog, env), stdout=sink, stderr=subprocess.STDOUT
         )
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/feed.atom", process, log)
@@ -234,8 +237,15 @@ def machine_summary() -> str:
     mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
     return (
         f"{os.cpu_count()} CPUs, {int(mem) / 1024 / 1024:.1f} GiB RAM, {platform.system()} "
-        f"{platform.release()}, Python {platform.python_version()}, commit {git_commit()}"
+        f"{platform.release()}, Python {platform.python_version()}, commit {git_commit()}, "
+        f"{load_average()}"
     )
+
+
+def load_average() -> str:
+    """Other work on the machine skews every figure: print it beside them."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -246,3 +256,22 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
         print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+
+
+# Until `feeds build` is wired into the CLI, the same function called directly (reported).
+_DIRECT_BUILD = (
+    "import sys; from pathlib import Path; from feeds.export import build_command; "
+    "sys.exit(build_command(Path(sys.argv[1]), Path(sys.argv[2])))"
+)
+
+
+def build_argv(catalog: Path, out: Path) -> tuple[list[str], str]:
+    """The command that builds our export, and how it was found (CLI or direct call)."""
+    probe = run_measured([str(FEEDS), "build", "--help"])
+    if probe.returncode == 0:
+        return [str(FEEDS), "build", str(catalog), "--out", str(out)], "feeds build"
+    direct = run_measured([str(VENV_BIN / "python"), "-c", "import feeds.export"])
+    if direct.returncode == 0:
+        argv = [str(VENV_BIN / "python"), "-c", _DIRECT_BUILD, str(catalog), str(out)]
+        return argv, "feeds.export.build_command (the `feeds build` CLI is not wired yet)"
+    raise BenchError("`feeds build` is not there yet (no CLI command, no feeds.export)")

@@ -23,10 +23,9 @@ from pathlib import Path
 
 from _common import (
     BENCH_DIR,
-    FEEDS,
-    VENV_BIN,
     BenchError,
     RunResult,
+    build_argv,
     machine_summary,
     median,
     print_table,
@@ -37,11 +36,6 @@ from gen_catalog import ensure_catalog, parse_size
 
 HUGO_PEER = BENCH_DIR / "peers" / "hugo"
 HUGO = shutil.which("hugo") or "/usr/bin/hugo"
-# Until `feeds build` is wired into the CLI, the same function called directly (reported).
-_DIRECT_BUILD = (
-    "import sys; from pathlib import Path; from feeds.export import build_command; "
-    "sys.exit(build_command(Path(sys.argv[1]), Path(sys.argv[2])))"
-)
 
 
 @dataclass
@@ -55,18 +49,6 @@ class Runs:
     @property
     def peak_rss_mb(self) -> float:
         return max(r.max_rss_kb for r in self.results) / 1024
-
-
-def ours_argv(catalog: Path, out: Path) -> tuple[list[str], str]:
-    """The command that builds our export, and how it was found (CLI or direct call)."""
-    probe = run_measured([str(FEEDS), "build", "--help"])
-    if probe.returncode == 0:
-        return [str(FEEDS), "build", str(catalog), "--out", str(out)], "feeds build"
-    direct = run_measured([str(VENV_BIN / "python"), "-c", "import feeds.export"])
-    if direct.returncode == 0:
-        argv = [str(VENV_BIN / "python"), "-c", _DIRECT_BUILD, str(catalog), str(out)]
-        return argv, "feeds.export.build_command (the `feeds build` CLI is not wired yet)"
-    raise BenchError("`feeds build` is not there yet (no CLI command, no feeds.export)")
 
 
 def hugo_site(workdir: Path, catalog: Path) -> Path:
@@ -128,7 +110,7 @@ def bench_size(n: int, repeat: int, only: str, workdir: Path) -> tuple[Runs | No
     hugo_out = workdir / str(n) / "hugo-public"
     ours_cmd: list[str] = []
     if ours is not None:
-        ours_cmd, how = ours_argv(catalog, ours_out)
+        ours_cmd, how = build_argv(catalog, ours_out)
         print(f"ours: {how}")
     hugo_cmd: list[str] = []
     if hugo is not None:

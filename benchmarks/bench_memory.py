@@ -1,0 +1,122 @@
+"""Memory: RSS of the app's gunicorn workers with a catalog loaded, before and after a reload.
+
+    .venv/bin/python benchmarks/bench_memory.py                    # 10k catalog
+    .venv/bin/python benchmarks/bench_memory.py --size 100k --no-reload
+
+Starts the app with the documented command (`gunicorn -c gunicorn.conf.py wsgi:app`,
+FEEDS_CATALOG set, a free loopback port), sends warm-up requests to the main URLs (every
+worker answers some), then reads each worker's VmRSS (resident, shared pages included),
+RssAnon (its private heap) and Pss (proportional share of pages shared with the master
+after fork: the sum over processes is what they really cost together) from /proc.
+Then edits the catalog once, waits until the workers serve the new version and reads
+them again: after a reload the new Site lives in each worker's own memory, the usual
+steady state of a long-running server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import (
+    App,
+    BenchError,
+    child_pids,
+    http_get,
+    machine_summary,
+    print_table,
+    rss_kb,
+    start_app,
+)
+from bench_edit_to_serve import edited, newest_publication_title_line, save_atomically
+from gen_catalog import ensure_catalog, parse_size
+
+WARM_UP_PATHS = ("/feed.atom", "/feed.rss", "/feed.json", "/events.ics", "/", "/events/")
+WARM_UP_ROUNDS = 20  # per path, on new connections: the kernel spreads them over workers
+RELOAD_TIMEOUT = 120.0
+
+
+def pss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    raise BenchError(f"no Pss for pid {pid}")
+
+
+def warm_up(app: App) -> None:
+    for _ in range(WARM_UP_ROUNDS):
+        for path in WARM_UP_PATHS:
+            for headers in ({}, {"Accept-Encoding": "gzip"}):
+                http_get(app.url(path), headers)
+
+
+def snapshot(app: App, label: str) -> list[list[str]]:
+    master = app.process.pid
+    rows = []
+    for role, pid in [("master", master)] + [("worker", p) for p in child_pids(master)]:
+        mb = [rss_kb(pid) / 1024, rss_kb(pid, "RssAnon") / 1024, pss_kb(pid) / 1024]
+        rows.append([label, f"{role} {pid}", *(f"{v:.0f} MB" for v in mb)])
+    return rows
+
+
+def edit_catalog(catalog: Path) -> None:
+    """A real change (the newest publication's title), saved atomically: every worker reloads."""
+    title_line = newest_publication_title_line(catalog)
+    save_atomically(catalog, edited(catalog.read_text(encoding="utf-8"), title_line, 1))
+
+
+def wait_for_reload(app: App, old_etag: str) -> None:
+    """Until a round of requests on new connections finds no worker with the old Site."""
+    workers = set(child_pids(app.process.pid))
+    deadline = time.monotonic() + RELOAD_TIMEOUT
+    fresh: set[str] = set()
+    while time.monotonic() < deadline:
+        status, headers, _ = http_get(app.url("/feed.atom"))
+        if status == 200 and headers.get("etag") != old_etag:
+            fresh.add(headers.get("x-worker", ""))
+            if {str(w) for w in workers} <= fresh:
+                return
+        time.sleep(0.05)
+    raise BenchError(f"the workers did not all reload within {RELOAD_TIMEOUT:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--size", default="10k", help="catalog entries (1k, 10k, 100k or an integer)"
+    )
+    parser.add_argument("--no-reload", action="store_true", help="skip the after-reload reading")
+    args = parser.parse_args(argv)
+    print(f"# bench_memory: {machine_summary()}")
+    workdir = Path(tempfile.mkdtemp(prefix="feeds-bench-memory-"))
+    rows: list[list[str]] = []
+    try:
+        catalog = workdir / "entries.yaml"
+        shutil.copyfile(ensure_catalog(parse_size(args.size)), catalog)
+        with start_app(
+            catalog, workdir / "gunicorn.log", env={"FEEDS_WORKER_HEADER": "true"}
+        ) as app:
+            warm_up(app)
+            rows += snapshot(app, "loaded")
+            if not args.no_reload:
+                old = http_get(app.url("/feed.atom"))[1].get("etag", "")
+                edit_catalog(catalog)
+                wait_for_reload(app, old)
+                warm_up(app)
+                rows += snapshot(app, "after a reload")
+    except BenchError as exc:
+        print(f"\nbench_memory: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\n{parse_size(args.size):,} entries; MB = MiB from /proc/<pid>/status, smaps_rollup\n")
+    print_table(["when", "process", "VmRSS", "RssAnon", "Pss"], rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
