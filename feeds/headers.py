@@ -174,14 +174,15 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     """Whether the client prefers gzip to no coding at all (RFC 9110 12.5.3).
 
     No header: identity (clients that never asked, like plain curl, cannot be assumed to
-    decode gzip). `gzip;q=0` or `*;q=0` refuse it; when the client rates identity above
-    gzip, identity wins. An unparsable header counts as absent.
+    decode gzip). `gzip;q=0` or `*;q=0` refuse it. Only when the client rates identity
+    (by name or through `*`) above gzip does identity win: unnamed, identity is the
+    fallback, not a preference. Unparsable members are ignored.
     """
     if not accept_encoding:
         return False
     qualities = _coding_qualities(accept_encoding)
     gzip_q = _quality(qualities, "gzip", 0.0)
-    return gzip_q > 0.0 and gzip_q >= _quality(qualities, "identity", 1.0)
+    return gzip_q > 0.0 and gzip_q >= _quality(qualities, "identity", 0.0)
 
 
 def choose_encoding(output: Output, accept_encoding: str | None) -> Encoding:

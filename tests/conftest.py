@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CATALOG = ROOT / "entries.yaml"
@@ -55,3 +59,30 @@ def golden(request: pytest.FixtureRequest) -> Golden:
 @pytest.fixture
 def bundled_catalog_path() -> Path:
     return BUNDLED_CATALOG
+
+
+# --- the web app, Flask-tutorial style (tests/test_web*.py and anyone serving the Site) ---
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    """The app serving a private copy of the bundled catalog (edit it freely).
+
+    Reload is off: a test drives the watcher with `runtime(app).watcher.check_now()`
+    instead of waiting for its thread.
+    """
+    from feeds.web import create_app
+
+    catalog = tmp_path / "entries.yaml"
+    shutil.copyfile(BUNDLED_CATALOG, catalog)
+    yield create_app(catalog, {"TESTING": True, "RELOAD": False, "WEBSUB": False})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
