@@ -1,0 +1,154 @@
+"""`feeds build`: the command an operator runs, its messages and exit codes."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from feeds import export
+from feeds.catalog import load_catalog
+from feeds.cli import main
+from feeds.site import build_site
+
+CATALOG = """\
+feed:
+  title: Small
+  link: https://www.example.org/
+  base_url: https://feeds.example.org/
+  id_authority: example.org,2019
+entries:
+  - id: antwerp-academy
+    title: Antwerp academy
+    published: 2019-03-14
+    tags: [culture]
+    summary: The academy on *integration*, with a long enough summary to be compressed.
+    event: {start: 2019-05-21, end: 2019-05-22, location: "Antwerp, Belgium"}
+"""
+BROKEN = CATALOG.replace("published: 2019-03-14", "published: 2019-02-30")
+
+
+def tree(out: Path) -> dict[str, bytes]:
+    return {
+        str(Path(d, f).relative_to(out)): Path(d, f).read_bytes()
+        for d, _dirs, files in os.walk(out, followlinks=True)
+        for f in files
+    }
+
+
+def build(*args: str) -> Result:
+    return CliRunner().invoke(main, ["build", *args])
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Path:
+    path = tmp_path / "entries.yaml"
+    path.write_text(CATALOG)
+    return path
+
+
+def test_build_writes_the_site_and_prints_one_summary_line(catalog: Path, tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    result = build(str(catalog), "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"built {out} -> .public.")
+    site = build_site(load_catalog(catalog))
+    assert "/feed.atom" in site
+    for path in site:
+        assert (out / site[path].file_name).read_bytes() == site[path].body, path
+
+
+def test_default_out_is_site_in_the_current_folder(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert build(str(catalog)).exit_code == 0
+    assert (tmp_path / "site").is_symlink() and (tmp_path / "site" / "feed.atom").is_file()
+
+
+def test_quiet_prints_nothing(catalog: Path, tmp_path: Path) -> None:
+    result = build(str(catalog), "--out", str(tmp_path / "site"), "--quiet")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_a_broken_catalog_is_reported_and_the_export_left_untouched(
+    catalog: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    before, link = tree(out), os.readlink(out)
+    names = sorted(os.listdir(tmp_path))
+
+    catalog.write_text(BROKEN)
+    result = build(str(catalog), "--out", str(out))
+
+    assert result.exit_code == 1
+    assert f"{catalog}:9: entries[0].published:" in result.stderr  # file:line: field
+    assert f"nothing was built, {out} was left as it was" in result.stderr
+    assert result.stdout == ""
+    assert tree(out) == before and os.readlink(out) == link
+    assert sorted(os.listdir(tmp_path)) == names
+
+
+def test_a_broken_catalog_creates_no_folder(tmp_path: Path) -> None:
+    broken = tmp_path / "entries.yaml"
+    broken.write_text(BROKEN)
+    result = build(str(broken), "--out", str(tmp_path / "out" / "site"))
+    assert result.exit_code == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_catalog_is_a_clear_error(tmp_path: Path) -> None:
+    result = build(str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "site"))
+    assert result.exit_code == 1
+    assert "nope.yaml" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "site").exists()
+
+
+def test_disk_full_is_a_clear_error_and_keeps_the_old_export(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    before = tree(out)
+
+    def full(path: Path, body: bytes, mtime_ns: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(export, "_write_file", full)
+    result = build(str(catalog), "--out", str(out))
+    assert result.exit_code == 1
+    message = result.stderr.strip()
+    assert message.startswith("feeds build: disk full while writing ")
+    assert "free space" in message and f"{out} was left as it was" in message
+    assert "Traceback" not in result.output
+    assert tree(out) == before
+
+
+def test_refusing_a_foreign_folder_is_a_clear_error(catalog: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "index.html").write_text("someone else's")
+    result = build(str(catalog), "--out", str(out))
+    assert result.exit_code == 1
+    assert "not an export made by `feeds build`" in result.stderr
+    assert (out / "index.html").read_text() == "someone else's"
+
+
+@pytest.mark.slow
+def test_build_as_a_subprocess(catalog: Path, tmp_path: Path) -> None:
+    feeds = Path(sys.executable).parent / "feeds"
+    done = subprocess.run(
+        [str(feeds), "build", str(catalog), "--out", str(tmp_path / "site")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"built {tmp_path / 'site'}")
