@@ -260,6 +260,13 @@ def test_times_written_with_an_offset_are_sent_in_utc() -> None:
     assert b"DTSTART:20190604T130000Z\r\n" in body and b"VTIMEZONE" not in body
 
 
+def test_times_in_a_zone_named_utc_are_sent_in_utc_without_a_vtimezone() -> None:
+    call = event_entry("call", datetime(2019, 6, 4, 15), datetime(2019, 6, 4, 16), zone="Etc/UTC")
+    body = ics.render(catalog_of(call))["/events.ics"]
+    assert_calendar_matches(body, [call])
+    assert b"DTSTART:20190604T150000Z\r\n" in body and b"VTIMEZONE" not in body
+
+
 # ---------------------------------------------------------------- time zones and DST
 
 

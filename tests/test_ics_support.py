@@ -220,18 +220,27 @@ def assert_structure(ics: bytes) -> None:
 # ---------------------------------------------------------------- expected, from the catalog
 
 
+UTC_NAMES = {"UTC", "Etc/UTC", "Etc/GMT", "GMT"}
+
+
+def written_zone(event: Event) -> str | None:
+    """The TZID a timed event must carry: its zone, unless that is UTC by another name."""
+    return None if event.timezone in UTC_NAMES else event.timezone
+
+
 def expected_when(event: Event, value: date | datetime, *, end: bool = False) -> dict[str, Any]:
     """What ical.js must report for DTSTART/DTEND of `event`, from the catalog alone."""
     if not isinstance(value, datetime):
         day = value + timedelta(days=1) if end else value
         return {"value": day.isoformat(), "zone": None, "isDate": True, "utc": None}
     instant = value.astimezone(UTC)
-    # A named zone: the local time with TZID; a fixed offset: the UTC time, with "Z".
-    local = value if event.timezone else instant
-    written = local.replace(tzinfo=None).isoformat() + ("" if event.timezone else "Z")
+    # A named zone: the local time with TZID; a fixed offset or UTC: the UTC time, with "Z".
+    zone = written_zone(event)
+    local = value if zone else instant
+    written = local.replace(tzinfo=None).isoformat() + ("" if zone else "Z")
     return {
         "value": written,
-        "zone": event.timezone or "UTC",
+        "zone": zone or "UTC",
         "isDate": False,
         "utc": instant.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
     }
@@ -263,8 +272,8 @@ def assert_icalendar_event_matches(seen: icalendar.Event, entry: Entry) -> None:
     assert (start, end) == (event.start, event.end)  # the same instants
     for name in ("DTSTART", "DTEND"):
         tzid = seen[name].params.get("TZID")
-        assert tzid == event.timezone, f"{name} zone {tzid}, catalog says {event.timezone}"
-        if event.timezone is None:  # written with an offset: sent in UTC
+        assert tzid == written_zone(event), f"{name} zone {tzid}, catalog: {event.timezone}"
+        if tzid is None:  # written with an offset, or in UTC: sent in UTC
             assert seen.decoded(name).utcoffset() == timedelta(0)
 
 

@@ -15,13 +15,15 @@ Rules a calendar client relies on:
   for an entry without `updated`. It depends on `updated` alone, so every later
   `updated` gives a higher SEQUENCE whatever else the editor changed.
 - All-day: DTSTART/DTEND are DATEs and DTEND is the day after the catalog's inclusive
-  last day. Timed: local times with TZID when the catalog names a zone, UTC otherwise.
+  last day. Timed: local times with TZID when the catalog names a zone, UTC ("Z") when
+  it gave a fixed offset or names UTC.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from icalendar import Event as VEvent
 from icalendar import vCategory, vGeo, vUri
@@ -30,6 +32,7 @@ from .. import ids, text
 from ..model import Entry, Event, Feed
 from .ics_rrule import event_rrule
 from .ics_text import Text
+from .ics_timezone import zone_of
 
 UNKNOWN_STAMP = datetime(2000, 1, 1, tzinfo=UTC)
 _SEQUENCE_EPOCH = UNKNOWN_STAMP
@@ -65,8 +68,8 @@ def vevent(feed: Feed, entry: Entry) -> VEvent:
     component = VEvent()
     component.add("UID", Text(ids.entry_uri(feed, entry.id)))
     component.add("DTSTAMP", dtstamp(entry))
-    component.add("DTSTART", _when(event, event.start))
-    component.add("DTEND", _when(event, _exclusive_end(event)))
+    _add_time(component, "DTSTART", event, event.start)
+    _add_time(component, "DTEND", event, _exclusive_end(event))
     rule = event_rrule(event)
     if rule is not None:
         component.add("RRULE", rule)
@@ -97,11 +100,19 @@ def _exclusive_end(event: Event) -> date | datetime:
     return event.end + timedelta(days=1)
 
 
-def _when(event: Event, value: date | datetime) -> date | datetime:
-    """A DATE as is; a time in its named zone (TZID), or in UTC when written with an offset."""
-    if isinstance(value, datetime) and event.timezone is None:
-        return _utc(value)
-    return value
+def _add_time(component: VEvent, name: str, event: Event, value: date | datetime) -> None:
+    """A DATE as is; a local time with the TZID its VTIMEZONE has; else a UTC time ("Z")."""
+    if not isinstance(value, datetime):
+        component.add(name, value)
+        return
+    zone = zone_of(event)
+    if zone is None:
+        component.add(name, _utc(value))
+        return
+    # The TZID is set here, not derived by icalendar from the tzinfo (which may pick an
+    # equivalent name), so that it is exactly the TZID of the VTIMEZONE written for it.
+    local = value.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    component.add(name, local, parameters={"TZID": zone})
 
 
 def _utc(value: datetime) -> datetime:

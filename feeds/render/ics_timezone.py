@@ -23,6 +23,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
+from icalendar.timezone import is_utc
 
 from ..model import Event
 from .ics_rrule import last_day
@@ -37,10 +38,19 @@ _State = tuple[timedelta, timedelta, str]
 
 
 def zone_of(event: Event) -> str | None:
-    """The TZID an event is written with; None for all-day events and UTC times."""
-    if event.all_day or event.timezone is None:
+    """The TZID an event's times are written with.
+
+    None for all-day events, and for times written in UTC (with "Z"): those the catalog
+    gave with a fixed offset, and those in a zone that is UTC under another name.
+    """
+    if event.all_day or event.timezone is None or _is_utc(event.timezone):
         return None
     return event.timezone
+
+
+@lru_cache(maxsize=1024)
+def _is_utc(zone_name: str) -> bool:
+    return is_utc(ZoneInfo(zone_name))
 
 
 def vtimezones(events: Iterable[Event]) -> bytes:
