@@ -111,6 +111,13 @@ def test_gzip_is_served_from_the_gz_files(sample: Site, nginx: Server) -> None:
         assert_answers_like_the_policy(answer, output, "gzip")
 
 
+def test_gzip_also_reaches_a_cdn_or_proxy(sample: Site, nginx: Server) -> None:
+    answer = fetch(nginx, "/feed.atom", Accept_Encoding="gzip", Via="1.1 cdn.example.net")
+    assert answer.header("Content-Encoding") == "gzip"
+    assert answer.header("Vary") == "Accept-Encoding"
+    assert answer.body == sample["/feed.atom"].gzip_body
+
+
 def test_outputs_without_gz_are_never_compressed_on_the_fly(sample: Site, nginx: Server) -> None:
     plain = [sample[p] for p in sample if sample[p].gzip_body is None]
     assert plain
