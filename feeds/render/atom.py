@@ -44,7 +44,7 @@ def render_document(document: FeedDocument, built: dict[str, etree._Element]) ->
         element = built.get(entry.id)
         if element is None:
             element = built[entry.id] = entry_element(document.feed, entry)
-        root.append(copy.deepcopy(element))  # appending would move the one shared element
+        root.append(copy.copy(element))  # lxml copies the subtree; appending would move it
     return serialize(root, archive=document.is_archive)
 
 

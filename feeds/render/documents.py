@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from .. import ids
@@ -57,7 +58,7 @@ class FeedDocument:
     def is_archive(self) -> bool:
         return self.year is not None
 
-    @property
+    @cached_property
     def updated(self) -> datetime:
         """Newest `modified` of the entries held: moves only when one of them changes."""
         stamps = [entry.modified for entry in self.entries if entry.modified is not None]

@@ -40,7 +40,7 @@ def render_document(document: FeedDocument, built: dict[str, etree._Element]) ->
         item = built.get(entry.id)
         if item is None:
             item = built[entry.id] = item_element(document.feed, entry)
-        channel.append(copy.deepcopy(item))  # appending would move the one shared element
+        channel.append(copy.copy(item))  # lxml copies the subtree; appending would move it
     return serialize(root, archive=document.is_archive)
 
 
