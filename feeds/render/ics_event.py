@@ -11,9 +11,11 @@ Rules a calendar client relies on:
   `published`, all in UTC. An entry with neither (an event announced without a
   publication date) gets DTSTAMP 2000-01-01T00:00:00Z, a fixed "unknown" (the same
   fallback as the site's Last-Modified), and no CREATED or LAST-MODIFIED.
-- SEQUENCE is the number of whole minutes from 2000-01-01T00:00Z to `updated`, and 0
-  for an entry without `updated`. It depends on `updated` alone, so every later
-  `updated` gives a higher SEQUENCE whatever else the editor changed.
+- SEQUENCE is the number of whole minutes from 2000-01-01T00:00Z to DTSTAMP (so 0 for
+  an entry with no date at all). The loader makes `updated` default to `published`, so
+  it depends on `updated` alone: every later `updated` gives a higher SEQUENCE (and
+  LAST-MODIFIED), whatever else the editor changed. A large first value is harmless:
+  clients only compare it with the version they already have.
 - All-day: DTSTART/DTEND are DATEs and DTEND is the day after the catalog's inclusive
   last day. Timed: local times with TZID when the catalog names a zone, UTC ("Z") when
   it gave a fixed offset or names UTC.
@@ -35,14 +37,11 @@ from .ics_text import Text
 from .ics_timezone import zone_of
 
 UNKNOWN_STAMP = datetime(2000, 1, 1, tzinfo=UTC)
-_SEQUENCE_EPOCH = UNKNOWN_STAMP
 
 
 def sequence(entry: Entry) -> int:
-    """SEQUENCE: whole minutes from 2000-01-01T00:00Z to `updated`; 0 without `updated`."""
-    if entry.updated is None:
-        return 0
-    return max(0, int((entry.updated - _SEQUENCE_EPOCH).total_seconds()) // 60)
+    """SEQUENCE: whole minutes from 2000-01-01T00:00Z to the entry's DTSTAMP (never below 0)."""
+    return max(0, int((dtstamp(entry) - UNKNOWN_STAMP).total_seconds()) // 60)
 
 
 def dtstamp(entry: Entry) -> datetime:
