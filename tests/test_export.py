@@ -180,7 +180,7 @@ def test_a_failed_flip_leaves_the_old_export_and_no_new_tree(
     def refuse(src: str, dst: str) -> None:
         raise OSError(errno.EIO, os.strerror(errno.EIO), src)
 
-    monkeypatch.setattr(export.os, "replace", refuse)
+    monkeypatch.setattr(os, "replace", refuse)  # the flip's atomic step
     with pytest.raises(ExportError, match="cannot write"):
         export_site(sample_site("new"), out)
     assert snapshot(out) == before and siblings(out) == names
