@@ -186,6 +186,43 @@ def test_a_failed_flip_leaves_the_old_export_and_no_new_tree(
     assert snapshot(out) == before and siblings(out) == names
 
 
+def test_the_new_tree_is_flushed_to_disk_before_the_flip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    real_flush, real_replace = export._flush_to_disk, os.replace
+
+    def flush(tree: Path) -> None:
+        assert tree.name.startswith(".site.build-") and (tree / "feed.atom").is_file()
+        events.append("flush")
+        real_flush(tree)
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        events.append("flip")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(export, "_flush_to_disk", flush)
+    monkeypatch.setattr(os, "replace", replace)
+    export_site(sample_site(), tmp_path / "site")
+    assert events == ["flush", "flip"]
+
+
+def test_a_failing_flush_keeps_the_old_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    export_site(sample_site("old"), out)
+    before, names = snapshot(out), siblings(out)
+
+    def broken_disk(tree: Path) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO), str(tree))
+
+    monkeypatch.setattr(export, "_flush_to_disk", broken_disk)
+    with pytest.raises(ExportError, match="Input/output error"):
+        export_site(sample_site("new"), out)
+    assert snapshot(out) == before and siblings(out) == names
+
+
 @contextmanager
 def small_tmpfs(where: Path, size: str) -> Iterator[Path]:
     """A real filesystem that fills up: a size-limited tmpfs (needs root); else skip."""
