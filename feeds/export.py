@@ -346,14 +346,21 @@ def _remove_stale(out: Path, keep: set[str]) -> None:
     The new export is already live, so a failure here is not an error of the build.
     """
     prefix = f".{out.name}."
-    for entry in out.parent.iterdir():
+    try:
+        entries = list(out.parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
         name = entry.name
         if not name.startswith(prefix) or name in keep or name == f"{prefix}lock":
             continue
-        if entry.is_symlink() or entry.is_file():
-            entry.unlink(missing_ok=True)
-        else:
-            shutil.rmtree(entry, ignore_errors=True)
+        try:
+            if entry.is_symlink() or entry.is_file():
+                entry.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            continue  # left for the next build to retry
 
 
 def _describe(exc: OSError, where: Path, out: Path) -> str:
