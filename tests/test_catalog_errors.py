@@ -396,8 +396,46 @@ CASES = [
         "updated before published",
         edit("    published: 2019-03-14\n", "    published: 2019-03-14\n    updated: 2019-03-13\n"),
         (
+            "11: entries[0].updated: is before published (2019-03-13 < 2019-03-14); "
+            "updated is when the entry last changed",
+        ),
+    ),
+    Case(
+        "updated before published, both times",
+        edit(
+            "    published: 2019-03-14\n",
+            "    published: 2019-03-14T10:00:00\n    updated: 2019-03-14T08:59:00Z\n",
+        ),
+        (
             "11: entries[0].updated: is before published "
-            "(2019-03-13T00:00:00+01:00 < 2019-03-14T00:00:00+01:00)",
+            "(2019-03-14T08:59:00+00:00 < 2019-03-14T10:00:00+01:00); "
+            "updated is when the entry last changed",
+        ),
+    ),
+    Case(
+        "unknown top-level key",
+        BASE.encode() + b"entires: []\n",
+        (
+            "18: entires: unknown key 'entires'; did you mean 'entries'? "
+            "(allowed here: feed, entries)",
+        ),
+    ),
+    Case(
+        "no feed block",
+        BASE[len(FEED_BLOCK) :].encode(),
+        ("1: feed: is required but missing; add 'feed:'",),
+    ),
+    Case(
+        "entries not a list",
+        (FEED_BLOCK + "entries:\n  id: first\n  title: First\n").encode(),
+        ("8: entries: must be a list of entries, not a mapping",),
+    ),
+    Case(
+        "entries given twice",
+        BASE.encode() + b"entries: []\n",
+        (
+            "18: duplicate key 'entries' (first on line 7); "
+            "keep one, YAML would silently use the last",
         ),
     ),
     Case(
@@ -502,6 +540,35 @@ def test_a_directory_is_not_a_catalog(tmp_path: Path) -> None:
     with pytest.raises(CatalogErrors) as caught:
         load_catalog(tmp_path)
     assert caught.value.errors[0].message == "cannot read the catalog: Is a directory"
+
+
+def test_entries_before_feed_give_the_same_catalog() -> None:
+    """Entries are checked as they are read once the feed is known; before it, at the end."""
+    entries_first = BASE[len(FEED_BLOCK) :] + FEED_BLOCK
+    normal, reordered = parse_catalog(BASE.encode()), parse_catalog(entries_first.encode())
+    assert [e.id for e in reordered.entries] == [e.id for e in normal.entries]
+    assert reordered.feed == normal.feed
+    meeting = reordered.entry("meeting")
+    assert meeting is not None and meeting.event is not None
+    assert meeting.event.timezone == "Europe/Brussels"  # the feed's zone, read after it
+    with pytest.raises(CatalogErrors) as caught:
+        parse_catalog(entries_first.replace("  - id: meeting", "  - id: first").encode())
+    assert [str(e) for e in caught.value.errors] == [
+        "entries.yaml:6: entries[1].id: duplicate id 'first': entries[0] on line 2 has it too; "
+        "ids must be unique"
+    ]
+
+
+def test_updated_a_day_later_is_not_before_a_late_published_time() -> None:
+    """A day means that day, even if its midnight in the feed's zone is the earlier instant."""
+    text = BASE.replace(
+        "    published: 2019-03-14\n",
+        "    published: 2019-03-14T20:15:00-05:00\n    updated: 2019-03-15\n",
+    )
+    entry = parse_catalog(text.encode()).entry("first")
+    assert entry is not None and entry.updated is not None and entry.published is not None
+    assert entry.updated.isoformat() == "2019-03-15T00:00:00+01:00"
+    assert entry.published.isoformat() == "2019-03-14T20:15:00-05:00"
 
 
 def test_utf8_bom_is_accepted() -> None:

@@ -14,10 +14,10 @@ import re
 from dataclasses import replace
 
 from ..model import Catalog
-from .build import build_feed, feed_zones, read_entries
+from .assemble import CatalogAssembler
 from .errors import CatalogError, CatalogErrors, Problems
-from .schema import BLOCKS, TOP, Fields, read_mapping
-from .yamlnodes import Map, Node, compose
+from .schema import BLOCKS
+from .yamlnodes import compose
 
 __all__ = [
     "BLOCKS",
@@ -61,32 +61,16 @@ def parse_catalog(
         raise CatalogErrors([_too_large(source, len(data), max_bytes)])
     _check_text(data, problems)
     problems.raise_if_any()
-    root = compose(data.removeprefix(_BOM), problems)
+    assembler = CatalogAssembler(problems)
+    root = compose(data.removeprefix(_BOM), problems, assembler)
     catalog = None
     if root is None and not problems:
         problems.add(1, "", "the catalog is empty; it needs a feed: block and an entries: list")
     elif root is not None:
-        catalog = _build(root, source, problems)
+        catalog = assembler.finish(root, source)
     problems.raise_if_any()
     assert catalog is not None  # no problems means the tree was complete
     return replace(catalog, version=hashlib.sha256(data).hexdigest())
-
-
-def _build(root: Node, source: str, problems: Problems) -> Catalog | None:
-    if not isinstance(root, Map):
-        problems.add(
-            root.line, "", "the catalog must be a mapping with feed: and entries: at the top"
-        )
-        return None
-    top = read_mapping(root, "", TOP, problems)
-    feed_fields: Fields | None = top.get("feed")
-    feed = build_feed(feed_fields) if feed_fields is not None else None
-    entries_node: Node | None = top.get("entries")
-    zones = feed_zones(feed_fields)
-    entries = read_entries(entries_node, zones, problems) if entries_node is not None else []
-    if feed is None or problems:
-        return None
-    return Catalog(feed=feed, entries=tuple(entries), source=source)
 
 
 def _check_text(data: bytes, problems: Problems) -> None:

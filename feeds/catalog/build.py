@@ -11,8 +11,7 @@ from icalendar.prop import vRecur
 
 from ..model import Author, Entry, Event, Feed
 from .errors import Invalid, Problems
-from .schema import ENTRY, Fields, read_mapping
-from .yamlnodes import Node, Rejected, Seq, kind
+from .schema import Fields
 
 #: The rule parts RFC 5545 defines (icalendar's parser accepts any name, so check them here).
 _RECUR_PARTS = frozenset(
@@ -65,60 +64,11 @@ def feed_zones(fields: Fields | None) -> Zones:
     return Zones(zone, feed_zone_broken=written and zone is None)
 
 
-def read_entries(node: Node, zones: Zones, problems: Problems) -> list[Entry]:
-    """Every valid entry; problems for the rest, and for ids used twice."""
-    if isinstance(node, Rejected):
-        return []
-    if not isinstance(node, Seq):
-        problems.add(node.line, "entries", f"must be a list of entries, not {kind(node)}")
-        return []
-    if not node.items:
-        problems.add(node.line, "entries", "is empty; add at least one entry")
-    entries: list[Entry] = []
-    first_use: dict[str, tuple[int, int]] = {}  # id -> (index, line)
-    for index, item in enumerate(node.items):
-        path = f"entries[{index}]"
-        try:
-            fields = read_mapping(item, path, ENTRY, problems)
-        except Invalid as exc:
-            if exc.message:
-                problems.add(item.line, path, exc.message)
-            continue
-        _check_unique_id(fields, index, first_use, problems)
-        entry = build_entry(fields, path, zones, problems)
-        if entry is not None:
-            entries.append(entry)
-    return entries
-
-
-def _check_unique_id(
-    fields: Fields, index: int, first_use: dict[str, tuple[int, int]], problems: Problems
-) -> None:
-    entry_id: str | None = fields.get("id")
-    if entry_id is None:
-        return
-    line = fields.line_of("id")
-    if entry_id in first_use:
-        first_index, first_line = first_use[entry_id]
-        problems.add(
-            line,
-            f"entries[{index}].id",
-            f"duplicate id {entry_id!r}: entries[{first_index}] on line {first_line} has it "
-            "too; ids must be unique",
-        )
-    else:
-        first_use[entry_id] = (index, line)
-
-
 def build_entry(fields: Fields, path: str, zones: Zones, problems: Problems) -> Entry | None:
     published = _instant(fields, "published", path, zones, problems)
     updated = _instant(fields, "updated", path, zones, problems)
-    if published is not None and updated is not None and updated < published:
-        problems.add(
-            fields.line_of("updated"),
-            f"{path}.updated",
-            f"is before published ({updated.isoformat()} < {published.isoformat()})",
-        )
+    if published is not None and updated is not None:
+        _check_updated_not_before_published(fields, path, published, updated, problems)
     event_fields: Fields | None = fields.get("event")
     event = build_event(event_fields, f"{path}.event", zones, problems) if event_fields else None
     if (
@@ -140,6 +90,31 @@ def build_entry(fields: Fields, path: str, zones: Zones, problems: Problems) -> 
         event=event,
         line=fields.line,
     )
+
+
+def _check_updated_not_before_published(
+    fields: Fields, path: str, published_at: datetime, updated_at: datetime, problems: Problems
+) -> None:
+    """Compare by day when either is written as a day (2019-03-15 is not before
+    2019-03-14T23:00:00-05:00, although its midnight in the feed's zone is); else by instant."""
+    published: date | datetime = fields.values["published"]
+    updated: date | datetime = fields.values["updated"]
+    shown: tuple[date | datetime, date | datetime]
+    if isinstance(published, datetime) and isinstance(updated, datetime):
+        earlier, shown = updated_at < published_at, (updated_at, published_at)
+    else:
+        earlier, shown = _day(updated) < _day(published), (updated, published)
+    if earlier:
+        problems.add(
+            fields.line_of("updated"),
+            f"{path}.updated",
+            f"is before published ({shown[0].isoformat()} < {shown[1].isoformat()}); "
+            "updated is when the entry last changed",
+        )
+
+
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def problems_in(fields: Fields, names: tuple[str, ...], *values: object) -> bool:

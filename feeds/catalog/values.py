@@ -29,6 +29,7 @@ Convert = Callable[[Node, str, Problems], T]
 # XML 1.0 allows tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD and U+10000 up; feeds
 # and pages are XML or HTML, so anything else would make them invalid.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SPACE = re.compile(r"\s")
 ID_PATTERN = re.compile(r"[a-z0-9-]+")
 TAG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 _DATE = r"(\d{4})-(\d{2})-(\d{2})"
@@ -165,7 +166,7 @@ def url(node: Node, path: str, problems: Problems) -> str:
     except ValueError as exc:
         raise Invalid(f"{shown(value)} is not a valid URL ({exc})") from None
     absolute = parts.scheme in ("http", "https") and bool(parts.hostname)
-    if not absolute or any(c.isspace() for c in value) or _NOT_XML.search(value):
+    if not absolute or _SPACE.search(value) or _NOT_XML.search(value):
         raise Invalid(
             f"{shown(value)} is not an absolute http(s) URL; write it in full, "
             "e.g. https://www.example.org/page"
@@ -261,7 +262,8 @@ def date_or_datetime(node: Node, path: str, problems: Problems) -> date | dateti
         raise Invalid(f"must be {_DATE_HELP}")
     day = _DATE_RE.fullmatch(value)
     if day is not None:
-        return _build(value, lambda: date(*(int(part) for part in day.groups())))
+        year, month, days = day.groups()
+        return _build(value, lambda: date(int(year), int(month), int(days)))
     moment = _DATETIME_RE.fullmatch(value)
     if moment is not None:
         return _build(value, lambda: _datetime_from(moment))

@@ -13,7 +13,6 @@ more than one document.
 
 from __future__ import annotations
 
-import re
 from typing import Protocol
 
 import yaml
@@ -27,6 +26,7 @@ from yaml.events import (
     NodeEvent,
     ScalarEvent,
     SequenceEndEvent,
+    SequenceStartEvent,
 )
 
 from .errors import Problems
@@ -46,7 +46,8 @@ ALLOWED_TAGS = frozenset(
     ["!"] + [_YAML + name for name in ("str", "int", "float", "bool", "null", "timestamp")]
 )
 _COLLECTION_TAGS = frozenset([_YAML + "map", _YAML + "seq"])
-_NULL = re.compile(r"~|null|Null|NULL|")
+_NULL_TAG = _YAML + "null"
+_NULL_WORDS = frozenset(["~", "null", "Null", "NULL", ""])
 
 
 class Node:
@@ -62,7 +63,7 @@ class Scalar(Node):
     __slots__ = ("value", "null")
 
     def __init__(self, line: int, value: str, null: bool) -> None:
-        super().__init__(line)
+        self.line = line  # not super().__init__(): this runs once per scalar, the hot path
         self.value = value
         self.null = null
 
@@ -108,21 +109,36 @@ def line_of(mark: _Mark | None) -> int:
     return mark.line + 1 if mark is not None else 1
 
 
+class TopLevelHooks(Protocol):
+    """Gets the top level's parts while the rest of the file is still being read."""
+
+    def top_value(self, key: str, key_line: int, node: Node) -> None:
+        """A top-level key's value is complete (first occurrence of the key only)."""
+
+    def top_item(self, key: str, node: Node) -> bool:
+        """An item of a top-level list is complete; True = consumed, keep it out of the tree."""
+        return False
+
+
 _NO_KEY = object()  # a mapping frame waiting for its next key
 _BAD_KEY = object()  # a key that was reported; its value is dropped
 
 
 class _Frame:
-    __slots__ = ("node", "key")
+    __slots__ = ("node", "key", "top_key")
 
-    def __init__(self, node: Seq | Map) -> None:
+    def __init__(self, node: Seq | Map, top_key: str | None = None) -> None:
         self.node = node
         self.key: object = _NO_KEY
+        self.top_key = top_key  # for a list that is a top-level value: its key
 
 
 class _TreeBuilder:
-    def __init__(self, problems: Problems) -> None:
+    """Builds the tree from parser events, one call per event (the hot loop of loading)."""
+
+    def __init__(self, problems: Problems, hooks: TopLevelHooks | None) -> None:
         self.problems = problems
+        self.hooks = hooks
         self.stack: list[_Frame] = []
         self.root: Node | None = None
         self.documents = 0
@@ -131,9 +147,18 @@ class _TreeBuilder:
 
     def feed(self, event: Event) -> bool:
         """Take one parser event; False once the rest of the stream must be ignored."""
+        kind = type(event)
         if self.skipping:
             self._skip(event)
-        elif isinstance(event, DocumentStartEvent):
+        elif kind is ScalarEvent:
+            self._scalar(event)  # type: ignore[arg-type]
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            self._attach(self.stack.pop().node)
+        elif kind is MappingStartEvent or kind is SequenceStartEvent:
+            self._collection(event)  # type: ignore[arg-type]
+        elif kind is AliasEvent:
+            self._reject_alias(event)  # type: ignore[arg-type]
+        elif kind is DocumentStartEvent:
             self.documents += 1
             if self.documents > 1:
                 self.problems.add(
@@ -143,35 +168,53 @@ class _TreeBuilder:
                     "(remove the '---' line and everything after it, or merge them)",
                 )
                 return False
-        elif isinstance(event, NodeEvent):
-            self._node_event(event)
-        elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
-            self._attach(self.stack.pop().node)
         return True
 
-    def _node_event(self, event: NodeEvent) -> None:
+    def _scalar(self, event: ScalarEvent) -> None:
         line = line_of(event.start_mark)
-        if isinstance(event, AliasEvent):
-            self._reject_alias(event, line)
+        if event.anchor is not None or (event.tag is not None and event.tag not in ALLOWED_TAGS):
+            self._refuse_anchor_or_tag(event, line)
+            self._attach(Rejected(line))
             return
-        refused = self._refuse_anchor_or_tag(event, line)
-        if isinstance(event, ScalarEvent):
-            node: Node = Scalar(line, event.value, _is_null(event))
-            self._attach(Rejected(line) if refused else node)
-        elif isinstance(event, CollectionStartEvent):
-            if refused or len(self.stack) >= MAX_DEPTH:
-                if not refused:
-                    self.problems.add(
-                        line, "", f"nested more than {MAX_DEPTH} levels deep; no catalog needs that"
-                    )
-                self.skipping = 1
-                self.skipped_line = line
-                return
-            self.stack.append(
-                _Frame(Map(line) if isinstance(event, MappingStartEvent) else Seq(line))
-            )
+        value = event.value
+        null = event.tag == _NULL_TAG or (
+            value in _NULL_WORDS and bool(event.implicit[0]) and not event.style
+        )  # plain ~, null or nothing; libyaml says style '', PyYAML None
+        self._attach(Scalar(line, value, null))
 
-    def _reject_alias(self, event: AliasEvent, line: int) -> None:
+    def _collection(self, event: CollectionStartEvent) -> None:
+        line = line_of(event.start_mark)
+        refused = False
+        if event.anchor is not None or (
+            event.tag is not None and event.tag not in _COLLECTION_TAGS
+        ):
+            self._refuse_anchor_or_tag(event, line)
+            refused = True
+        elif len(self.stack) >= MAX_DEPTH:
+            self.problems.add(
+                line, "", f"nested more than {MAX_DEPTH} levels deep; no catalog needs that"
+            )
+            refused = True
+        if refused:
+            self.skipping = 1
+            self.skipped_line = line
+        elif type(event) is MappingStartEvent:
+            self.stack.append(_Frame(Map(line)))
+        else:
+            self.stack.append(_Frame(Seq(line), self._top_key()))
+
+    def _top_key(self) -> str | None:
+        """The key of the top-level value starting now (None below the top, or if repeated)."""
+        if len(self.stack) != 1:
+            return None
+        root = self.stack[0]
+        key = root.key
+        if not isinstance(key, Scalar) or not isinstance(root.node, Map):
+            return None
+        return None if key.value in root.node.fields else key.value
+
+    def _reject_alias(self, event: AliasEvent) -> None:
+        line = line_of(event.start_mark)
         self.problems.add(
             line,
             "",
@@ -179,8 +222,7 @@ class _TreeBuilder:
         )
         self._attach(Rejected(line))
 
-    def _refuse_anchor_or_tag(self, event: NodeEvent, line: int) -> bool:
-        refused = False
+    def _refuse_anchor_or_tag(self, event: NodeEvent, line: int) -> None:
         if event.anchor is not None:
             self.problems.add(
                 line,
@@ -188,15 +230,12 @@ class _TreeBuilder:
                 f"anchors are not allowed (&{event.anchor}); aliases are not allowed either, "
                 "write each value out in full",
             )
-            refused = True
         tag = getattr(event, "tag", None)
         if tag is not None and tag not in ALLOWED_TAGS and tag not in _COLLECTION_TAGS:
             shown = "!!" + tag[len(_YAML) :] if tag.startswith(_YAML) else tag
             self.problems.add(
                 line, "", f"YAML tag {shown} is not allowed; remove it (plain values need no tag)"
             )
-            refused = True
-        return refused
 
     def _skip(self, event: Event) -> None:
         if isinstance(event, CollectionStartEvent):
@@ -212,13 +251,22 @@ class _TreeBuilder:
             return
         frame = self.stack[-1]
         if isinstance(frame.node, Seq):
-            frame.node.items.append(node)
+            if not self._handed_over(frame, node):
+                frame.node.items.append(node)
         elif frame.key is _NO_KEY:
             frame.key = self._key(node)
         else:
             key, frame.key = frame.key, _NO_KEY
-            if isinstance(key, Scalar):
-                self._add_field(frame.node, key, node)
+            if not isinstance(key, Scalar) or not self._add_field(frame.node, key, node):
+                return
+            if len(self.stack) == 1 and self.hooks is not None:
+                self.hooks.top_value(key.value, key.line, node)
+
+    def _handed_over(self, frame: _Frame, item: Node) -> bool:
+        """Give an item of a top-level list to the hooks; True if they keep it."""
+        if frame.top_key is None or self.hooks is None:
+            return False
+        return self.hooks.top_item(frame.top_key, item)
 
     def _key(self, node: Node) -> object:
         if isinstance(node, Scalar):
@@ -227,7 +275,8 @@ class _TreeBuilder:
             self.problems.add(node.line, "", f"a key must be a plain word, not {kind(node)}")
         return _BAD_KEY
 
-    def _add_field(self, mapping: Map, key: Scalar, value: Node) -> None:
+    def _add_field(self, mapping: Map, key: Scalar, value: Node) -> bool:
+        """Add key: value; False (and a problem) if the key is already there."""
         first = mapping.fields.get(key.value)
         if first is not None:
             self.problems.add(
@@ -236,28 +285,23 @@ class _TreeBuilder:
                 f"duplicate key {key.value!r} (first on line {first[0]}); "
                 "keep one, YAML would silently use the last",
             )
-            return
+            return False
         mapping.fields[key.value] = (key.line, value)
-
-
-def _is_null(event: ScalarEvent) -> bool:
-    if event.tag == _YAML + "null":
         return True
-    plain = bool(event.implicit[0]) and not event.style  # libyaml says '', PyYAML None
-    return plain and _NULL.fullmatch(event.value) is not None
 
 
-def compose(data: bytes, problems: Problems) -> Node | None:
+def compose(data: bytes, problems: Problems, hooks: TopLevelHooks | None = None) -> Node | None:
     """The document's root node, or None when there is no usable tree.
 
     `data` must already be valid UTF-8. Problems go to `problems`; a YAML syntax
     error ends the parse, and the (partial) tree is then not returned.
     """
-    builder = _TreeBuilder(problems)
+    builder = _TreeBuilder(problems, hooks)
+    parser = _Loader(data)
     try:
-        for event in yaml.parse(data, Loader=_Loader):
-            if not builder.feed(event):
-                break
+        # get_event() directly: yaml.parse() adds a generator and check_event() per event.
+        while (event := parser.get_event()) is not None and builder.feed(event):
+            pass
     except yaml.MarkedYAMLError as exc:
         problems.add(line_of(exc.problem_mark or exc.context_mark), "", _syntax_message(exc))
         return None
@@ -266,6 +310,8 @@ def compose(data: bytes, problems: Problems) -> Node | None:
         line = data.count(b"\n", 0, position) + 1 if isinstance(position, int) else 1
         problems.add(line, "", f"YAML error: {getattr(exc, 'reason', None) or exc}")
         return None
+    finally:
+        parser.dispose()
     return builder.root
 
 
