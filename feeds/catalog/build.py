@@ -75,7 +75,7 @@ def build_entry(fields: Fields, path: str, zones: Zones, problems: Problems) -> 
         fields.missing_required
         or len(fields.values) < len(fields.nodes)  # a value was rejected
         or (event_fields is not None and event is None)
-        or problems_in(fields, ("published", "updated"), published, updated)
+        or _lost(fields, ("published", "updated"), published, updated)
     ):
         return None
     return Entry(
@@ -117,7 +117,7 @@ def _day(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def problems_in(fields: Fields, names: tuple[str, ...], *values: object) -> bool:
+def _lost(fields: Fields, names: tuple[str, ...], *values: object) -> bool:
     """True when a field was written but produced no value (its problem is reported)."""
     return any(
         name in fields.values and value is None for name, value in zip(names, values, strict=True)

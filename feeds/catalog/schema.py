@@ -114,10 +114,16 @@ ENTRY: dict[str, Field] = {
     "event": Field(nested(EVENT)),
 }
 
-#: The top level; `entries` is a list of ENTRY mappings, read by `read_entries`.
+
+def _as_node(node: Node, path: str, problems: Problems) -> Node:
+    return node
+
+
+#: The top level: which keys it allows. `assemble.CatalogAssembler` reads it itself
+#: (the feed first, then `entries`, a list of ENTRY mappings, one at a time).
 TOP: dict[str, Field] = {
     "feed": Field(nested(FEED), required=True),
-    "entries": Field(lambda node, path, problems: node, required=True),
+    "entries": Field(_as_node, required=True),
 }
 
 #: Every block of the schema by its path, for documentation and its test.
