@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
-from feeds.catalog import load_catalog, parse_catalog
-from feeds.model import Catalog
+from feeds.catalog import load_catalog, parse_catalog, yamlnodes
+from feeds.model import Catalog, Event
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
@@ -100,3 +101,96 @@ def test_model_is_immutable(bundled_catalog_path: Path) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         event.start = date(2020, 1, 1)  # type: ignore[misc]
     assert isinstance(catalog.entries, tuple) and isinstance(entry.tags, tuple)
+
+
+def catalog_with(entry_yaml: str, feed_extra: str = "  timezone: Europe/Brussels\n") -> Catalog:
+    text = (
+        "feed:\n  title: T\n  link: https://e.org/\n  base_url: https://feeds.e.org/sub\n"
+        "  id_authority: e.org,2019\n" + feed_extra + "entries:\n" + entry_yaml
+    )
+    return parse_catalog(text.encode())
+
+
+def only_event(catalog: Catalog) -> Event:
+    event = catalog.entries[0].event
+    assert event is not None
+    return event
+
+
+def test_naive_times_are_wall_times_in_the_feed_zone() -> None:
+    event = only_event(
+        catalog_with(
+            "  - id: a\n    title: A\n    event:\n"
+            "      start: 2019-10-27T01:30:00\n      end: 2019-10-27T04:30:00\n"
+        )
+    )
+    assert event.timezone == "Europe/Brussels"
+    assert event.start == datetime(2019, 10, 27, 1, 30, tzinfo=BRUSSELS)
+    assert isinstance(event.start, datetime) and event.start.tzinfo == BRUSSELS
+    # summer time ends at 03:00 that night: 3 wall-clock hours are 4 real ones
+    assert isinstance(event.end, datetime)
+    assert event.end.astimezone(UTC) - event.start.astimezone(UTC) == timedelta(hours=4)
+
+
+def test_offset_times_keep_their_offset_without_an_event_zone() -> None:
+    event = only_event(
+        catalog_with(
+            "  - id: a\n    title: A\n    event:\n"
+            "      start: 2019-05-21T09:00:00-04:00\n      end: 2019-05-21T10:00:00-04:00\n"
+        )
+    )
+    assert event.timezone is None
+    assert event.start.utcoffset() == timedelta(hours=-4)  # type: ignore[union-attr]
+
+
+def test_offset_times_are_converted_to_the_event_zone() -> None:
+    event = only_event(
+        catalog_with(
+            "  - id: a\n    title: A\n    event:\n      timezone: Asia/Tokyo\n"
+            "      start: 2019-05-21T09:00:00Z\n      end: 2019-05-21T10:00:00Z\n",
+            feed_extra="",
+        )
+    )
+    assert event.timezone == "Asia/Tokyo"
+    assert event.start == datetime(2019, 5, 21, 18, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert event.start.tzinfo == ZoneInfo("Asia/Tokyo")  # type: ignore[union-attr]
+
+
+def test_all_day_defaults() -> None:
+    event = only_event(catalog_with("  - id: a\n    title: A\n    event: {start: 2019-05-21}\n"))
+    assert (event.start, event.end) == (date(2019, 5, 21), date(2019, 5, 21))
+    assert event.all_day and event.timezone is None and event.status == "confirmed"
+    assert event.rrule is None and event.geo is None
+
+
+def test_dates_without_a_feed_zone_are_utc_midnight() -> None:
+    entry = catalog_with("  - id: a\n    title: A\n    published: 2019-03-14\n", "").entries[0]
+    assert entry.published == datetime(2019, 3, 14, tzinfo=UTC)
+    assert entry.published.utcoffset() == timedelta(0)
+
+
+def test_values_stay_as_written() -> None:
+    """YAML 1.1 would make these a bool, an int, a float and a date; the catalog keeps text."""
+    catalog = catalog_with(
+        "  - id: '123'\n    title: yes\n    type: 2019\n    summary: 1.50\n"
+        "    tags: [on, 2019-01-01]\n"
+        "    published: 2019-03-14 10:00\n"
+        "    event: {start: 2019-05-21, geo: [1, -2.5e1], status: cancelled,"
+        " rrule: FREQ=YEARLY;UNTIL=20250521}\n"
+    )
+    entry = catalog.entries[0]
+    assert (entry.id, entry.title, entry.type, entry.summary) == ("123", "yes", "2019", "1.50")
+    assert entry.tags == ("on", "2019-01-01")
+    assert entry.published == datetime(2019, 3, 14, 10, 0, tzinfo=BRUSSELS)
+    assert catalog.feed.base_url == "https://feeds.e.org/sub/"
+    event = only_event(catalog)
+    assert event.geo == (1.0, -25.0) and event.status == "cancelled"
+    assert event.rrule == "FREQ=YEARLY;UNTIL=20250521"
+
+
+def test_pure_python_parser_gives_the_same_catalog(
+    bundled_catalog_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_libyaml = load_catalog(bundled_catalog_path)
+    monkeypatch.setattr(yamlnodes, "_Loader", yaml.SafeLoader)
+    assert load_catalog(bundled_catalog_path) == with_libyaml
