@@ -153,7 +153,7 @@ def test_offset_times_are_converted_to_the_event_zone() -> None:
     )
     assert event.timezone == "Asia/Tokyo"
     assert event.start == datetime(2019, 5, 21, 18, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
-    assert event.start.tzinfo == ZoneInfo("Asia/Tokyo")  # type: ignore[union-attr]
+    assert isinstance(event.start, datetime) and event.start.tzinfo == ZoneInfo("Asia/Tokyo")
 
 
 def test_all_day_defaults() -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from feeds.catalog import CatalogErrors, load_catalog, parse_catalog, yamlnodes
@@ -487,7 +488,7 @@ BUILDER_RULES = {"alias", "anchor", "duplicate key", "python tag", "deep nesting
 )
 def test_pure_python_parser_reports_the_same(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without libyaml, PyYAML's own parser gives the same problems on the same lines."""
-    monkeypatch.setattr(yamlnodes, "_Loader", yamlnodes.yaml.SafeLoader)
+    monkeypatch.setattr(yamlnodes, "_Loader", yaml.SafeLoader)
     with pytest.raises(CatalogErrors) as caught:
         parse_catalog(case.data, "entries.yaml")
     assert [str(error) for error in caught.value.errors] == expected_lines(case, "entries.yaml")

@@ -124,7 +124,7 @@ def check_outcome(data: bytes) -> None:
                 assert entry.event.start.tzinfo is not None
             else:
                 assert isinstance(entry.event.start, date)
-            assert entry.event.start <= entry.event.end  # type: ignore[operator]
+            assert entry.event.start <= entry.event.end
 
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
