@@ -383,6 +383,11 @@ CASES = [
         ),
     ),
     Case(
+        "rrule number out of range",
+        add_to_event("      rrule: FREQ=YEARLY;BYMONTH=3,13\n"),
+        ("18: entries[1].event.rrule: BYMONTH=3,13: each value must be in 1..12",),
+    ),
+    Case(
         "zone on an all-day event",
         edit(
             "      start: 2019-05-21T09:00:00\n      end: 2019-05-21T17:00:00",

@@ -18,6 +18,19 @@ _RECUR_PARTS = frozenset(
     ("FREQ", "UNTIL", "COUNT", "INTERVAL", "WKST", "BYSETPOS")
     + ("BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH")
 )
+# RFC 5545 3.3.10 ranges that icalendar's parser does not check: (lowest, highest, negatives ok).
+_RECUR_RANGES = {
+    "COUNT": (1, 1_000_000, False),
+    "INTERVAL": (1, 1_000_000, False),
+    "BYSECOND": (0, 60, False),
+    "BYMINUTE": (0, 59, False),
+    "BYHOUR": (0, 23, False),
+    "BYMONTHDAY": (1, 31, True),
+    "BYYEARDAY": (1, 366, True),
+    "BYWEEKNO": (1, 53, True),
+    "BYMONTH": (1, 12, False),
+    "BYSETPOS": (1, 366, True),
+}
 _UTC_UNTIL = re.compile(r"\d{8}T\d{6}Z")
 _DATE_UNTIL = re.compile(r"\d{8}")
 
@@ -336,6 +349,9 @@ def check_rrule(rule: str, all_day: bool) -> None:
         vRecur.from_ical(rule)
     except (ValueError, TypeError) as exc:
         raise Invalid(f"is not a valid recurrence rule ({exc}); {example}") from None
+    for name, value in parts.items():
+        if name in _RECUR_RANGES:
+            _check_recur_numbers(name, value)
     if "FREQ" not in parts:
         raise Invalid(f"needs FREQ (DAILY, WEEKLY, MONTHLY or YEARLY); {example}")
     if "COUNT" in parts and "UNTIL" in parts:
@@ -347,3 +363,12 @@ def check_rrule(rule: str, all_day: bool) -> None:
         raise Invalid(
             f"UNTIL must be a UTC time like 20190630T220000Z for a timed event, not {until}"
         )
+
+
+def _check_recur_numbers(name: str, value: str) -> None:
+    low, high, signed = _RECUR_RANGES[name]
+    for number in value.split(","):
+        digits = number.lstrip("+-") if signed else number
+        if not digits.isdigit() or not low <= int(digits) <= high:
+            allowed = f"{low}..{high}" + (f" or -{high}..-{low}" if signed else "")
+            raise Invalid(f"{name}={value}: each value must be in {allowed}")
