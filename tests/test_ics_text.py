@@ -22,6 +22,7 @@ from test_ics_support import (
 from feeds import ids
 from feeds.model import Catalog, Feed
 from feeds.render import ics
+from feeds.render.ics_lines import fold
 from feeds.render.ics_text import escape_text
 from feeds.text import summary_text
 
@@ -150,3 +151,26 @@ def test_any_catalog_text_survives_icaljs(titles: list[str]) -> None:
     read = icaljs(body)
     assert [event["summary"] for event in read["events"]] == titles
     assert [event["location"] for event in read["events"]] == titles
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from(["SUMMARY", "X-A-VERY-LONG-PROPERTY-NAME"]),
+    value=st.text(alphabet=st.sampled_from(["a", "\\", ",", "é", "北", "🎉", " "]), max_size=400),
+)
+def test_folding_keeps_lines_short_and_characters_and_escapes_whole(name: str, value: str) -> None:
+    line = f"{name}:{value}"
+    folded = fold(line)
+    assert_wire_format(folded)
+    physical = folded[:-2].split(b"\r\n")
+    assert b"".join([physical[0], *(part[1:] for part in physical[1:])]).decode() == line
+    for part in physical[:-1]:
+        backslashes = len(part) - len(part.rstrip(b"\\"))
+        assert backslashes % 2 == 0, "an escape split across lines"
+
+
+def test_folding_boundaries() -> None:
+    assert fold("X" * 75) == b"X" * 75 + b"\r\n"  # 75 octets fit
+    assert fold("X" * 76) == b"X" * 75 + b"\r\n X\r\n"
+    assert fold("X" * 74 + "é") == b"X" * 74 + b"\r\n \xc3\xa9\r\n"  # not split inside é
+    assert fold("X" * 74 + "\\,") == b"X" * 74 + b"\r\n \\,\r\n"  # escape kept whole

@@ -10,17 +10,17 @@ Paths:
 No METHOD: RFC 5546 would then require an ORGANIZER on every event, and a published
 calendar has no organizer to reply to.
 
-A calendar is its header (icalendar), the VTIMEZONEs its events use, and the events'
-VEVENT bytes, each rendered once per entry (`ics_event.vevent_bytes`) and concatenated:
-every component ends with CRLF and content lines are folded per component, so the
-concatenation is exactly what icalendar would write for the whole calendar, in a
-fraction of the time.
+A calendar is its header (icalendar), the VTIMEZONEs its events use (`ics_timezone`),
+and the events' VEVENT bytes, each rendered once per entry (`ics_event.vevent_bytes`),
+concatenated: every component is whole content lines ending in CRLF, folded line by
+line, so concatenating components is what writing the whole calendar at once gives.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import lru_cache
 
 from icalendar import Calendar, vUri
 
@@ -73,7 +73,13 @@ def subscription(
 
 def single_event(feed: Feed, entry: Entry) -> bytes:
     """One event to add to a calendar the member already has."""
-    return _calendar(_header(feed), feed, (entry,))
+    return _assemble(_single_event_head(feed), feed, (entry,))
+
+
+@lru_cache(maxsize=64)
+def _single_event_head(feed: Feed) -> bytes:
+    """The header every per-event file shares (built once, not once per event)."""
+    return _head(_header(feed))
 
 
 def _header(feed: Feed) -> Calendar:
@@ -90,12 +96,21 @@ def _description(feed: Feed, tag: str | None) -> str:
 
 
 def _calendar(header: Calendar, feed: Feed, events: Sequence[Entry]) -> bytes:
+    return _assemble(_head(header), feed, events)
+
+
+def _head(header: Calendar) -> bytes:
+    """BEGIN:VCALENDAR and the calendar's properties, without END:VCALENDAR."""
+    whole = bytes(header.to_ical(sorted=False))
+    assert whole.endswith(_END)
+    return whole[: -len(_END)]
+
+
+def _assemble(head: bytes, feed: Feed, events: Sequence[Entry]) -> bytes:
     """Header properties, then VTIMEZONEs, then VEVENTs, inside one VCALENDAR."""
-    head = bytes(header.to_ical(sorted=False))
-    assert head.endswith(_END)
     timezones = vtimezones(entry.event for entry in events if entry.event is not None)
     body = b"".join(vevent_bytes(feed, entry) for entry in events)
-    return head[: -len(_END)] + timezones + body + _END
+    return b"".join((head, timezones, body, _END))
 
 
 __all__ = ["render", "single_event", "subscription"]

@@ -1,9 +1,8 @@
-"""Recurrence rules (RFC 5545 RRULE) as written in a VEVENT, and how far they reach.
+"""How far a recurring event reaches, so that its VTIMEZONE covers every occurrence.
 
 The catalog loader has checked every rule (`feeds.catalog.build.check_rrule`: known
 parts, FREQ, not both COUNT and UNTIL, UNTIL a DATE for all-day events and a UTC time
-for timed ones), so here a rule is only parsed. `last_day` tells the VTIMEZONE writer
-how many years of transitions the event's occurrences need.
+for timed ones), so here a rule is only parsed.
 """
 
 from __future__ import annotations
@@ -19,14 +18,6 @@ from ..model import Event
 
 # A rule without COUNT or UNTIL never ends; time zone data is written this far ahead.
 UNBOUNDED_YEARS = 10
-
-
-def event_rrule(event: Event) -> vRecur | None:
-    """The event's RRULE, parsed (icalendar writes it back in a canonical order)."""
-    if event.rrule is None:
-        return None
-    rule: vRecur = vRecur.from_ical(event.rrule)
-    return rule
 
 
 def last_day(event: Event) -> date:

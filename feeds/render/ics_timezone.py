@@ -9,7 +9,7 @@ Why not icalendar's `Timezone.from_tzid` (used by `add_missing_timezones`): it w
 observance per kind with the later onsets as RDATEs, and ical.js (Thunderbird's parser)
 ignores an observance's DTSTART as soon as it has an RDATE, so the first spring change
 is lost and a whole summer is an hour off; it also dates spring onsets an hour late.
-The components are still icalendar's; only the choice of observances is ours.
+The observances are still icalendar components; only their choice is ours.
 
 Whole years keep a zone's bytes the same for most calendars, so the cache below serves a
 10 000-event catalog with a handful of computations.
@@ -22,10 +22,11 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
+from icalendar import TimezoneDaylight, TimezoneStandard
 from icalendar.timezone import is_utc
 
 from ..model import Event
+from .ics_lines import text_line
 from .ics_rrule import last_day
 
 # Zones change at most once within a day (true of every zone since 1900), so probing a
@@ -57,34 +58,72 @@ def vtimezones(events: Iterable[Event]) -> bytes:
     """One VTIMEZONE per zone used by `events`, sorted by zone name."""
     years: dict[str, tuple[int, int]] = {}
     for event in events:
-        zone = zone_of(event)
-        if zone is None:
+        span = zone_years(event)
+        if span is None:
             continue
-        assert isinstance(event.start, datetime)
-        first, last = event.start.year, last_day(event).year
+        zone, first, last = span
         known = years.get(zone)
         years[zone] = (min(first, known[0]), max(last, known[1])) if known else (first, last)
     return b"".join(vtimezone(zone, *years[zone]) for zone in sorted(years))
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=65536)
+def zone_years(event: Event) -> tuple[str, int, int] | None:
+    """The event's zone and the first and last year its occurrences need; None if no zone."""
+    zone = zone_of(event)
+    if zone is None:
+        return None
+    assert isinstance(event.start, datetime)
+    return zone, event.start.year, last_day(event).year
+
+
+@lru_cache(maxsize=4096)
 def vtimezone(zone_name: str, first_year: int, last_year: int) -> bytes:
-    """The VTIMEZONE of a zone for 1 January of `first_year` to the end of `last_year`."""
+    """The VTIMEZONE of a zone for 1 January of `first_year` to the end of `last_year`.
+
+    Assembled from per-year pieces, each computed once: per-event files each cover their
+    own years, and a large catalog has hundreds of distinct ranges over a few zones.
+    """
+    years = range(first_year, last_year + 1)
+    return b"".join(
+        (
+            b"BEGIN:VTIMEZONE\r\n",
+            text_line("TZID", zone_name),
+            _initial_observance(zone_name, first_year),
+            *(_year_observances(zone_name, year) for year in years),
+            b"END:VTIMEZONE\r\n",
+        )
+    )
+
+
+@lru_cache(maxsize=4096)
+def _initial_observance(zone_name: str, year: int) -> bytes:
+    """What holds from the start of the range on (an observance needs an onset)."""
+    start = _new_year(zone_name, year)
+    state = _state(ZoneInfo(zone_name), start)
+    return _observance_bytes(_observance(state, state, start))
+
+
+@lru_cache(maxsize=4096)
+def _year_observances(zone_name: str, year: int) -> bytes:
+    """One observance per transition within the local `year`."""
     zone = ZoneInfo(zone_name)
-    start = datetime(first_year, 1, 1, tzinfo=zone).astimezone(UTC)
-    stop = datetime(last_year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
-    component = Timezone()
-    component.add("TZID", zone_name)
-    # The first observance says what holds from the start of the range on.
-    component.add_component(_observance(_state(zone, start), _state(zone, start), start))
-    for onset in transitions(zone, start, stop):
+    pieces = []
+    for onset in year_transitions(zone_name, year):
         before, after = _state(zone, onset - _SECOND), _state(zone, onset)
-        component.add_component(_observance(before, after, onset))
-    return bytes(component.to_ical(sorted=False))
+        pieces.append(_observance_bytes(_observance(before, after, onset)))
+    return b"".join(pieces)
 
 
-def transitions(zone: ZoneInfo, start: datetime, stop: datetime) -> list[datetime]:
-    """UTC instants in (start, stop) at which the zone's offset, DST or abbreviation changes."""
+def _observance_bytes(observance: TimezoneStandard | TimezoneDaylight) -> bytes:
+    return bytes(observance.to_ical(sorted=False))
+
+
+@lru_cache(maxsize=4096)
+def year_transitions(zone_name: str, year: int) -> tuple[datetime, ...]:
+    """UTC instants within the local `year` at which the zone's offset, DST or name changes."""
+    zone = ZoneInfo(zone_name)
+    start, stop = _new_year(zone_name, year), _new_year(zone_name, year + 1)
     found = []
     probe, state = start, _state(zone, start)
     while probe < stop:
@@ -93,7 +132,12 @@ def transitions(zone: ZoneInfo, start: datetime, stop: datetime) -> list[datetim
         if following_state != state:
             found.append(_first_instant_of(zone, following_state, probe, following))
         probe, state = following, following_state
-    return found
+    return tuple(found)
+
+
+def _new_year(zone_name: str, year: int) -> datetime:
+    """Midnight of 1 January of `year` where the zone is, in UTC."""
+    return datetime(year, 1, 1, tzinfo=ZoneInfo(zone_name)).astimezone(UTC)
 
 
 def _first_instant_of(zone: ZoneInfo, state: _State, low: datetime, high: datetime) -> datetime:
