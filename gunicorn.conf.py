@@ -23,6 +23,9 @@ worker_class = os.environ.get("FEEDS_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("FEEDS_THREADS", "4"))
 keepalive = 5
 accesslog = os.environ.get("FEEDS_ACCESS_LOG") or None
+# gunicorn's control socket sits at one path per user, so two instances (a second site,
+# tests, benchmarks) would take it from each other; nothing here uses it.
+control_socket_disable = True
 
 # Load the app (and the Site) once in the master, then fork: workers start at once and
 # share the Site's pages until they reload. Each worker then watches the catalog itself.

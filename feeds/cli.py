@@ -109,3 +109,19 @@ def build(catalog: Path, out: Path, quiet: bool) -> None:
     from .export import build_command
 
     sys.exit(build_command(catalog, out, quiet=quiet))
+
+
+@main.command()
+@catalog_argument
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@reports_problems
+def serve(catalog: Path, host: str, port: int) -> None:
+    """Serve CATALOG for development, reloading it when it changes.
+
+    While the catalog has problems the last good version stays served and every page
+    shows them in a banner. For production run gunicorn (see README, "Serving").
+    """
+    from .web import run_dev_server
+
+    sys.exit(run_dev_server(catalog, host, port))

@@ -209,8 +209,8 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     `W/` prefix is ignored on both sides. A malformed header matches nothing.
     """
     value = if_none_match.strip()
-    if value == "*":
-        return True
+    if value == etag or value == "*":
+        return True  # the usual poll: our own ETag sent back, no parsing needed
     ours = etag[2:] if etag.startswith("W/") else etag
     position = 0
     while position < len(value):

@@ -224,11 +224,13 @@ class SiteResponder:
             and choose_encoding(served.output, environ.get("HTTP_ACCEPT_ENCODING")) == "gzip"
         ):
             variant = served.gzip
-        if is_not_modified(
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if_modified_since = environ.get("HTTP_IF_MODIFIED_SINCE")
+        if (if_none_match is not None or if_modified_since is not None) and is_not_modified(
             etag=variant.etag,
             last_modified=served.last_modified,
-            if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
-            if_modified_since=environ.get("HTTP_IF_MODIFIED_SINCE"),
+            if_none_match=if_none_match,
+            if_modified_since=if_modified_since,
         ):
             start_response("304 Not Modified", self._with_worker(variant.not_modified_headers))
             return []
@@ -390,6 +392,8 @@ def health() -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
     response.headers["X-Frame-Options"] = "DENY"
+    if current_app.config["WORKER_HEADER"]:
+        response.headers["X-Worker"] = str(os.getpid())
     return response
 
 
@@ -466,8 +470,11 @@ def run_dev_server(catalog_path: Path, host: str, port: int) -> int:
     from werkzeug.serving import run_simple
 
     if not catalog_path.is_file():
-        print(f"{catalog_path}: no such catalog file", file=sys.stderr)
-        return 2
+        print(
+            f"{catalog_path}: no such catalog file; give its path: feeds serve PATH",
+            file=sys.stderr,
+        )
+        return 1
     configure_logging()
     app = create_app(catalog_path, {"DEV_BANNER": True, "RELOAD": True})
     start_background(app)
