@@ -213,6 +213,15 @@ def test_events_carry_every_property_a_client_uses() -> None:
     assert seen["sequence"] == minutes  # the documented rule: minutes from 2000 to DTSTAMP
 
 
+def test_geo_is_written_in_fixed_notation() -> None:
+    near_null_island = event_entry("tiny", date(2019, 5, 1), geo=(0.00001, -120.5))
+    body = ics.render(catalog_of(near_null_island))["/events.ics"]
+    assert b"GEO:0.00001;-120.5\r\n" in body  # str(0.00001) would be 1e-05
+    (event,) = icalendar_events(body).values()
+    assert event.decoded("GEO") == (0.00001, -120.5)
+    assert icaljs(body)["events"][0]["geo"] == [0.00001, -120.5]
+
+
 def test_event_url_prefers_the_event_then_the_entry_link_then_the_page() -> None:
     base = seed_events()[3]
     assert base.event is not None

@@ -33,7 +33,15 @@ from icalendar import vRecur
 
 from .. import ids, text
 from ..model import Entry, Event, Feed
-from .ics_lines import date_line, local_time_line, raw_line, text_line, texts_line, utc_time_line
+from .ics_lines import (
+    date_line,
+    geo_line,
+    local_time_line,
+    raw_line,
+    text_line,
+    texts_line,
+    utc_time_line,
+)
 from .ics_timezone import zone_of
 
 UNKNOWN_STAMP = datetime(2000, 1, 1, tzinfo=UTC)
@@ -80,8 +88,7 @@ def vevent_lines(feed: Feed, entry: Entry) -> list[bytes]:
     if event.location:
         lines.append(text_line("LOCATION", event.location))
     if event.geo is not None:
-        latitude, longitude = event.geo
-        lines.append(raw_line("GEO", f"{float(latitude)};{float(longitude)}"))
+        lines.append(geo_line(*event.geo))
     lines.append(raw_line("URL", event_url(feed, entry, event)))
     if entry.tags:
         lines.append(texts_line("CATEGORIES", entry.tags))

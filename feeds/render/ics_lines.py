@@ -64,6 +64,16 @@ def raw_line(name: str, value: str) -> bytes:
     return fold(f"{name}:{value}")
 
 
+def geo_line(latitude: float, longitude: float) -> bytes:
+    """GEO: two FLOATs. Python's str() would write 1e-05, which FLOAT does not allow."""
+    return fold(f"GEO:{_float(latitude)};{_float(longitude)}")
+
+
+def _float(value: float) -> str:
+    """Fixed notation, at most 6 decimals (11 cm of latitude), no trailing zeros."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
 def date_line(name: str, value: date) -> bytes:
     return fold(f"{name};VALUE=DATE:{value:%Y%m%d}")
 
