@@ -229,7 +229,10 @@ class PageRenderer:
             "events.html",
             "/events/",
             events=self.catalog.events,
-            months=month_grid(self.catalog.events),
+            # The list holds every event; the grid only the window's months, so that a
+            # catalog of fifteen years does not make a page of 180 tables.
+            months=month_grid(event_window(self.catalog.events, self.anchor, EVENT_WINDOW)),
+            grid_is_partial=len(self.catalog.events) > EVENT_WINDOW,
             weekdays=_WEEKDAYS,
             subscribe=_subscribe(self.links, None),
         )

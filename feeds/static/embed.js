@@ -46,8 +46,8 @@
     "li a { font-weight: 600; text-decoration: none; }",
     "li a:hover { text-decoration: underline; }",
     ".meta { display: block; color: var(--feeds-muted, var(--_muted)); font-size: 0.88em; }",
-    ".badge { font-size: 0.78em; font-weight: 700; text-transform: uppercase; margin-right: 0.4em;",
-    "  letter-spacing: 0.03em; }",
+    ".badge { display: inline-block; margin-right: 0.4em; padding: 0 0.35em; border: 1px solid currentColor;",
+    "  border-radius: 3px; font-size: 0.78em; font-weight: 700; text-transform: uppercase; letter-spacing: 0.03em; }",
     ".cancelled { color: var(--feeds-danger, var(--_danger)); }",
     ".cancelled-item a { text-decoration: line-through; }",
     ".note { margin: 0.25rem 0 0; color: var(--feeds-muted, var(--_muted)); }"
