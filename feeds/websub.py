@@ -6,7 +6,8 @@ pinged (a catalog edit that touches one tag pings that tag's feeds and the main 
 
 - `changed_feed_paths(old, new)` compares two Sites (or two {path: etag} maps, for a
   build that compares against the previous export);
-- `publish(hub, urls)` pings synchronously with retries, for `feeds build`;
+- `publish_changes(feed, old, new)` pings synchronously with retries, for `feeds build`
+  (`publish(hub, urls)` for a list of URLs);
 - `HubNotifier` pings from a background thread for the web app, never blocking a
   request. Under gunicorn every worker reloads on its own; an advisory lock on a file
   elects one of them to ping, so the hub hears each change once.
@@ -105,6 +106,20 @@ def publish(
 ) -> list[str]:
     """Ping `hub` for each URL, retrying with backoff; returns the URLs that failed."""
     return [url for url in urls if not _publish_one(hub, url, retry, sleep)]
+
+
+def publish_changes(
+    feed: Feed,
+    old: Site | Mapping[str, str],
+    new: Site | Mapping[str, str],
+    retry: Retry = Retry(),
+) -> list[str]:
+    """For `feeds build`: ping `feed.hub` (if set) for every feed that changed between
+    the previous output (a Site or the {path: ETag} of the previous export) and the new
+    Site; returns the URLs whose ping failed."""
+    if not feed.hub:
+        return []
+    return publish(feed.hub, [feed.url(path) for path in changed_feed_paths(old, new)], retry)
 
 
 def _publish_one(hub: str, url: str, retry: Retry, sleep: Callable[[float], None]) -> bool:

@@ -20,7 +20,7 @@ from test_web_support import (
 from feeds.model import Feed
 from feeds.site import Site, make_output
 from feeds.web import runtime
-from feeds.websub import HubNotifier, Retry, changed_feed_paths, publish
+from feeds.websub import HubNotifier, Retry, changed_feed_paths, publish, publish_changes
 
 BASE = "https://feeds.example.org"
 QUICK = Retry(attempts=3, first_delay=0.01, max_delay=0.02, timeout=2.0)
@@ -181,3 +181,22 @@ def test_one_process_of_those_sharing_a_catalog_pings(tmp_path: Path) -> None:
 def test_retry_delays_double_up_to_a_bound() -> None:
     assert Retry().delays() == [1.0, 2.0, 4.0, 8.0]
     assert Retry(attempts=8, first_delay=1, max_delay=10).delays() == [1, 2, 4, 8, 10, 10, 10]
+
+
+def test_publish_changes_for_a_build_pings_the_changed_feeds_only() -> None:
+    with local_hub() as hub:
+        feed = Feed(
+            title="t",
+            link="https://x.example/",
+            base_url="https://x.example/",
+            id_authority="x.example,2019",
+            hub=hub.url,
+        )
+        old = {"/feed.atom": '"1"', "/feed.rss": '"1"'}
+        new = site_of({"/feed.atom": b"2", "/feed.rss": b"1", "/events.ics": b"2"})
+        old["/feed.rss"] = new["/feed.rss"].etag
+        assert publish_changes(feed, old, new, QUICK) == []
+        assert hub.urls() == ["https://x.example/feed.atom"]
+        no_hub = Feed(title="t", link=feed.link, base_url=feed.base_url, id_authority="a,2019")
+        assert publish_changes(no_hub, {}, new, QUICK) == []
+        assert len(hub.pings) == 1
