@@ -24,7 +24,7 @@ from test_ics_support import (
 
 from feeds import ids
 from feeds.model import Entry, Feed
-from feeds.render import ics
+from feeds.render import ics, ics_event
 from feeds.site import build_site
 from feeds.text import summary_text
 
@@ -417,6 +417,15 @@ def test_same_catalog_same_bytes_whatever_the_entry_order() -> None:
     for seed in range(3):
         random.Random(seed).shuffle(entries)
         assert ics.render(catalog_of(*entries)) == first
+
+
+def test_an_entry_moved_in_the_file_is_not_rendered_again() -> None:
+    entry = dataclasses.replace(seed_events()[0], line=40)
+    moved = dataclasses.replace(entry, line=52)  # an edit above it shifted its lines
+    first = ics_event.vevent_bytes(FEED, entry)
+    hits = ics_event._cached_vevent_bytes.cache_info().hits
+    assert ics_event.vevent_bytes(FEED, moved) == first
+    assert ics_event._cached_vevent_bytes.cache_info().hits == hits + 1
 
 
 def test_moving_the_site_changes_urls_but_never_uids() -> None:

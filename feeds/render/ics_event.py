@@ -25,6 +25,7 @@ Rules a calendar client relies on:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -62,9 +63,15 @@ def event_url(feed: Feed, entry: Entry, event: Event) -> str:
     return event.url or entry.link or feed.url(ids.entry_page_path(entry.id))
 
 
-@lru_cache(maxsize=65536)
 def vevent_bytes(feed: Feed, entry: Entry) -> bytes:
     """The VEVENT of an event entry: folded content lines, CRLF, ready to concatenate."""
+    # Cached on everything but `line` (where the entry sits in the file): an edit above
+    # an entry moves it without changing it, and must not make it render again.
+    return _cached_vevent_bytes(feed, replace(entry, line=0) if entry.line else entry)
+
+
+@lru_cache(maxsize=65536)
+def _cached_vevent_bytes(feed: Feed, entry: Entry) -> bytes:
     return b"".join(vevent_lines(feed, entry))
 
 
