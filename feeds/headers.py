@@ -69,6 +69,7 @@ def csp_for(output: Output) -> str:
     return OTHER_CSP
 
 
+@lru_cache(maxsize=64)  # every output of a Site shares its Last-Modified
 def http_date(moment: datetime) -> str:
     """IMF-fixdate, the only form RFC 9110 lets a sender generate."""
     return format_datetime(moment.astimezone(UTC), usegmt=True)

@@ -83,19 +83,29 @@ class Served:
     output: Output
 
 
-def _variant(output: Output, encoding: Encoding) -> Variant:
-    ok = headers_for(output, encoding)
+# Header fields repeat across outputs (the same CSP, Last-Modified, Cache-Control ...):
+# a View keeps one tuple per distinct field, so thousands of outputs cost little memory.
+_Shared = dict[tuple[str, str], tuple[str, str]]
+
+
+def _variant(output: Output, encoding: Encoding, shared: _Shared) -> Variant:
     body = output.gzip_body if encoding == "gzip" else output.body
     assert body is not None
-    ok.append(("Content-Length", str(len(body))))
-    etag = dict(ok)["ETag"]
-    return Variant(body, etag, ok, not_modified_headers_for(output, encoding))
+    ok = [*headers_for(output, encoding), ("Content-Length", str(len(body)))]
+    not_modified = not_modified_headers_for(output, encoding)
+    return Variant(
+        body,
+        dict(ok)["ETag"],
+        [shared.setdefault(field, field) for field in ok],
+        [shared.setdefault(field, field) for field in not_modified],
+    )
 
 
-def serve_output(output: Output) -> Served:
+def serve_output(output: Output, shared: _Shared | None = None) -> Served:
+    fields: _Shared = {} if shared is None else shared
     return Served(
-        identity=_variant(output, "identity"),
-        gzip=_variant(output, "gzip") if output.gzip_body is not None else None,
+        identity=_variant(output, "identity", fields),
+        gzip=_variant(output, "gzip", fields) if output.gzip_body is not None else None,
         last_modified=int(output.last_modified.timestamp()),
         output=output,
     )
@@ -118,7 +128,8 @@ def make_view(site: Site, problems: tuple[str, ...], banner: bool) -> View:
     outputs: Iterable[Output] = site.outputs.values()
     if banner and problems:
         outputs = (with_banner(output, problems) for output in outputs)
-    return View({wsgi_key(output.path): serve_output(output) for output in outputs}, site)
+    shared: _Shared = {}
+    return View({wsgi_key(o.path): serve_output(o, shared) for o in outputs}, site)
 
 
 # --- the development banner ------------------------------------------------------------
