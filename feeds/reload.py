@@ -120,6 +120,7 @@ class CatalogWatcher(Generic[View]):
         self._live: Live[View] = Live()
         self._seen = _Seen()
         self._lock = threading.Lock()  # one check at a time (thread and callers)
+        self._start_lock = threading.Lock()  # separate: starting never waits for a build
         self._listeners: list[Listener[View]] = []
         self._thread: _Thread | None = None
 
@@ -250,13 +251,13 @@ class CatalogWatcher(Generic[View]):
         Idempotent; after a fork the child has no thread (threads do not survive fork),
         so calling it again there starts that process's own.
         """
-        current = self._thread
-        if current is not None and current.pid == os.getpid() and current.thread.is_alive():
-            return
-        with self._lock:
+        with self._start_lock:  # two first requests at once start one thread
+            current = self._thread
+            if current is not None and current.pid == os.getpid() and current.thread.is_alive():
+                return
             thread = threading.Thread(target=self._run, name="feeds-catalog-watcher", daemon=True)
             self._thread = _Thread(thread, os.getpid())
-        thread.start()
+            thread.start()
 
     def running_here(self) -> bool:
         """Cheap enough for every request: is this process's watcher started?"""

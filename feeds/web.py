@@ -273,7 +273,7 @@ class SiteResponder:
 
 
 def _redirect(location: str, environ: WSGIEnvironment) -> tuple[str, Headers, bytes]:
-    target = urllib.parse.quote(location.encode("latin-1"), safe="/-._~!$&'()*+,;=:@%")
+    target = urllib.parse.quote(location.encode("latin-1"), safe="/-._~!$&'()*+,;=:@")
     query = environ.get("QUERY_STRING")
     if query:
         target += "?" + query

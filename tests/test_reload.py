@@ -10,6 +10,7 @@ import html
 import json
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -335,3 +336,24 @@ def test_the_watcher_thread_picks_up_an_edit(tmp_path: Path) -> None:
     finally:
         watcher.stop()
     assert not watcher.running_here()
+
+
+def test_starting_twice_at_once_starts_one_thread(tmp_path: Path) -> None:
+    def watcher_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "feeds-catalog-watcher"}
+
+    before = watcher_threads()
+    watcher = CatalogWatcher(copy_catalog(tmp_path), lambda site, problems: site, interval=60)
+    starters = [threading.Thread(target=watcher.start) for _ in range(8)]
+    for starter in starters:
+        starter.start()
+    for starter in starters:
+        starter.join()
+    try:
+        assert watcher.running_here()
+        assert len(watcher_threads() - before) == 1
+        watcher.start()
+        assert len(watcher_threads() - before) == 1
+    finally:
+        watcher.stop()
+    assert watcher_threads() - before == set()
