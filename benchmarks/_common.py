@@ -38,6 +38,7 @@ class BenchError(Exception):
 @dataclass(frozen=True)
 class RunResult:
     wall: float  # seconds
+    cpu: float  # user + system seconds of the child (less skewed than wall by other load)
     max_rss_kb: int  # peak resident set of the process (ru_maxrss of its own rusage)
     returncode: int
     output: str  # stdout + stderr, for error messages
@@ -61,7 +62,10 @@ def run_measured(
     wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     process.stdout.close()
-    return RunResult(wall, usage.ru_maxrss, process.returncode, output.decode(errors="replace"))
+    cpu = usage.ru_utime + usage.ru_stime
+    return RunResult(
+        wall, cpu, usage.ru_maxrss, process.returncode, output.decode(errors="replace")
+    )
 
 
 def median(values: Sequence[float]) -> float:

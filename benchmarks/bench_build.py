@@ -47,6 +47,10 @@ class Runs:
         return median([r.wall for r in self.results])
 
     @property
+    def median_cpu(self) -> float:
+        return median([r.cpu for r in self.results])
+
+    @property
     def peak_rss_mb(self) -> float:
         return max(r.max_rss_kb for r in self.results) / 1024
 
@@ -97,7 +101,11 @@ def print_run(i: int, name: str, result: RunResult) -> None:
     said = result.output.strip().splitlines()
     note = f"  {said[-1]}" if said and name == "feeds build" else ""
     megabytes = result.max_rss_kb / 1024
-    print(f"  run {i + 1}: {name:<11} {result.wall:6.2f} s, {megabytes:6.0f} MB{note}", flush=True)
+    print(
+        f"  run {i + 1}: {name:<11} {result.wall:6.2f} s wall, {result.cpu:6.2f} s CPU, "
+        f"{megabytes:5.0f} MB{note}",
+        flush=True,
+    )
 
 
 def bench_size(n: int, repeat: int, only: str, workdir: Path) -> tuple[Runs | None, Runs | None]:
@@ -127,10 +135,17 @@ def bench_size(n: int, repeat: int, only: str, workdir: Path) -> tuple[Runs | No
     return ours, hugo
 
 
-def cell(runs: Runs | None, wall: bool) -> str:
+def cells(runs: Runs | None) -> list[str]:
+    """Median wall, median CPU, peak RSS of one tool at one size."""
     if runs is None:
+        return ["-", "-", "-"]
+    return [f"{runs.median_wall:.2f} s", f"{runs.median_cpu:.2f} s", f"{runs.peak_rss_mb:.0f} MB"]
+
+
+def ratio(ours: Runs | None, hugo: Runs | None) -> str:
+    if ours is None or hugo is None:
         return "-"
-    return f"{runs.median_wall:.2f} s" if wall else f"{runs.peak_rss_mb:.0f} MB"
+    return f"{ours.median_wall / hugo.median_wall:.2f}x"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,24 +168,17 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             ours, hugo = bench_size(n, args.repeat, args.only, workdir)
             measured[n] = (ours, hugo)
-            ratio = f"{ours.median_wall / hugo.median_wall:.2f}x" if ours and hugo else "-"
-            rows.append(
-                [
-                    f"{n:,}",
-                    cell(ours, True),
-                    cell(ours, False),
-                    cell(hugo, True),
-                    cell(hugo, False),
-                    ratio,
-                ]
-            )
+            rows.append([f"{n:,}", *cells(ours), *cells(hugo), ratio(ours, hugo)])
     except BenchError as exc:
         print(f"\nbench_build: {exc}", file=sys.stderr)
         return 1
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\nMedian of {args.repeat} runs; peak RSS is the largest of the runs.\n")
-    print_table(["entries", "feeds build", "peak RSS", "Hugo", "Hugo RSS", "ours/Hugo"], rows)
+    print(
+        f"\nMedian of {args.repeat} runs; peak RSS is the largest of the runs; CPU = user + sys.\n"
+    )
+    header = ["entries", "ours wall", "ours CPU", "ours RSS", "Hugo wall", "Hugo CPU", "Hugo RSS"]
+    print_table([*header, "ours/Hugo (wall)"], rows)
     print_scaling(measured)
     return 0
 
@@ -181,7 +189,8 @@ def print_scaling(measured: dict[int, tuple[Runs | None, Runs | None]]) -> None:
         for name, index in (("feeds build", 0), ("Hugo", 1)):
             small, large = measured[10_000][index], measured[100_000][index]
             if small and large:
-                print(f"{name}: 10k -> 100k = {large.median_wall / small.median_wall:.1f}x time")
+                growth = large.median_wall / small.median_wall
+                print(f"{name}: 10k -> 100k = {growth:.1f}x wall time")
 
 
 if __name__ == "__main__":
