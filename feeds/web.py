@@ -42,6 +42,7 @@ from .headers import (
     not_modified_headers_for,
 )
 from .reload import CatalogWatcher, Live
+from .render.pages_embed import validate_embed_query
 from .site import Output, Renderer, Site, build_site, make_output
 from .websub import HubNotifier, default_lock_path
 
@@ -122,6 +123,7 @@ class View:
 
     served: Mapping[str, Served]
     site: Site
+    tags: frozenset[str] = frozenset()  # for checking /embed/?tag=
 
 
 def make_view(site: Site, problems: tuple[str, ...], banner: bool) -> View:
@@ -129,7 +131,26 @@ def make_view(site: Site, problems: tuple[str, ...], banner: bool) -> View:
     if banner and problems:
         outputs = (with_banner(output, problems) for output in outputs)
     shared: _Shared = {}
-    return View({wsgi_key(o.path): serve_output(o, shared) for o in outputs}, site)
+    served = {wsgi_key(o.path): serve_output(o, shared) for o in outputs}
+    return View(served, site, site_tags(site))
+
+
+def site_tags(site: Site) -> frozenset[str]:
+    """The tags that have a page (`/tags/<tag>/`): what `/embed/?tag=` may name."""
+    parts = (path.split("/") for path in site.outputs if path.startswith("/tags/"))
+    return frozenset(p[2] for p in parts if len(p) == 4 and p[3] == "")
+
+
+def embed_query_problem(environ: WSGIEnvironment, tags: frozenset[str]) -> str | None:
+    """Why the query of /embed/ is refused (400), or None: a typo in a snippet should show."""
+    query = environ.get("QUERY_STRING", "")
+    if not query:
+        return None
+    try:
+        args = urllib.parse.parse_qs(query, keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return "the query is not valid UTF-8 percent-encoding"
+    return validate_embed_query(args, known_tags=tags)
 
 
 # --- the development banner ------------------------------------------------------------
@@ -229,6 +250,11 @@ class SiteResponder:
         method = environ["REQUEST_METHOD"]
         if method != "GET" and method != "HEAD":
             return self._send(start_response, environ, *_NOT_ALLOWED)
+        if path == "/embed/":
+            problem = embed_query_problem(environ, view.tags)
+            if problem is not None:
+                text = f"400 Bad Request: {problem}\n"
+                return self._send(start_response, environ, *_plain("400 Bad Request", text))
         variant = served.identity
         if (
             served.gzip is not None

@@ -336,3 +336,18 @@ def test_revalidation_matches_the_app(bundled: Site, built: Server, app_client: 
 
 def _comparable(headers: Iterable[tuple[str, str]], ignore: set[str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers if name.lower() not in ignore}
+
+
+def test_the_embed_rule_in_nginx_conf_is_the_apps_pattern() -> None:
+    from feeds.render.pages_embed import EMBED_QUERY_PATTERN
+
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert f'if ($args !~ "{EMBED_QUERY_PATTERN}")' in conf
+
+
+def test_nginx_refuses_bad_embed_queries_as_the_app_does(built: Server, app_client: Any) -> None:
+    for query in ["kind=events&limit=5", "theme=dark", "kind=podcasts", "limit=0", "colour=red"]:
+        ours = fetch(built, f"/embed/?{query}")
+        app = app_client.get(f"/embed/?{query}")
+        assert ours.status == app.status_code, query
+        assert (ours.status == 200) == (ours.body == app.data), query

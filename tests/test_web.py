@@ -308,3 +308,34 @@ def test_the_conftest_client_serves_the_full_site(client: FlaskClient, app: Flas
     assert outputs
     for output in outputs:
         assert client.get(output.path).data == output.body
+
+
+EMBED_QUERIES_OK = ["", "kind=events", "kind=publications&limit=50&theme=dark", "tag=culture"]
+EMBED_QUERIES_BAD = [
+    "kind=podcasts",
+    "limit=0",
+    "limit=51",
+    "limit=",
+    "theme=neon",
+    "tag=nope",
+    "tag=Culture",
+    "colour=red",
+    "kind=events&kind=events",
+    "limit=%ff",
+]
+
+
+@pytest.mark.parametrize("query", EMBED_QUERIES_OK)
+def test_the_embed_page_takes_its_documented_query(client: FlaskClient, query: str) -> None:
+    response = client.get(f"/embed/?{query}")
+    assert response.status_code == 200
+    assert b"<html" in response.data
+
+
+@pytest.mark.parametrize("query", EMBED_QUERIES_BAD)
+def test_the_embed_page_refuses_any_other_query_with_400(client: FlaskClient, query: str) -> None:
+    response = client.get(f"/embed/?{query}")
+    assert response.status_code == 400
+    assert response.mimetype == "text/plain"
+    assert response.data.startswith(b"400 Bad Request: ")
+    assert len(response.data) < 300
