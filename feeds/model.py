@@ -9,7 +9,7 @@ Everything here is already validated and normalised, so renderers never re-check
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from functools import cached_property
 from typing import Literal
@@ -77,7 +77,9 @@ class Entry:
     updated: datetime | None = None
     link: str | None = None
     event: Event | None = None
-    line: int = 0  # line of the entry in the catalog file, for messages
+    # Line of the entry in the file, for messages only: not part of equality, so that an
+    # edit above an entry leaves it equal (and its memoised renderings reusable).
+    line: int = field(default=0, compare=False)
 
     @property
     def is_publication(self) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from . import memo
 from .model import Catalog
 
 # Each renderer is a pure function Catalog -> {url path: body}. Add a format by adding
@@ -127,9 +128,15 @@ def build_site(catalog: Catalog, renderers: list[Renderer] | None = None) -> Sit
     """Render every format and wrap each body as an Output."""
     last_modified = catalog_last_modified(catalog)
     outputs: dict[str, Output] = {}
-    for render in renderers if renderers is not None else _renderers():
-        for path, body in render(catalog).items():
-            if path in outputs:
-                raise ValueError(f"two renderers produce {path}")
-            outputs[path] = make_output(path, body, last_modified)
+    memo.begin_build()
+    success = False
+    try:
+        for render in renderers if renderers is not None else _renderers():
+            for path, body in render(catalog).items():
+                if path in outputs:
+                    raise ValueError(f"two renderers produce {path}")
+                outputs[path] = make_output(path, body, last_modified)
+        success = True
+    finally:
+        memo.end_build(success)
     return Site(outputs=outputs, version=catalog.version, last_modified=last_modified)

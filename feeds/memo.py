@@ -1,0 +1,129 @@
+"""Content-keyed memo tables for the pure core, swept per build, optionally kept on disk.
+
+Rendering is pure (same entry in, same bytes out), so a result can be reused whenever
+its inputs are equal: the key IS the content (a frozen Entry, the Feed, a text), never a
+name or a position. This is what makes a reload after editing one entry cheap: only
+the edited entry misses.
+
+- `Memo(name)` registers a table; `memo.get(key, compute)` returns the stored value or
+  computes, stores and returns it.
+- `begin_build()` / `end_build()` bracket one Site build: a value not used by the
+  latest build is dropped at its end, so memory stays bounded by one catalog's worth
+  however long a server runs and however often the catalog changes.
+- `save(path)` / `load(path)` keep the tables between `feeds build` runs (a warm cache).
+  The file is tagged with a fingerprint of the code, so a change to any module of the
+  package, or a different Python, silently starts cold instead of reusing stale output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+_tables: dict[str, Memo[Hashable, object]] = {}
+_lock = threading.Lock()  # builds may run in a watcher thread while another starts
+
+
+class Memo(Generic[K, V]):
+    def __init__(self, name: str) -> None:
+        if name in _tables:
+            raise ValueError(f"two memo tables named {name!r}")
+        self.name = name
+        self.values: dict[K, V] = {}
+        self.used: set[K] = set()
+        _tables[name] = self  # type: ignore[assignment]
+
+    def get(self, key: K, compute: Callable[[], V]) -> V:
+        self.used.add(key)
+        try:
+            return self.values[key]
+        except KeyError:
+            value = compute()
+            self.values[key] = value
+            return value
+
+    def sweep(self) -> None:
+        """Drop what the last build did not use."""
+        if len(self.used) != len(self.values):
+            self.values = {k: v for k, v in self.values.items() if k in self.used}
+        self.used = set()
+
+    def clear(self) -> None:
+        self.values = {}
+        self.used = set()
+
+
+def begin_build() -> None:
+    _lock.acquire()
+    for table in _tables.values():
+        table.used = set()
+
+
+def end_build(success: bool = True) -> None:
+    """Sweep every table (after a failed build keep everything: it was not a full use)."""
+    try:
+        if success:
+            for table in _tables.values():
+                table.sweep()
+    finally:
+        _lock.release()
+
+
+def clear_all() -> None:
+    for table in _tables.values():
+        table.clear()
+
+
+def code_fingerprint() -> str:
+    """Hash of the package's source files and the Python version: a cache key for the code."""
+    digest = hashlib.sha256(sys.version.encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".html", ".xsl", ".css", ".js", ".svg"}:
+            digest.update(str(path.relative_to(package)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def save(path: Path) -> None:
+    """Write every table to `path` atomically (temp file + rename); errors are the caller's."""
+    payload = {name: table.values for name, table in _tables.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".memo-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump((code_fingerprint(), payload), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def load(path: Path) -> bool:
+    """Fill the tables from `path` if it was written by this very code; False otherwise.
+
+    The file is our own cache in our own folder (never user input), so unpickling it is
+    as trusted as importing our modules; a corrupt or foreign file is ignored.
+    """
+    try:
+        with path.open("rb") as handle:
+            fingerprint, payload = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        return False
+    if fingerprint != code_fingerprint() or not isinstance(payload, dict):
+        return False
+    for name, values in payload.items():
+        table = _tables.get(name)
+        if table is not None and isinstance(values, dict):
+            table.values = values
+    return True
