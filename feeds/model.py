@@ -10,7 +10,7 @@ Everything here is already validated and normalised, so renderers never re-check
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from functools import cached_property
 from typing import Literal
 
@@ -132,7 +132,7 @@ class Catalog:
 
 
 def _sort_instant(value: date | datetime) -> float:
-    """Sort key that orders dates and aware datetimes together (a date sorts as its UTC midnight)."""
+    """Order dates and aware datetimes together (a date sorts as its UTC midnight)."""
     if not isinstance(value, datetime):
-        value = datetime.combine(value, time(), tzinfo=timezone.utc)
+        value = datetime.combine(value, time(), tzinfo=UTC)
     return value.timestamp()

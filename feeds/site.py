@@ -107,7 +107,9 @@ def make_output(path: str, body: bytes, last_modified: datetime) -> Output:
     content_type = content_type_for(path)
     digest = hashlib.sha256(body).hexdigest()[:32]
     compressible = not content_type.startswith("image/") or content_type.startswith("image/svg")
-    gz = gzip.compress(body, compresslevel=6, mtime=0) if compressible and len(body) >= _GZIP_MIN_BYTES else None
+    gz = None
+    if compressible and len(body) >= _GZIP_MIN_BYTES:
+        gz = gzip.compress(body, compresslevel=6, mtime=0)
     if gz is not None and len(gz) >= len(body):
         gz = None
     return Output(

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from ..model import Catalog
 from .assemble import CatalogAssembler
-from .errors import CatalogError, CatalogErrors, Problems
+from .errors import CatalogError, CatalogErrors, Problems, StopReading
 from .schema import BLOCKS
 from .yamlnodes import compose
 
@@ -61,16 +61,29 @@ def parse_catalog(
         raise CatalogErrors([_too_large(source, len(data), max_bytes)])
     _check_text(data, problems)
     problems.raise_if_any()
-    assembler = CatalogAssembler(problems)
-    root = compose(data.removeprefix(_BOM), problems, assembler)
-    catalog = None
-    if root is None and not problems:
-        problems.add(1, "", "the catalog is empty; it needs a feed: block and an entries: list")
-    elif root is not None:
-        catalog = assembler.finish(root, source)
+    out_of_memory = False
+    try:
+        catalog = _read(data.removeprefix(_BOM), source, problems)
+    except StopReading:
+        catalog = None  # the last problem says where reading stopped, and why
+    except MemoryError:
+        # Handled outside this block: the exception's frames still hold the partial tree.
+        out_of_memory = True
+    if out_of_memory:
+        raise CatalogErrors([_too_large_for_memory(source, len(data))])
     problems.raise_if_any()
     assert catalog is not None  # no problems means the tree was complete
     return replace(catalog, version=hashlib.sha256(data).hexdigest())
+
+
+def _read(data: bytes, source: str, problems: Problems) -> Catalog | None:
+    assembler = CatalogAssembler(problems)
+    root = compose(data, problems, assembler)
+    if root is None and not problems:
+        problems.add(1, "", "the catalog is empty; it needs a feed: block and an entries: list")
+    elif root is not None:
+        return assembler.finish(root, source)
+    return None
 
 
 def _check_text(data: bytes, problems: Problems) -> None:
@@ -101,6 +114,16 @@ def _position(text: str, index: int) -> tuple[int, int]:
     """1-based line and column (in characters, as editors count) of `index` in `text`."""
     line_start = text.rfind("\n", 0, index) + 1
     return text.count("\n", 0, index) + 1, index - line_start + 1
+
+
+def _too_large_for_memory(source: str, size: int) -> CatalogError:
+    return CatalogError(
+        source,
+        0,
+        "",
+        f"there is not enough memory to check this file ({size:,} bytes); "
+        "write feed: before entries: (entries are then checked one at a time) or split it",
+    )
 
 
 def _too_large(source: str, size: int, max_bytes: int) -> CatalogError:

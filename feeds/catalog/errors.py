@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+#: Problems listed in one run. A flood of them means a file that is not a catalog at all
+#: (a list of ten million scalars); listing them all would only exhaust memory and screen.
+MAX_PROBLEMS = 100
+
 
 @dataclass(frozen=True)
 class CatalogError:
@@ -44,6 +48,17 @@ class Problems:
         self.errors: list[CatalogError] = []
 
     def add(self, line: int, field: str, message: str) -> None:
+        """Record a problem; raises StopReading, with a closing note, past MAX_PROBLEMS."""
+        if len(self.errors) >= MAX_PROBLEMS:
+            self.errors.append(
+                CatalogError(
+                    self.file,
+                    line,
+                    "",
+                    f"stopped reading here after {MAX_PROBLEMS} problems; fix those and run again",
+                )
+            )
+            raise StopReading()
         self.errors.append(CatalogError(self.file, line, field, message))
 
     def __bool__(self) -> bool:
@@ -52,6 +67,10 @@ class Problems:
     def raise_if_any(self) -> None:
         if self.errors:
             raise CatalogErrors(self.errors)
+
+
+class StopReading(Exception):
+    """Ends reading the file; the problems recorded so far say why and where."""
 
 
 class Invalid(Exception):

@@ -9,8 +9,8 @@ with the hooks below, entries are checked and dropped as they are read, so a
 100k-entry catalog never exists as one tree. The same pass refuses what a
 catalog never needs and an attacker could abuse, each with its line: anchors
 and aliases (billion-laughs), explicit tags (`!!python/object`), duplicate
-keys (the second silently wins in PyYAML), nesting beyond MAX_DEPTH and
-more than one document.
+keys (the second silently wins in PyYAML), nesting beyond MAX_DEPTH, mappings
+and lists beyond MAX_ITEMS and more than one document.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from yaml.events import (
     SequenceStartEvent,
 )
 
-from .errors import Problems
+from .errors import Problems, StopReading
 
 _Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader]
 try:
@@ -41,6 +41,9 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 
 #: Deeper than any catalog needs (the deepest is entries[].event.geo[]: 4 levels).
 MAX_DEPTH = 16
+#: Keys in one mapping, items in one list other than a top-level one (entries: is read
+#: one entry at a time): far more than a catalog needs, few enough to hold in memory.
+MAX_ITEMS = 10_000
 
 _YAML = "tag:yaml.org,2002:"
 #: Explicit tags an editor may write (`!!str 2019`); anything else is refused.
@@ -255,6 +258,8 @@ class _TreeBuilder:
         frame = self.stack[-1]
         if isinstance(frame.node, Seq):
             if not self._handed_over(frame, node):
+                if len(frame.node.items) >= MAX_ITEMS and frame.top_key is None:
+                    self._too_many(frame.node, "items")
                 frame.node.items.append(node)
         elif frame.key is _NO_KEY:
             frame.key = self._key(node)
@@ -289,8 +294,19 @@ class _TreeBuilder:
                 "keep one, YAML would silently use the last",
             )
             return False
+        if len(mapping.fields) >= MAX_ITEMS:
+            self._too_many(mapping, "keys")
         mapping.fields[key.value] = (key.line, value)
         return True
+
+    def _too_many(self, collection: Node, what: str) -> None:
+        self.problems.add(
+            collection.line,
+            "",
+            f"this {kind(collection)[2:]} has more than {MAX_ITEMS:,} {what}; no catalog needs "
+            "that (is an indentation wrong?)",
+        )
+        raise StopReading()
 
 
 def compose(data: bytes, problems: Problems, hooks: TopLevelHooks | None = None) -> Node | None:
