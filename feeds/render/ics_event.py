@@ -1,8 +1,10 @@
 """One catalog event as the bytes of its VEVENT, and the rules behind each property.
 
 A VEVENT depends only on the feed and the entry, so its bytes are rendered once and
-reused by `/events.ics`, every tag calendar and the entry's own `.ics`; the cache also
-outlives one build, so a reload re-renders only the entries that changed. The lines are
+reused by `/events.ics`, every tag calendar and the entry's own `.ics`. They are kept
+in a `feeds.memo` table keyed by (feed, entry), so a reload re-renders only the entries
+that changed (an entry's `line` is not part of its equality: an edit above it does not
+count) and the table is swept at the end of each build, never outgrowing one catalog. The lines are
 written by `ics_lines` (icalendar's Component.to_ical costs 20 times more); the tests
 read every calendar back with icalendar and ical.js.
 
@@ -25,14 +27,13 @@ Rules a calendar client relies on:
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import vRecur
 
 from .. import ids, text
+from ..memo import Memo
 from ..model import Entry, Event, Feed
 from .ics_lines import (
     date_line,
@@ -46,6 +47,9 @@ from .ics_lines import (
 from .ics_timezone import zone_of
 
 UNKNOWN_STAMP = datetime(2000, 1, 1, tzinfo=UTC)
+
+_VEVENTS: Memo[tuple[Feed, Entry], bytes] = Memo("ics.vevent")
+_RRULES: Memo[str, str] = Memo("ics.rrule")
 
 
 def sequence(entry: Entry) -> int:
@@ -65,14 +69,7 @@ def event_url(feed: Feed, entry: Entry, event: Event) -> str:
 
 def vevent_bytes(feed: Feed, entry: Entry) -> bytes:
     """The VEVENT of an event entry: folded content lines, CRLF, ready to concatenate."""
-    # Cached on everything but `line` (where the entry sits in the file): an edit above
-    # an entry moves it without changing it, and must not make it render again.
-    return _cached_vevent_bytes(feed, replace(entry, line=0) if entry.line else entry)
-
-
-@lru_cache(maxsize=65536)
-def _cached_vevent_bytes(feed: Feed, entry: Entry) -> bytes:
-    return b"".join(vevent_lines(feed, entry))
+    return _VEVENTS.get((feed, entry), lambda: b"".join(vevent_lines(feed, entry)))
 
 
 def vevent_lines(feed: Feed, entry: Entry) -> list[bytes]:
@@ -109,11 +106,9 @@ def vevent_lines(feed: Feed, entry: Entry) -> list[bytes]:
     return lines
 
 
-@lru_cache(maxsize=1024)
 def _canonical_rrule(rule: str) -> str:
     """The catalog's rule (checked by the loader) as icalendar writes it: FREQ first."""
-    written: bytes = vRecur.from_ical(rule).to_ical()
-    return written.decode("ascii")
+    return _RRULES.get(rule, lambda: bytes(vRecur.from_ical(rule).to_ical()).decode("ascii"))
 
 
 def _exclusive_end(event: Event) -> date | datetime:

@@ -11,8 +11,11 @@ ignores an observance's DTSTART as soon as it has an RDATE, so the first spring 
 is lost and a whole summer is an hour off; it also dates spring onsets an hour late.
 The observances are still icalendar components; only their choice is ours.
 
-Whole years keep a zone's bytes the same for most calendars, so the cache below serves a
-10 000-event catalog with a handful of computations.
+Whole years keep a zone's bytes the same for most calendars, so the caches below serve a
+10 000-event catalog with a handful of computations. What depends on the catalog (an
+event's years, a VTIMEZONE for a range of years) is in `feeds.memo` tables, swept per
+build; what depends only on a zone and a year (transitions, observances: time zone data
+does not change while the process runs) is in small bounded `lru_cache`s.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from zoneinfo import ZoneInfo
 from icalendar import TimezoneDaylight, TimezoneStandard
 from icalendar.timezone import is_utc
 
+from ..memo import Memo
 from ..model import Event
 from .ics_lines import text_line
 from .ics_rrule import last_day
@@ -36,6 +40,9 @@ _SECOND = timedelta(seconds=1)
 
 # What identifies an observance: UTC offset, DST part, abbreviation.
 _State = tuple[timedelta, timedelta, str]
+
+_ZONE_YEARS: Memo[Event, tuple[str, int, int] | None] = Memo("ics.zone_years")
+_VTIMEZONES: Memo[tuple[str, int, int], bytes] = Memo("ics.vtimezone")
 
 
 def zone_of(event: Event) -> str | None:
@@ -67,9 +74,12 @@ def vtimezones(events: Iterable[Event]) -> bytes:
     return b"".join(vtimezone(zone, *years[zone]) for zone in sorted(years))
 
 
-@lru_cache(maxsize=65536)
 def zone_years(event: Event) -> tuple[str, int, int] | None:
     """The event's zone and the first and last year its occurrences need; None if no zone."""
+    return _ZONE_YEARS.get(event, lambda: _zone_years(event))
+
+
+def _zone_years(event: Event) -> tuple[str, int, int] | None:
     zone = zone_of(event)
     if zone is None:
         return None
@@ -77,13 +87,17 @@ def zone_years(event: Event) -> tuple[str, int, int] | None:
     return zone, event.start.year, last_day(event).year
 
 
-@lru_cache(maxsize=4096)
 def vtimezone(zone_name: str, first_year: int, last_year: int) -> bytes:
     """The VTIMEZONE of a zone for 1 January of `first_year` to the end of `last_year`.
 
     Assembled from per-year pieces, each computed once: per-event files each cover their
     own years, and a large catalog has hundreds of distinct ranges over a few zones.
     """
+    key = (zone_name, first_year, last_year)
+    return _VTIMEZONES.get(key, lambda: _vtimezone(*key))
+
+
+def _vtimezone(zone_name: str, first_year: int, last_year: int) -> bytes:
     years = range(first_year, last_year + 1)
     return b"".join(
         (
