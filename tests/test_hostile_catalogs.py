@@ -70,3 +70,25 @@ def test_running_out_of_memory_is_a_problem_of_the_file(monkeypatch: pytest.Monk
         f"c.yaml:0: there is not enough memory to check this file ({len(FEED_TEXT):,} bytes); "
         "write feed: before entries: (entries are then checked one at a time) or split it"
     ]
+
+
+# --- regressions: one problem, one line --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        ('"a\\nb"', "a\\nb"),
+        ('"a\\u2028b"', "a\\u2028b"),
+        ('"a\\x85b"', "a\\x85b"),
+        ('"\\u202Eevil"', "\\u202eevil"),
+        ("k" * 100, "'" + "k" * 60 + "...'"),
+    ],
+)
+def test_a_key_with_line_breaks_or_of_any_length_stays_on_one_short_line(
+    key: str, shown: str
+) -> None:
+    (line,) = problems_of(FEED_TEXT + f"{key}: 1\nentries: [{{id: a, title: b}}]\n")
+    assert line.startswith(f"c.yaml:7: {shown}: unknown key ")
+    assert line.isprintable()
+    assert len(line) < 300

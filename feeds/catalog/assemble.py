@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..model import Catalog, Entry
 from .build import Zones, build_entry, build_feed, feed_zones
 from .errors import Invalid, Problems
-from .schema import ENTRY, FEED, TOP, Fields, read_mapping, unknown_key_message
+from .schema import ENTRY, FEED, TOP, Fields, key_in_path, read_mapping, unknown_key_message
 from .yamlnodes import Map, Node, Rejected, Scalar, Seq, kind
 
 
@@ -99,7 +99,7 @@ class CatalogAssembler:
             return None
         for key, (key_line, _node) in root.fields.items():
             if key not in TOP:
-                self.problems.add(key_line, key, unknown_key_message(key, TOP))
+                self.problems.add(key_line, key_in_path(key), unknown_key_message(key, TOP))
         for required in TOP:
             if required not in root.fields:
                 self.problems.add(

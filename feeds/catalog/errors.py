@@ -26,7 +26,19 @@ class CatalogError:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:"
-        return f"{where} {self.field}: {self.message}" if self.field else f"{where} {self.message}"
+        field, message = one_line(self.field), one_line(self.message)
+        return f"{where} {field}: {message}" if field else f"{where} {message}"
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks and other unprintable characters escaped (\\n, \\u2028).
+
+    A key or a rule part from the file can carry them; printed raw they would split one
+    problem over several lines, or reorder it on the terminal (U+202E).
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class CatalogErrors(Exception):

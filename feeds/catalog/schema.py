@@ -176,4 +176,9 @@ def unknown_key_message(key: str, fields: Mapping[str, Field]) -> str:
 
 
 def join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+    return f"{path}.{key_in_path(key)}" if path else key_in_path(key)
+
+
+def key_in_path(key: str) -> str:
+    """A key as a field path shows it: as written if short, else quoted and cut short."""
+    return key if len(key) <= 60 else shown(key)
