@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
+from dateutil.rrule import rrulestr  # type: ignore[import-untyped,unused-ignore]
 from icalendar.prop import vRecur
 
 from ..model import Author, Entry, Event, Feed
@@ -33,6 +34,14 @@ _RECUR_RANGES = {
 }
 _UTC_UNTIL = re.compile(r"\d{8}T\d{6}Z")
 _DATE_UNTIL = re.compile(r"\d{8}")
+# An event repeats by days at most; finer rules (an occurrence a second) could make
+# renderers expand millions of occurrences, and no event calendar needs them.
+_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+# RFC 5545 weekdaynum: an optional ordinal 1..53 (negative from the end), then the day.
+_WEEKDAY_NUM = re.compile(r"([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
+#: The Gregorian calendar repeats itself, weekdays included, every 400 years: a rule
+#: without an occurrence in 400 years after its start has none at all.
+_CALENDAR_CYCLE_YEARS = 400
 
 
 @dataclass(frozen=True)
@@ -320,15 +329,16 @@ def _checked_rrule(
     if rule is None:
         return None
     try:
-        check_rrule(rule, all_day=not isinstance(start, datetime))
+        parts = check_rrule(rule, all_day=not isinstance(start, datetime))
+        check_occurs(parts, start)
     except Invalid as exc:
         problems.add(fields.line_of("rrule"), f"{path}.rrule", exc.message)
         return None
     return rule
 
 
-def check_rrule(rule: str, all_day: bool) -> None:
-    """An RFC 5545 RRULE value as a calendar client will read it.
+def check_rrule(rule: str, all_day: bool) -> dict[str, str]:
+    """An RFC 5545 RRULE value as a calendar client will read it; its parts by name.
 
     A rule without COUNT or UNTIL repeats for ever; that is allowed (renderers
     bound how far they expand it).
@@ -354,6 +364,13 @@ def check_rrule(rule: str, all_day: bool) -> None:
             _check_recur_numbers(name, value)
     if "FREQ" not in parts:
         raise Invalid(f"needs FREQ (DAILY, WEEKLY, MONTHLY or YEARLY); {example}")
+    if parts["FREQ"] not in _FREQUENCIES:
+        raise Invalid(
+            f"FREQ={parts['FREQ']}: an event repeats at most daily; "
+            f"use DAILY, WEEKLY, MONTHLY or YEARLY (BYHOUR picks hours); {example}"
+        )
+    if "BYDAY" in parts:
+        _check_weekdays(parts["BYDAY"], parts["FREQ"])
     if "COUNT" in parts and "UNTIL" in parts:
         raise Invalid("has both COUNT and UNTIL; keep one")
     until = parts.get("UNTIL")
@@ -362,6 +379,62 @@ def check_rrule(rule: str, all_day: bool) -> None:
     if until is not None and not all_day and not _UTC_UNTIL.fullmatch(until):
         raise Invalid(
             f"UNTIL must be a UTC time like 20190630T220000Z for a timed event, not {until}"
+        )
+    return parts
+
+
+def _check_weekdays(value: str, freq: str) -> None:
+    """BYDAY ordinals: 1..53 (dateutil fails on more), and only in MONTHLY or YEARLY rules."""
+    for item in value.split(","):
+        match = _WEEKDAY_NUM.fullmatch(item)
+        if match is None or match[2] is None:
+            continue  # a plain day; vRecur has checked the names
+        if freq not in ("MONTHLY", "YEARLY"):
+            raise Invalid(f"BYDAY={value}: a numbered day ({item}) needs FREQ=MONTHLY or YEARLY")
+        if not 1 <= int(match[2]) <= 53:
+            raise Invalid(f"BYDAY={value}: the number before a day must be in 1..53 or -53..-1")
+
+
+def check_occurs(parts: dict[str, str], start: date | datetime) -> None:
+    """The rule must give an occurrence, not after UNTIL, within 400 years of the start.
+
+    dateutil looks for a next occurrence up to the year 9999, which takes minutes for a
+    rule that never matches (FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30); renderers must never
+    meet one. The search runs from the start moved to the year 9200-9599 that has the
+    same place in the 400-year cycle, so it is bounded by 800 years of days (< 1 s).
+    """
+    wall = start.replace(tzinfo=None) if isinstance(start, datetime) else start
+    first = wall if isinstance(wall, datetime) else datetime.combine(wall, time())
+    shift = 9200 + first.year % _CALENDAR_CYCLE_YEARS - first.year
+    probe_start = first.replace(year=first.year + shift)
+    unbounded = ";".join(
+        f"{name}={value}" for name, value in parts.items() if name not in ("COUNT", "UNTIL")
+    )
+    found = rrulestr(unbounded, dtstart=probe_start).after(probe_start, inc=True)
+    if found is None or found.year - probe_start.year > _CALENDAR_CYCLE_YEARS:
+        raise Invalid(
+            "never happens: no date matches all of its BY... parts together "
+            "(like BYMONTH=2;BYMONTHDAY=30); check them"
+        )
+    if "UNTIL" in parts:
+        _check_until_after_first(parts["UNTIL"], found.replace(year=found.year - shift), start)
+
+
+def _check_until_after_first(until: str, first: datetime, start: date | datetime) -> None:
+    """UNTIL (a date, or a UTC time for a timed event) not before the first occurrence."""
+    last = date(int(until[:4]), int(until[4:6]), int(until[6:8]))
+    if isinstance(start, datetime):
+        moment = datetime.combine(
+            last, time(int(until[9:11]), int(until[11:13]), int(until[13:15])), UTC
+        )
+        early = moment < first.replace(tzinfo=start.tzinfo)
+        shown_first = first.replace(tzinfo=start.tzinfo).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    else:
+        early, shown_first = last < first.date(), first.strftime("%Y%m%d")
+    if early:
+        raise Invalid(
+            f"UNTIL={until} is before the first occurrence ({shown_first}); "
+            "the event would never happen"
         )
 
 
