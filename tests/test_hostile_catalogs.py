@@ -30,6 +30,14 @@ def problems_of(text: str | bytes) -> list[str]:
     return [str(error) for error in caught.value.errors]
 
 
+def event_catalog(rrule: str, start: str = "2019-05-21T09:00:00", end: str = "") -> str:
+    end = end or start.replace("09:00", "10:00")
+    return FEED_TEXT + (
+        "entries:\n  - id: e\n    title: E\n    event:\n"
+        f"      start: {start}\n      end: {end}\n      rrule: {rrule}\n"
+    )
+
+
 # --- regressions: floods of problems ---------------------------------------------------------
 
 
@@ -92,3 +100,46 @@ def test_a_key_with_line_breaks_or_of_any_length_stays_on_one_short_line(
     assert line.startswith(f"c.yaml:7: {shown}: unknown key ")
     assert line.isprintable()
     assert len(line) < 300
+
+
+# --- regressions: recurrence rules that renderers could not expand in bounded time ----------
+
+
+@pytest.mark.parametrize(
+    ("rrule", "message"),
+    [
+        ("FREQ=SECONDLY", "FREQ=SECONDLY: an event repeats at most daily"),
+        ("FREQ=HOURLY;COUNT=3", "FREQ=HOURLY: an event repeats at most daily"),
+        ("FREQ=MONTHLY;BYDAY=99TU", "BYDAY=99TU: the number before a day must be in 1..53"),
+        ("FREQ=WEEKLY;BYDAY=2TU", "BYDAY=2TU: a numbered day (2TU) needs FREQ=MONTHLY or"),
+        ("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "never happens: no date matches"),
+        ("FREQ=YEARLY;BYMONTH=4;BYMONTHDAY=31;COUNT=2", "never happens: no date matches"),
+        ("FREQ=MONTHLY;BYDAY=6TU", "never happens: no date matches"),
+        ("FREQ=YEARLY;BYWEEKNO=1;BYMONTH=6", "never happens: no date matches"),
+        ("FREQ=YEARLY;BYSETPOS=40;BYMONTH=1", "never happens: no date matches"),
+        (
+            "FREQ=DAILY;UNTIL=20000101T000000Z",
+            "UNTIL=20000101T000000Z is before the first occurrence (20190521T070000Z)",
+        ),
+        (
+            "FREQ=DAILY;UNTIL=20190521T065959Z",
+            "UNTIL=20190521T065959Z is before the first occurrence (20190521T070000Z)",
+        ),
+    ],
+)
+def test_rules_that_never_end_expanding_are_refused(rrule: str, message: str) -> None:
+    (line,) = problems_of(event_catalog(rrule))
+    assert line.startswith(f"c.yaml:13: entries[0].event.rrule: {message}")
+
+
+def test_an_until_at_the_first_occurrence_is_accepted() -> None:
+    catalog = parse_catalog(event_catalog("FREQ=DAILY;UNTIL=20190521T070000Z").encode())
+    assert catalog.entries[0].event is not None
+
+
+def test_all_day_until_before_the_start_is_refused() -> None:
+    text = event_catalog("FREQ=WEEKLY;UNTIL=20190520", "2019-05-21", "2019-05-21")
+    assert problems_of(text) == [
+        "c.yaml:13: entries[0].event.rrule: UNTIL=20190520 is before the first occurrence "
+        "(20190521); the event would never happen"
+    ]
