@@ -143,3 +143,13 @@ def test_all_day_until_before_the_start_is_refused() -> None:
         "c.yaml:13: entries[0].event.rrule: UNTIL=20190520 is before the first occurrence "
         "(20190521); the event would never happen"
     ]
+
+
+@pytest.mark.parametrize(
+    "value", ["0001-01-01", "1899-12-31", "3000-01-01", "9999-12-31T23:00:00-12:00"]
+)
+def test_years_renderers_cannot_step_past_are_refused(value: str) -> None:
+    text = FEED_TEXT + f"entries:\n  - id: a\n    title: A\n    published: {value}\n"
+    assert problems_of(text) == [
+        f"c.yaml:10: entries[0].published: {value}: the year must be in 1900..2999"
+    ]

@@ -47,6 +47,9 @@ _AUTHORITY_RE = re.compile(
     r"(?:[^@\s,]+@)?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
     r",\d{4}(?:-\d{2}(?:-\d{2})?)?"
 )
+#: Years a date may have. Renderers step past a date (UTC, the day after an all-day
+#: event, years of time zone data), which fails near the ends of Python's 1..9999.
+YEARS = (1900, 2999)
 _DATE_HELP = "a date like 2019-03-14 or a date and time like 2019-03-14T10:00:00+01:00"
 
 
@@ -261,13 +264,17 @@ def date_or_datetime(node: Node, path: str, problems: Problems) -> date | dateti
     if len(value) > 64:
         raise Invalid(f"must be {_DATE_HELP}")
     day = _DATE_RE.fullmatch(value)
+    moment = _DATETIME_RE.fullmatch(value) if day is None else None
     if day is not None:
         year, month, days = day.groups()
-        return _build(value, lambda: date(int(year), int(month), int(days)))
-    moment = _DATETIME_RE.fullmatch(value)
-    if moment is not None:
-        return _build(value, lambda: _datetime_from(moment))
-    raise Invalid(f"must be {_DATE_HELP}, not {shown(value)}")
+        result: date | datetime = _build(value, lambda: date(int(year), int(month), int(days)))
+    elif moment is not None:
+        result = _build(value, lambda: _datetime_from(moment))
+    else:
+        raise Invalid(f"must be {_DATE_HELP}, not {shown(value)}")
+    if not YEARS[0] <= result.year <= YEARS[1]:
+        raise Invalid(f"{value}: the year must be in {YEARS[0]}..{YEARS[1]}")
+    return result
 
 
 def _build(value: str, make: Callable[[], T]) -> T:
