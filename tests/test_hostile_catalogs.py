@@ -7,11 +7,16 @@ Every broken catalog must give exit 1, only `FILE:LINE: [field: ]message` lines 
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import pytest
 
 from feeds.catalog import CatalogErrors, parse_catalog
 from feeds.catalog.errors import MAX_PROBLEMS
 from feeds.catalog.yamlnodes import MAX_ITEMS
+from feeds.model import Catalog, Entry, Event, Feed
+from feeds.render.ics_rrule import UNBOUNDED_YEARS, last_day
+from feeds.site import build_site
 
 FEED_TEXT = """\
 feed:
@@ -153,3 +158,58 @@ def test_years_renderers_cannot_step_past_are_refused(value: str) -> None:
     assert problems_of(text) == [
         f"c.yaml:10: entries[0].published: {value}: the year must be in 1900..2999"
     ]
+
+
+def counted_event(rrule: str, start: date | datetime) -> Event:
+    return Event(
+        start=start,
+        end=start,
+        timezone=None,
+        location=None,
+        geo=None,
+        url=None,
+        status="confirmed",
+        rrule=rrule,
+    )
+
+
+@pytest.mark.parametrize(
+    "rrule",
+    [
+        "FREQ=DAILY;COUNT=1000000",  # 2,700 years of days
+        "FREQ=DAILY;INTERVAL=1000000;COUNT=1000000",  # past the year 9999
+        "FREQ=DAILY;UNTIL=29991231",
+        "FREQ=DAILY;BYHOUR=" + ",".join(map(str, range(24))) + ";COUNT=1000000",
+    ],
+)
+def test_calendar_time_zone_data_reaches_at_most_the_horizon(rrule: str) -> None:
+    start = date(2019, 5, 21)
+    assert last_day(counted_event(rrule, start)) == date(2019 + UNBOUNDED_YEARS, 5, 21)
+
+
+def test_a_catalog_with_the_longest_rules_builds() -> None:
+    feed = Feed(
+        title="T",
+        link="https://example.org/",
+        base_url="https://feeds.example.org/",
+        id_authority="example.org,2019",
+    )
+    entries = tuple(
+        Entry(
+            id=f"e{n}",
+            title="E",
+            summary="",
+            type=None,
+            tags=(),
+            published=None,
+            updated=None,
+            link=None,
+            line=1,
+            event=counted_event(rule, date(2999, 12, 1)),
+        )
+        for n, rule in enumerate(
+            ["FREQ=DAILY;COUNT=1000000", "FREQ=YEARLY", "FREQ=DAILY;UNTIL=29991231"]
+        )
+    )
+    site = build_site(Catalog(feed=feed, entries=entries, source="c.yaml", version="v"))
+    assert "/events.ics" in site.outputs

@@ -17,26 +17,34 @@ from icalendar import vRecur
 from ..model import Event
 
 # A rule without COUNT or UNTIL never ends; time zone data is written this far ahead.
+# It is also as far as any event is covered: a rule of a million days, or a "meeting"
+# that ends in the year 9999, would otherwise mean thousands of years of transitions
+# (clients carry the last observance on beyond the data).
 UNBOUNDED_YEARS = 10
+# Occurrences of a COUNT rule looked at to find its last one; past this many it is
+# treated like a rule that never ends (a daily rule with BYHOUR and BYMINUTE lists
+# can have 1,440 a day).
+_MAX_COUNTED = 10_000
 
 
 def last_day(event: Event) -> date:
-    """The last local day that any occurrence of the event touches."""
+    """The last local day any occurrence touches, at most UNBOUNDED_YEARS after the start."""
+    start = _local_date(event, event.start)
+    horizon = start.replace(year=min(start.year + UNBOUNDED_YEARS, 9999), day=min(start.day, 28))
     end = _local_date(event, event.end)
     if event.rrule is None:
-        return end
-    span = end - _local_date(event, event.start)
+        return min(end, horizon)
+    span = end - start
     rule = vRecur.from_ical(event.rrule)
     if "UNTIL" in rule:
-        return _local_date(event, rule["UNTIL"][0]) + span
+        return min(_local_date(event, rule["UNTIL"][0]), horizon) + span
     if "COUNT" in rule:
-        return _last_start(event, event.rrule).date() + span
-    start = _local_date(event, event.start)
-    return start.replace(year=start.year + UNBOUNDED_YEARS, day=min(start.day, 28)) + span
+        return min(_last_start(event, event.rrule, horizon), horizon) + span
+    return horizon + span
 
 
-def _last_start(event: Event, rule_text: str) -> datetime:
-    """Start of the last occurrence of a COUNT rule, in the event's local time."""
+def _last_start(event: Event, rule_text: str, horizon: date) -> date:
+    """Local day of the last start of a COUNT rule, or `horizon` if it lies beyond it."""
     start = event.start
     local_start = (
         start.replace(tzinfo=None)
@@ -44,9 +52,10 @@ def _last_start(event: Event, rule_text: str) -> datetime:
         else datetime.combine(start, time())
     )
     last: datetime = local_start
-    for last in rrulestr(rule_text, dtstart=local_start):  # noqa: B007 - COUNT bounds it
-        pass
-    return last
+    for counted, last in enumerate(rrulestr(rule_text, dtstart=local_start)):
+        if counted >= _MAX_COUNTED or last.date() > horizon:
+            return horizon
+    return last.date()
 
 
 def _local_date(event: Event, value: date) -> date:
