@@ -4,10 +4,10 @@ Paths: `/feed.atom`, `/archive/<year>/feed.atom`, `/tags/<tag>/feed.atom`,
 `/tags/<tag>/archive/<year>/feed.atom` (see `feeds.render.documents`).
 
 feedgen builds and serializes the feed frame (`feeds.render.feedgen_wrap`); entry
-elements are built here directly with lxml, once per entry and render, and copied into
-every document that holds the entry (the live feed, its tags' feeds, archives): building
-a feedgen `FeedEntry` per document would redo that work several times per entry and
-bring back feedgen's now() defaults.
+elements are built here directly with lxml (a feedgen `FeedEntry` would bring back
+feedgen's now() defaults) and serialized once per distinct entry; every document that
+holds the entry (the live feed, its tags' feeds, archives) joins those bytes into its
+frame (`feeds.render.documents.assemble`).
 
 Entry: `id` (tag: URI), `title` (text), `updated` (the entry's `modified`),
 `published`, `link rel=alternate` (the entry's `link`, else its page here), a
@@ -18,34 +18,28 @@ is given once, on the feed, and applies to every entry.
 
 from __future__ import annotations
 
-import copy
-
 from lxml import etree
 
 from .. import ids
+from ..memo import Memo
 from ..model import Catalog, Entry, Feed
 from ..text import summary_html
 from .datefmt import rfc3339
-from .documents import FeedDocument, categories, entry_url, feed_documents
-from .feedgen_wrap import atom_frame, serialize
+from .documents import Format, categories, entry_url
+from .documents import assemble as assemble_documents
+from .feedgen_wrap import atom_entry_bytes, atom_frame_bytes
+
+ATOM = Format(
+    extension="atom",
+    frame=atom_frame_bytes,
+    entry=lambda feed, entry: atom_entry_bytes(entry_element(feed, entry)),
+    frames=Memo("atom.frame"),
+    entries=Memo("atom.entry"),
+)
 
 
 def render(catalog: Catalog) -> dict[str, bytes]:
-    built: dict[str, etree._Element] = {}  # entry id -> its element, built once per render
-    outputs: dict[str, bytes] = {}
-    for document in feed_documents(catalog):
-        outputs[document.path("atom")] = render_document(document, built)
-    return outputs
-
-
-def render_document(document: FeedDocument, built: dict[str, etree._Element]) -> bytes:
-    root = atom_frame(document)
-    for entry in document.entries:
-        element = built.get(entry.id)
-        if element is None:
-            element = built[entry.id] = entry_element(document.feed, entry)
-        root.append(copy.copy(element))  # lxml copies the subtree; appending would move it
-    return serialize(root, archive=document.is_archive)
+    return assemble_documents(catalog, ATOM)
 
 
 def entry_element(feed: Feed, entry: Entry) -> etree._Element:

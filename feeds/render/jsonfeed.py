@@ -20,6 +20,12 @@ All-day events give `start`/`end` as dates with `end` the last day, inclusive (a
 the catalog); timed events give RFC 3339 datetimes and the IANA `timezone` they are in.
 Keys keep this fixed order (no sort) so the output reads like the spec; non-ASCII text
 is written as UTF-8.
+
+Each item is written once per distinct entry, as the indented lines it has inside
+`"items": [...]` (JSON strings never hold a raw newline, so indenting every line of
+`json.dumps(item, indent=2)` is exact), and each document joins those bytes between its
+frame's head and tail (`feeds.render.documents.assemble`): the same bytes as
+`json.dumps` of the whole document.
 """
 
 from __future__ import annotations
@@ -29,33 +35,54 @@ from datetime import date, datetime
 from typing import Any
 
 from .. import ids
+from ..memo import Memo
 from ..model import Catalog, Entry, Event, Feed
 from ..text import summary_html
 from .datefmt import rfc3339
-from .documents import FeedDocument, categories, entry_url, feed_documents
+from .documents import FeedDocument, Format, Frame, categories, entry_url
+from .documents import assemble as assemble_documents
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
 JsonObject = dict[str, Any]
 
+_INDENT = 2
+_ITEM_INDENT = " " * (2 * _INDENT)  # items sit two levels deep: top object, "items" list
+_NO_ITEMS = '"items": []\n}'
+
 
 def render(catalog: Catalog) -> dict[str, bytes]:
-    built: dict[str, JsonObject] = {}  # entry id -> its item, built once per render
-    outputs: dict[str, bytes] = {}
-    for document in feed_documents(catalog):
-        outputs[document.path("json")] = render_document(document, built)
-    return outputs
+    return assemble_documents(catalog, JSON)
 
 
-def render_document(document: FeedDocument, built: dict[str, JsonObject]) -> bytes:
-    items = []
-    for entry in document.entries:
-        item = built.get(entry.id)
-        if item is None:
-            item = built[entry.id] = json_item(document.feed, entry)
-        items.append(item)
-    body = json.dumps(_feed_object(document, items), ensure_ascii=False, indent=2)
-    return (body + "\n").encode("utf-8")
+def frame_bytes(document: FeedDocument) -> Frame:
+    """The document with `"items": []`, cut open where the items go when it has some."""
+    text = _dumps(_feed_object(document, [])) + "\n"
+    if not document.entries:
+        return Frame(head=text.encode("utf-8"), tail=b"")
+    assert text.endswith(_NO_ITEMS + "\n")
+    head = text[: -len(_NO_ITEMS) - 1] + '"items": [\n'
+    tail = "\n" + " " * _INDENT + "]\n}\n"
+    return Frame(head=head.encode("utf-8"), tail=tail.encode("utf-8"), separator=b",\n")
+
+
+def item_bytes(feed: Feed, entry: Entry) -> bytes:
+    """The item as written inside `"items": [...]`, without the separating comma."""
+    lines = _dumps(json_item(feed, entry)).split("\n")
+    return "\n".join(_ITEM_INDENT + line for line in lines).encode("utf-8")
+
+
+def _dumps(value: JsonObject) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=_INDENT)
+
+
+JSON = Format(
+    extension="json",
+    frame=frame_bytes,
+    entry=item_bytes,
+    frames=Memo("json.frame"),
+    entries=Memo("json.item"),
+)
 
 
 def _feed_object(document: FeedDocument, items: list[JsonObject]) -> JsonObject:

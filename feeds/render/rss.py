@@ -8,40 +8,35 @@ The channel `link` is the site page listing the same publications (never the fee
 `guid isPermaLink="false"` with the same tag: URI as the Atom id, `pubDate` in RFC 822,
 `category` per tag and type (`domain` as the Atom scheme) and the sanitised HTML summary
 as `description`. RSS has no per-item update date: the channel `lastBuildDate` is the
-newest `modified` of the channel's items. Items are built once per render and copied
-into each document (see `feeds.render.atom` for why not through feedgen).
+newest `modified` of the channel's items. Items are built with lxml (see
+`feeds.render.atom` for why not through feedgen), serialized once per distinct entry and
+joined into each document's frame (`feeds.render.documents.assemble`).
 """
 
 from __future__ import annotations
 
-import copy
-
 from lxml import etree
 
 from .. import ids
+from ..memo import Memo
 from ..model import Catalog, Entry, Feed
 from ..text import summary_html
 from .datefmt import rfc822
-from .documents import FeedDocument, categories, entry_url, feed_documents
-from .feedgen_wrap import rss_frame, serialize
+from .documents import Format, categories, entry_url
+from .documents import assemble as assemble_documents
+from .feedgen_wrap import rss_frame_bytes, rss_item_bytes
+
+RSS = Format(
+    extension="rss",
+    frame=rss_frame_bytes,
+    entry=lambda feed, entry: rss_item_bytes(item_element(feed, entry)),
+    frames=Memo("rss.frame"),
+    entries=Memo("rss.item"),
+)
 
 
 def render(catalog: Catalog) -> dict[str, bytes]:
-    built: dict[str, etree._Element] = {}  # entry id -> its item, built once per render
-    outputs: dict[str, bytes] = {}
-    for document in feed_documents(catalog):
-        outputs[document.path("rss")] = render_document(document, built)
-    return outputs
-
-
-def render_document(document: FeedDocument, built: dict[str, etree._Element]) -> bytes:
-    root, channel = rss_frame(document)
-    for entry in document.entries:
-        item = built.get(entry.id)
-        if item is None:
-            item = built[entry.id] = item_element(document.feed, entry)
-        channel.append(copy.copy(item))  # lxml copies the subtree; appending would move it
-    return serialize(root, archive=document.is_archive)
+    return assemble_documents(catalog, RSS)
 
 
 def item_element(feed: Feed, entry: Entry) -> etree._Element:
