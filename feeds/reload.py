@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from .catalog import DEFAULT_MAX_BYTES, CatalogErrors, parse_catalog
+from .catalog.incremental import CatalogParser
 from .model import Catalog
 from .site import Site, build_site
 
@@ -91,8 +92,19 @@ class _Thread:
 
 
 def parse_catalog_file(data: bytes, path: Path) -> Catalog:
-    """Default parser: the catalog validator (raises CatalogErrors)."""
+    """The catalog validator, reading the whole file every time (raises CatalogErrors)."""
     return parse_catalog(data, str(path))
+
+
+def incremental_parser() -> Parse:
+    """The watcher's default: the validator, re-reading only the entries an edit changed
+    (`catalog.incremental`; the same Catalog or errors as `parse_catalog_file`)."""
+    parser = CatalogParser()
+
+    def parse(data: bytes, path: Path) -> Catalog:
+        return parser.parse(data, str(path))
+
+    return parse
 
 
 class CatalogWatcher(Generic[View]):
@@ -108,14 +120,14 @@ class CatalogWatcher(Generic[View]):
         path: Path,
         derive: Callable[[Site, tuple[str, ...]], View],
         *,
-        parse: Parse = parse_catalog_file,
+        parse: Parse | None = None,
         build: Build = build_site,
         interval: float = 1.0,
     ) -> None:
         self.path = path
         self.interval = interval
         self._derive = derive
-        self._parse = parse
+        self._parse = parse if parse is not None else incremental_parser()
         self._build = build
         self._live: Live[View] = Live()
         self._seen = _Seen()

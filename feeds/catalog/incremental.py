@@ -1,0 +1,222 @@
+"""Re-reading a catalog after an edit: only the entries whose text changed are parsed.
+
+    parser = CatalogParser()
+    catalog = parser.parse(data, "entries.yaml")   # same result as parse_catalog(data, ...)
+
+A server re-reads its catalog after every save, and a save usually changes one entry
+of thousands; reading all 10,000 entries again takes seconds, dominated by YAML
+parsing. `CatalogParser` splits the file into its `feed:` block and one chunk of text
+per entry (`layout.split`), and keeps, from its last good parse, the `Entry` each chunk
+produced, keyed by the chunk's text and the feed's zones (the only thing an entry's
+checks take from the feed). A chunk seen before costs a dictionary lookup; a new one
+is parsed and checked alone, as the document `entries:\\n<chunk>`, with the same code
+as the full reader, then its line numbers are moved to where the chunk sits.
+
+The result must be exactly what `parse_catalog` gives, errors included, so every
+shortcut is taken only when it is provably the same, and anything else goes to the
+full reader: a file of another shape, a chunk or a feed block with any problem at all
+(the full reader then reports them with their exact lines and paths), a chunk that
+reads as anything but one entry, duplicate ids. A broken file is therefore as slow to
+report as before; a good edit is fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..model import Catalog, Entry, Feed
+from . import DEFAULT_MAX_BYTES, parse_catalog
+from .assemble import CatalogAssembler, EntryReader
+from .build import Zones, build_feed, feed_zones
+from .errors import Problems, StopReading
+from .layout import Chunk, Layout, split
+from .yamlnodes import Map, Node, compose
+
+_DOCUMENT_HEAD = b"entries:\n"  # a chunk is read as this line plus its own lines
+_HEAD_LINES = 1
+# Past this many new or changed entries, one full parse is faster than parsing each alone
+# (libyaml's setup per document; on the 10k benchmark catalog the break-even is far above).
+_MOST_MISSES_PER_PARSE = 200
+
+
+class _Fallback(Exception):
+    """This file (or part of it) is not for the shortcut: read it as a whole."""
+
+
+class CatalogParser:
+    """`parse_catalog` with a memory of the entries of the last good parse.
+
+    One per process that re-reads a catalog (the server's watcher); not thread-safe,
+    call it from one thread at a time. Memory: one catalog's chunks and entries (the
+    entries are shared with the Catalog served).
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        # chunk text -> its entry, and the entry's line counted from the chunk's first line;
+        # valid for `_zones` (the feed's zones the entries were checked with)
+        self._entries: dict[bytes, tuple[Entry, int]] = {}
+        self._zones: Zones | None = None
+        self._feeds: dict[bytes, tuple[Feed, Zones]] = {}
+        self.reused = 0  # entries taken from the last parse, for logs and tests
+        self.parsed = 0  # entries parsed this time by the shortcut
+
+    def parse(self, data: bytes, source: str = "entries.yaml") -> Catalog:
+        """The Catalog of `data`, or CatalogErrors: the same as `parse_catalog`."""
+        self.reused = self.parsed = 0
+        layout = split(data) if len(data) <= self.max_bytes else None
+        known = self._known(layout) if layout is not None else None
+        if layout is not None and known is not None:
+            try:
+                return self._parse_chunks(layout, *known, data, source)
+            except _Fallback:
+                self.reused = self.parsed = 0
+        catalog = parse_catalog(data, source, self.max_bytes)
+        if layout is not None:
+            self._remember(layout, catalog)
+        return catalog
+
+    def _known(self, layout: Layout) -> tuple[Feed, Zones, dict[bytes, tuple[Entry, int]]] | None:
+        """The feed and the cache to read `layout` with; None when reading the file whole
+        is faster (one libyaml parse of it all beats thousands of small ones)."""
+        try:
+            feed, zones = self._feed(layout.feed)
+        except _Fallback:
+            return None
+        cache = self._entries if zones == self._zones else {}
+        misses = sum(1 for chunk in layout.chunks if chunk.text not in cache)
+        return (feed, zones, cache) if misses <= _MOST_MISSES_PER_PARSE else None
+
+    def _parse_chunks(
+        self,
+        layout: Layout,
+        feed: Feed,
+        zones: Zones,
+        cache: dict[bytes, tuple[Entry, int]],
+        data: bytes,
+        source: str,
+    ) -> Catalog:
+        entries: dict[bytes, tuple[Entry, int]] = {}
+        for chunk in layout.chunks:
+            known = cache.get(chunk.text)
+            if known is None:
+                known = _read_entry(chunk, zones)
+                self.parsed += 1
+            else:
+                self.reused += 1
+            entry, offset = known
+            entries[chunk.text] = (_at_line(entry, chunk.line + offset), offset)
+        if len(entries) != len(layout.chunks):
+            raise _Fallback  # two chunks with the same text: duplicate ids
+        catalog_entries = tuple(entry for entry, _ in entries.values())
+        if len({entry.id for entry in catalog_entries}) != len(catalog_entries):
+            raise _Fallback  # duplicate ids: the full reader says where each one is
+        self._entries, self._zones = entries, zones
+        self._feeds = {layout.feed: (feed, zones)}
+        version = hashlib.sha256(data).hexdigest()
+        return Catalog(feed=feed, entries=catalog_entries, source=source, version=version)
+
+    def _remember(self, layout: Layout, catalog: Catalog) -> None:
+        """Fill the cache from a full parse of a file of the usual shape.
+
+        Chunk i gave entry i when there are as many chunks as entries and each entry
+        starts within its chunk: every item of the list starts a chunk (a line at the
+        list's indentation beginning with `- `), so equal counts leave no chunk that is
+        not an item (such as a line inside a quoted text that looks like one).
+        """
+        chunks = layout.chunks
+        if len(chunks) != len(catalog.entries):
+            return
+        last = chunks[-1]
+        ends = [chunk.line for chunk in chunks[1:]] + [last.line + last.text.count(b"\n")]
+        pairs = zip(chunks, ends, catalog.entries, strict=True)
+        if not all(chunk.line <= entry.line < end for chunk, end, entry in pairs):
+            return
+        try:
+            feed, zones = self._feed(layout.feed)
+        except _Fallback:
+            return
+        self._entries = {
+            chunk.text: (entry, entry.line - chunk.line)
+            for chunk, entry in zip(chunks, catalog.entries, strict=True)
+        }
+        self._zones = zones
+        self._feeds = {layout.feed: (feed, zones)}
+
+    def _feed(self, text: bytes) -> tuple[Feed, Zones]:
+        known = self._feeds.get(text)
+        if known is None:
+            known = _read_feed(text)
+        return known
+
+
+def _read_feed(text: bytes) -> tuple[Feed, Zones]:
+    """The `feed:` block read alone: it must be a mapping with that one key, no problem."""
+    problems = Problems("")
+    assembler = CatalogAssembler(problems)
+    root = _compose(text, problems, assembler)
+    if not _only_key(root, "feed") or assembler.feed_fields is None:
+        raise _Fallback
+    feed = build_feed(assembler.feed_fields)
+    if feed is None or problems:
+        raise _Fallback
+    return feed, feed_zones(assembler.feed_fields)
+
+
+class _OneEntry:
+    """`yamlnodes.TopLevelHooks` for a chunk document: checks the items of `entries:`."""
+
+    def __init__(self, reader: EntryReader) -> None:
+        self.reader = reader
+
+    def top_value(self, key: str, key_line: int, node: Node) -> None:
+        return None
+
+    def top_item(self, key: str, node: Node) -> bool:
+        if key != "entries":
+            return False
+        self.reader.add(node)
+        return True
+
+
+def _read_entry(chunk: Chunk, zones: Zones) -> tuple[Entry, int]:
+    """One chunk read as `entries:` + its lines: exactly one entry and no problem, or
+    _Fallback. Also gives the entry's line counted from the chunk's first line."""
+    problems = Problems("")
+    reader = EntryReader(problems)
+    reader.zones = zones
+    root = _compose(_DOCUMENT_HEAD + chunk.text, problems, _OneEntry(reader))
+    if problems or not _only_key(root, "entries") or reader.count != 1 or not reader.entries:
+        raise _Fallback
+    entry = reader.entries[0]
+    offset = entry.line - _HEAD_LINES - 1  # the chunk's first line is the document's second
+    return _at_line(entry, chunk.line + offset), offset
+
+
+def _compose(text: bytes, problems: Problems, hooks: CatalogAssembler | _OneEntry) -> Node | None:
+    try:
+        root = compose(text, problems, hooks)
+    except StopReading:
+        raise _Fallback from None
+    if problems:
+        raise _Fallback
+    return root
+
+
+def _only_key(root: Node | None, key: str) -> bool:
+    return isinstance(root, Map) and list(root.fields) == [key]
+
+
+def _at_line(entry: Entry, line: int) -> Entry:
+    """`entry` at another line of the file (line is not part of an Entry's equality).
+
+    A shallow copy with one attribute changed, made through the instance dict: a frozen
+    dataclass refuses setattr, and `dataclasses.replace` (the whole constructor) or
+    `copy.copy` cost several times more when an inserted line moves thousands of entries.
+    """
+    if entry.line == line:
+        return entry
+    moved = object.__new__(Entry)
+    moved.__dict__.update(entry.__dict__)
+    moved.__dict__["line"] = line
+    return moved
