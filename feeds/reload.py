@@ -38,6 +38,9 @@ log = logging.getLogger("feeds.reload")
 
 View = TypeVar("View")
 Parse = Callable[[bytes, Path], Catalog]
+#: Seconds between two stats of the catalog. A stat costs microseconds, and the time from
+#: a save to serving it starts with this wait (half of it on average).
+DEFAULT_INTERVAL = 0.1
 Build = Callable[[Catalog], Site]
 
 
@@ -122,7 +125,7 @@ class CatalogWatcher(Generic[View]):
         *,
         parse: Parse | None = None,
         build: Build = build_site,
-        interval: float = 1.0,
+        interval: float = DEFAULT_INTERVAL,
     ) -> None:
         self.path = path
         self.interval = interval

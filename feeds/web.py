@@ -11,7 +11,7 @@ several times the whole answer). Flask handles what is left: `/health` and the p
 Configuration (`app.config`, from the environment as `FEEDS_<KEY>`, JSON-parsed):
     CATALOG          the catalog file (default `entries.yaml`)
     RELOAD           watch the catalog and swap in changes (default true)
-    RELOAD_INTERVAL  seconds between two stats of the catalog (default 1.0)
+    RELOAD_INTERVAL  seconds between two stats of the catalog (default 0.1)
     DEV_BANNER       show catalog errors on every page (`feeds serve` sets it)
     WEBSUB           ping `feed.hub` for changed feeds after a reload (default true)
     WORKER_HEADER    add `X-Worker: <pid>` to Site answers (tests of several workers)
@@ -41,7 +41,7 @@ from .headers import (
     is_not_modified,
     not_modified_headers_for,
 )
-from .reload import CatalogWatcher, Live
+from .reload import DEFAULT_INTERVAL, CatalogWatcher, Live
 from .render.pages_embed import validate_embed_query
 from .site import Output, Renderer, Site, build_site, make_output
 from .websub import HubNotifier, default_lock_path
@@ -54,7 +54,7 @@ log = logging.getLogger("feeds.web")
 DEFAULTS: dict[str, Any] = {
     "CATALOG": "entries.yaml",
     "RELOAD": True,
-    "RELOAD_INTERVAL": 1.0,
+    "RELOAD_INTERVAL": DEFAULT_INTERVAL,
     "DEV_BANNER": False,
     "WEBSUB": True,
     "WORKER_HEADER": False,
