@@ -422,8 +422,8 @@ def test_same_catalog_same_bytes_whatever_the_entry_order() -> None:
 def test_an_entry_moved_in_the_file_is_not_rendered_again() -> None:
     entry = dataclasses.replace(seed_events()[0], line=40)
     moved = dataclasses.replace(entry, line=52)  # an edit above it shifted its lines
-    first = ics_event.vevent_bytes(FEED, entry)
-    assert ics_event.vevent_bytes(FEED, moved) is first  # the stored bytes, not new ones
+    first = ics_event.event_pieces(FEED, entry)
+    assert ics_event.event_pieces(FEED, moved) is first  # the stored pieces, not new ones
 
 
 def test_moving_the_site_changes_urls_but_never_uids() -> None:

@@ -11,22 +11,25 @@ No METHOD: RFC 5546 would then require an ORGANIZER on every event, and a publis
 calendar has no organizer to reply to.
 
 A calendar is its header (icalendar), the VTIMEZONEs its events use (`ics_timezone`),
-and the events' VEVENT bytes, each rendered once per entry (`ics_event.vevent_bytes`),
+and the events' VEVENT bytes, each rendered once per entry (`ics_event.event_pieces`),
 concatenated: every component is whole content lines ending in CRLF, folded line by
 line, so concatenating components is what writing the whole calendar at once gives.
+`render` looks each event up once (the lookup hashes the whole entry) and builds every
+calendar from those pieces; headers are memoised by (feed, tag).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import lru_cache
 
 from icalendar import Calendar, vUri
 
 from .. import ids
+from ..memo import Memo
 from ..model import Catalog, Entry, Feed
-from .ics_event import vevent_bytes
+from .ics_event import EventPieces, event_pieces
 from .ics_text import Text
 from .ics_timezone import vtimezones
 
@@ -37,26 +40,46 @@ REFRESH = timedelta(hours=1)
 REFRESH_TEXT = "PT1H"
 _END = b"END:VCALENDAR\r\n"
 
+_SUBSCRIPTION_HEADS: Memo[tuple[Feed, str | None], bytes] = Memo("ics.subscription_head")
+_SINGLE_EVENT_HEADS: Memo[Feed, bytes] = Memo("ics.single_event_head")
+
 
 def render(catalog: Catalog) -> dict[str, bytes]:
+    """Every calendar: the subscription, one per tag, one file per event."""
     feed = catalog.feed
-    events = catalog.events
-    outputs = {"/events.ics": subscription(feed, events, "/events.ics", "/events/")}
-    for tag in catalog.tags:
-        tagged = tuple(entry for entry in events if tag in entry.tags)
-        path = ids.tag_path(tag)
-        outputs[f"{path}events.ics"] = subscription(
-            feed, tagged, f"{path}events.ics", path, tag=tag
-        )
-    for entry in events:
-        outputs[ids.entry_ics_path(entry.id)] = single_event(feed, entry)
+    pieces = [event_pieces(feed, entry) for entry in catalog.events]
+    by_tag: defaultdict[str, list[EventPieces]] = defaultdict(list)
+    for entry, piece in zip(catalog.events, pieces, strict=True):
+        for tag in entry.tags:
+            by_tag[tag].append(piece)
+    outputs = {"/events.ics": _subscription(feed, pieces, None)}
+    for tag in catalog.tags:  # every tag, also those without events
+        outputs[f"{ids.tag_path(tag)}events.ics"] = _subscription(feed, by_tag[tag], tag)
+    single_head = _single_event_head(feed)
+    for entry, piece in zip(catalog.events, pieces, strict=True):
+        outputs[ids.entry_ics_path(entry.id)] = _assemble(single_head, (piece,))
     return outputs
 
 
-def subscription(
-    feed: Feed, events: Sequence[Entry], path: str, page_path: str, tag: str | None = None
-) -> bytes:
+def subscription(feed: Feed, events: Sequence[Entry], tag: str | None = None) -> bytes:
     """A calendar to subscribe to: name, description, refresh hints, and `events` in order."""
+    return _subscription(feed, [event_pieces(feed, entry) for entry in events], tag)
+
+
+def single_event(feed: Feed, entry: Entry) -> bytes:
+    """One event to add to a calendar the member already has."""
+    return _assemble(_single_event_head(feed), (event_pieces(feed, entry),))
+
+
+def _subscription(feed: Feed, pieces: Sequence[EventPieces], tag: str | None) -> bytes:
+    head = _SUBSCRIPTION_HEADS.get((feed, tag), lambda: _subscription_head(feed, tag))
+    return _assemble(head, pieces)
+
+
+def _subscription_head(feed: Feed, tag: str | None) -> bytes:
+    """The calendar's properties: name, description, refresh hints, its page and itself."""
+    page_path = "/events/" if tag is None else ids.tag_path(tag)
+    path = "/events.ics" if tag is None else f"{page_path}events.ics"
     name = feed.title if tag is None else f"{feed.title}: {tag}"
     header = _header(feed)
     header.add("NAME", Text(name))
@@ -68,18 +91,12 @@ def subscription(
     header.add("X-PUBLISHED-TTL", REFRESH_TEXT)
     header.add("URL", vUri(feed.url(page_path)))
     header.add("SOURCE", vUri(feed.url(path)))
-    return _calendar(header, feed, events)
+    return _head(header)
 
 
-def single_event(feed: Feed, entry: Entry) -> bytes:
-    """One event to add to a calendar the member already has."""
-    return _assemble(_single_event_head(feed), feed, (entry,))
-
-
-@lru_cache(maxsize=64)
 def _single_event_head(feed: Feed) -> bytes:
     """The header every per-event file shares (built once, not once per event)."""
-    return _head(_header(feed))
+    return _SINGLE_EVENT_HEADS.get(feed, lambda: _head(_header(feed)))
 
 
 def _header(feed: Feed) -> Calendar:
@@ -95,10 +112,6 @@ def _description(feed: Feed, tag: str | None) -> str:
     return about if tag is None else f"{about} (events tagged {tag})"
 
 
-def _calendar(header: Calendar, feed: Feed, events: Sequence[Entry]) -> bytes:
-    return _assemble(_head(header), feed, events)
-
-
 def _head(header: Calendar) -> bytes:
     """BEGIN:VCALENDAR and the calendar's properties, without END:VCALENDAR."""
     whole = bytes(header.to_ical(sorted=False))
@@ -106,11 +119,10 @@ def _head(header: Calendar) -> bytes:
     return whole[: -len(_END)]
 
 
-def _assemble(head: bytes, feed: Feed, events: Sequence[Entry]) -> bytes:
+def _assemble(head: bytes, pieces: Sequence[EventPieces]) -> bytes:
     """Header properties, then VTIMEZONEs, then VEVENTs, inside one VCALENDAR."""
-    timezones = vtimezones(entry.event for entry in events if entry.event is not None)
-    body = b"".join(vevent_bytes(feed, entry) for entry in events)
-    return b"".join((head, timezones, body, _END))
+    timezones = vtimezones(piece.zone_span for piece in pieces)
+    return b"".join((head, timezones, *(piece.vevent for piece in pieces), _END))
 
 
 __all__ = ["render", "single_event", "subscription"]

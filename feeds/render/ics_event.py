@@ -1,10 +1,11 @@
 """One catalog event as the bytes of its VEVENT, and the rules behind each property.
 
 A VEVENT depends only on the feed and the entry, so its bytes are rendered once and
-reused by `/events.ics`, every tag calendar and the entry's own `.ics`. They are kept
-in a `feeds.memo` table keyed by (feed, entry), so a reload re-renders only the entries
-that changed (an entry's `line` is not part of its equality: an edit above it does not
-count) and the table is swept at the end of each build, never outgrowing one catalog. The lines are
+reused by `/events.ics`, every tag calendar and the entry's own `.ics`. `event_pieces`
+keeps them, with the years of time zone data the event needs, in a `feeds.memo` table
+keyed by (feed, entry): a reload re-renders only the entries that changed (an entry's
+`line` is not part of its equality: an edit above it does not count), and the table is
+swept at the end of each build, never outgrowing one catalog. The lines are
 written by `ics_lines` (icalendar's Component.to_ical costs 20 times more); the tests
 read every calendar back with icalendar and ical.js.
 
@@ -27,6 +28,7 @@ Rules a calendar client relies on:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -44,11 +46,10 @@ from .ics_lines import (
     texts_line,
     utc_time_line,
 )
-from .ics_timezone import zone_of
+from .ics_timezone import ZoneSpan, zone_of, zone_years
 
 UNKNOWN_STAMP = datetime(2000, 1, 1, tzinfo=UTC)
 
-_VEVENTS: Memo[tuple[Feed, Entry], bytes] = Memo("ics.vevent")
 _RRULES: Memo[str, str] = Memo("ics.rrule")
 
 
@@ -67,9 +68,30 @@ def event_url(feed: Feed, entry: Entry, event: Event) -> str:
     return event.url or entry.link or feed.url(ids.entry_page_path(entry.id))
 
 
+@dataclass(frozen=True)
+class EventPieces:
+    """What a calendar needs of one event entry."""
+
+    vevent: bytes  # folded content lines, CRLF, ready to concatenate
+    zone_span: ZoneSpan | None  # the zone and years its VTIMEZONE must cover; None: no zone
+
+
+_PIECES: Memo[tuple[Feed, Entry], EventPieces] = Memo("ics.event")
+
+
+def event_pieces(feed: Feed, entry: Entry) -> EventPieces:
+    """The entry's VEVENT and zone span, rendered once per distinct (feed, entry)."""
+    return _PIECES.get((feed, entry), lambda: _event_pieces(feed, entry))
+
+
+def _event_pieces(feed: Feed, entry: Entry) -> EventPieces:
+    assert entry.event is not None, "events only"
+    return EventPieces(vevent=vevent_bytes(feed, entry), zone_span=zone_years(entry.event))
+
+
 def vevent_bytes(feed: Feed, entry: Entry) -> bytes:
-    """The VEVENT of an event entry: folded content lines, CRLF, ready to concatenate."""
-    return _VEVENTS.get((feed, entry), lambda: b"".join(vevent_lines(feed, entry)))
+    """The VEVENT of an event entry (not memoised: `event_pieces` is)."""
+    return b"".join(vevent_lines(feed, entry))
 
 
 def vevent_lines(feed: Feed, entry: Entry) -> list[bytes]:

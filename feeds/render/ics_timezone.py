@@ -12,10 +12,11 @@ is lost and a whole summer is an hour off; it also dates spring onsets an hour l
 The observances are still icalendar components; only their choice is ours.
 
 Whole years keep a zone's bytes the same for most calendars, so the caches below serve a
-10 000-event catalog with a handful of computations. What depends on the catalog (an
-event's years, a VTIMEZONE for a range of years) is in `feeds.memo` tables, swept per
-build; what depends only on a zone and a year (transitions, observances: time zone data
-does not change while the process runs) is in small bounded `lru_cache`s.
+10 000-event catalog with a handful of computations. A VTIMEZONE for a range of years
+is in a `feeds.memo` table, swept per build (an event's own span is memoised with its
+VEVENT, `ics_event.event_pieces`); what depends only on a zone and a year
+(transitions, observances: time zone data does not change while the process runs) is
+in small bounded `lru_cache`s.
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ _SECOND = timedelta(seconds=1)
 # What identifies an observance: UTC offset, DST part, abbreviation.
 _State = tuple[timedelta, timedelta, str]
 
-_ZONE_YEARS: Memo[Event, tuple[str, int, int] | None] = Memo("ics.zone_years")
-_VTIMEZONES: Memo[tuple[str, int, int], bytes] = Memo("ics.vtimezone")
+# A zone and the first and last year of its transitions a calendar needs.
+ZoneSpan = tuple[str, int, int]
+
+_VTIMEZONES: Memo[ZoneSpan, bytes] = Memo("ics.vtimezone")
 
 
 def zone_of(event: Event) -> str | None:
@@ -61,11 +64,10 @@ def _is_utc(zone_name: str) -> bool:
     return is_utc(ZoneInfo(zone_name))
 
 
-def vtimezones(events: Iterable[Event]) -> bytes:
-    """One VTIMEZONE per zone used by `events`, sorted by zone name."""
+def vtimezones(spans: Iterable[ZoneSpan | None]) -> bytes:
+    """One VTIMEZONE per zone of `spans` (the events' `zone_years`), sorted by zone name."""
     years: dict[str, tuple[int, int]] = {}
-    for event in events:
-        span = zone_years(event)
+    for span in spans:
         if span is None:
             continue
         zone, first, last = span
@@ -74,12 +76,8 @@ def vtimezones(events: Iterable[Event]) -> bytes:
     return b"".join(vtimezone(zone, *years[zone]) for zone in sorted(years))
 
 
-def zone_years(event: Event) -> tuple[str, int, int] | None:
+def zone_years(event: Event) -> ZoneSpan | None:
     """The event's zone and the first and last year its occurrences need; None if no zone."""
-    return _ZONE_YEARS.get(event, lambda: _zone_years(event))
-
-
-def _zone_years(event: Event) -> tuple[str, int, int] | None:
     zone = zone_of(event)
     if zone is None:
         return None
