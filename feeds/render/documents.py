@@ -26,6 +26,7 @@ joins bytes for the rest.
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -156,8 +157,23 @@ def assemble(catalog: Catalog, fmt: Format) -> dict[str, bytes]:
     return outputs
 
 
+# The documents of the last catalog asked about: Atom, RSS and JSON Feed each ask in one
+# build. A weak reference, so that it never keeps an old catalog alive.
+_last: tuple[weakref.ref[Catalog], tuple[FeedDocument, ...]] | None = None
+
+
 def feed_documents(catalog: Catalog) -> tuple[FeedDocument, ...]:
     """Every feed document: the publications, then each tag, each live before its archives."""
+    global _last
+    last = _last
+    if last is not None and last[0]() is catalog:
+        return last[1]
+    documents = _feed_documents(catalog)
+    _last = (weakref.ref(catalog), documents)
+    return documents
+
+
+def _feed_documents(catalog: Catalog) -> tuple[FeedDocument, ...]:
     feed = catalog.feed
     documents = list(_series(feed, catalog.publications, tag=None))
     for tag, publications in _publications_by_tag(catalog).items():
