@@ -1,5 +1,6 @@
 """The hostile corpus (`tests/hostile/`, indexed by `cases.toml`) through `feeds check` and
-`feeds build`, plus regression tests for what the corpus found.
+`feeds build`, the big generated cases (`hostile_gen.py`) in a memory-limited subprocess,
+odd but valid files, and regression tests for what the corpus found.
 
 Every broken catalog must give exit 1, only `FILE:LINE: [field: ]message` lines on stderr
 (line 0 only for whole-file problems), no traceback, and leave the export untouched.
@@ -7,16 +8,232 @@ Every broken catalog must give exit 1, only `FILE:LINE: [field: ]message` lines 
 
 from __future__ import annotations
 
+import hashlib
+import re
+import shutil
+from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
+from hostile_gen import (
+    BASE,
+    BIG_TIMEOUT_SECONDS,
+    GENERATED,
+    HOSTILE,
+    MEMORY_LIMIT,
+    corpus,
+    over_the_size_limit,
+    run_feeds,
+    write_generated,
+)
 
-from feeds.catalog import CatalogErrors, parse_catalog
+from feeds.catalog import CatalogErrors, load_catalog, parse_catalog
 from feeds.catalog.errors import MAX_PROBLEMS
 from feeds.catalog.yamlnodes import MAX_ITEMS
+from feeds.cli import main
 from feeds.model import Catalog, Entry, Event, Feed
 from feeds.render.ics_rrule import UNBOUNDED_YEARS, last_day
 from feeds.site import build_site
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = corpus()
+#: Whole-file problems, the only ones reported on line 0.
+FILE_PROBLEMS = ("cannot read the catalog", "the file is too large", "there is not enough memory")
+
+
+def assert_problem_lines(stderr: str, path: Path | str) -> list[str]:
+    """Every line `FILE:LINE: text`, printable, line 0 only for whole-file problems."""
+    lines = stderr.splitlines()
+    assert lines, "no problem reported"
+    assert "Traceback" not in stderr and "internal error" not in stderr
+    pattern = re.compile(re.escape(str(path)) + r":(\d+): (\S.*)")
+    for line in lines:
+        match = pattern.fullmatch(line)
+        assert match is not None, line
+        assert line.isprintable(), line
+        assert int(match[1]) >= 1 or match[2].startswith(FILE_PROBLEMS), line
+    return lines
+
+
+# --- the corpus ----------------------------------------------------------------------------
+
+
+def test_the_corpus_has_over_100_cases_and_indexes_every_file() -> None:
+    files = {path.name for path in HOSTILE.glob("*.yaml")}
+    assert len(CASES) >= 100
+    assert {case["file"] for case in CASES} == files
+    assert all(case["what"] and case["first"] for case in CASES)
+
+
+def tree_state(folder: Path) -> dict[str, str]:
+    """Every name under `folder` with its content hash or symlink target."""
+    state: dict[str, str] = {}
+    for path in sorted(folder.rglob("*")):
+        name = str(path.relative_to(folder))
+        if path.is_symlink():
+            state[name] = "-> " + str(path.readlink())
+        elif path.is_file():
+            state[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            state[name] = "dir"
+    return state
+
+
+@pytest.fixture(scope="module")
+def live_export(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A folder with a good export of the bundled catalog in `site`."""
+    folder = tmp_path_factory.mktemp("live")
+    result = CliRunner().invoke(
+        main, ["build", str(ROOT / "entries.yaml"), "--out", str(folder / "site"), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    yield folder
+    shutil.rmtree(folder)
+
+
+def feeds(*arguments: str) -> Result:
+    return CliRunner().invoke(main, list(arguments))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["file"][:-5] for case in CASES])
+def test_check_reports_file_line_problems_and_build_writes_nothing(
+    case: dict[str, str], tmp_path: Path, live_export: Path
+) -> None:
+    path = HOSTILE / case["file"]
+    checked = feeds("check", str(path))
+    assert checked.exit_code == 1, checked.output
+    assert checked.stdout == ""
+    lines = assert_problem_lines(checked.stderr, path)
+    assert lines[0].startswith(f"{path}:{case['first']}"), (lines[0], case["first"])
+    assert len(lines) <= MAX_PROBLEMS + 1
+
+    fresh = tmp_path / "out"
+    built = feeds("build", str(path), "--out", str(fresh))
+    assert built.exit_code == 1
+    *problems, summary = built.stderr.splitlines()
+    assert problems == lines
+    assert summary.endswith(f"nothing was built, {fresh} was left as it was")
+    assert not fresh.exists() and list(tmp_path.iterdir()) == []
+
+    before = tree_state(live_export)
+    assert feeds("build", str(path), "--out", str(live_export / "site")).exit_code == 1
+    assert tree_state(live_export) == before
+
+
+SUBPROCESS_SAMPLE = [
+    case
+    for case in CASES
+    if any(
+        word in case["file"]
+        for word in (
+            "billion-laughs",
+            "python-apply-system",
+            "utf16le",
+            "latin1",
+            "nul-at-start",
+            "syntax-tab-indent",
+            "rrule-never-feb-30",
+            "newline-in-key",
+            "deep-flow-nesting",
+            "many-entries-one-bad",
+            "quadratic",
+        )
+    )
+]
+
+
+def test_the_subprocess_sample_is_the_intended_one() -> None:
+    assert len(SUBPROCESS_SAMPLE) >= 10
+
+
+@pytest.mark.parametrize(
+    "case", SUBPROCESS_SAMPLE, ids=[case["file"][:-5] for case in SUBPROCESS_SAMPLE]
+)
+def test_the_real_command_under_a_memory_limit(case: dict[str, str], tmp_path: Path) -> None:
+    path = HOSTILE / case["file"]
+    run = run_feeds(["check", str(path)], tmp_path / "rusage")
+    assert run.returncode == 1, run.stderr
+    assert run.stdout == ""
+    assert assert_problem_lines(run.stderr, path)[0].startswith(f"{path}:{case['first']}")
+    assert 0 < run.max_rss_mib < MEMORY_LIMIT / 2**20
+
+
+# --- generated: too big to commit ------------------------------------------------------------
+
+QUICK_GENERATED = ["summary-10mb", "entries-20k-one-bad"]
+
+
+def check_generated(name: str, tmp_path: Path) -> None:
+    path = write_generated(tmp_path, name)
+    run = run_feeds(["check", str(path)], tmp_path / "rusage", BIG_TIMEOUT_SECONDS)
+    path.unlink()
+    assert run.returncode == 1, run.stderr[-2000:]
+    first = assert_problem_lines(run.stderr, path)[0]
+    assert first.startswith(f"{path}:{GENERATED[name].first}") or (
+        GENERATED[name].first in first
+    ), first
+
+
+@pytest.mark.parametrize("name", QUICK_GENERATED)
+def test_generated_case(name: str, tmp_path: Path) -> None:
+    check_generated(name, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [name for name in GENERATED if name not in QUICK_GENERATED])
+def test_big_generated_case_under_a_memory_limit(name: str, tmp_path: Path) -> None:
+    check_generated(name, tmp_path)
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    path = over_the_size_limit(tmp_path)
+    run = run_feeds(["check", str(path)], tmp_path / "rusage")
+    assert run.returncode == 1
+    (line,) = assert_problem_lines(run.stderr, path)
+    assert line.startswith(f"{path}:0: the file is too large (68,157,440 bytes")
+    assert run.max_rss_mib < 200  # not read into memory
+
+
+# --- odd but valid ---------------------------------------------------------------------------
+
+VALID_ODDITIES = {
+    "utf8-bom": b"\xef\xbb\xbf" + BASE.encode(),
+    "crlf": BASE.replace("\n", "\r\n").encode(),
+    "cr-only": BASE.replace("\n", "\r").encode(),
+    "mixed-line-ends": BASE.replace("\n", "\r\n", 6).encode(),
+    "no-final-newline": BASE.rstrip("\n").encode(),
+    "comments-everywhere": BASE.replace("\n", "  # note: *not* &an alias\n").encode(),
+    "long-line-summary": BASE.replace("Some *Markdown*.", "word " * 19_000).encode(),
+    "explicit-document": ("%YAML 1.1\n---\n" + BASE + "...\n").encode(),
+    "allowed-tags": BASE.replace("First entry", "!!str 2019").encode(),
+    "flow-style": (
+        b"{feed: {title: T, link: 'https://example.org/', base_url: 'https://e.org/', "
+        b"id_authority: 'example.org,2019'}, entries: [{id: a, title: A}]}"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", VALID_ODDITIES)
+def test_odd_but_valid_files_load_and_build(name: str, tmp_path: Path) -> None:
+    path = tmp_path / "entries.yaml"
+    path.write_bytes(VALID_ODDITIES[name])
+    catalog = load_catalog(path)
+    assert catalog.entries[0].title in ("First entry", "2019", "A")
+    result = feeds("build", str(path), "--out", str(tmp_path / "site"), "-q")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "site" / "feed.atom").is_file()
+
+
+def test_line_numbers_are_the_same_whatever_the_line_ends() -> None:
+    broken = BASE.replace("2019-03-14", "2019-02-30")
+    for ends in ("\n", "\r\n", "\r"):
+        (line,) = problems_of(broken.replace("\n", ends))
+        assert line.startswith("c.yaml:10: entries[0].published:"), (ends, line)
+
+
+# --- regressions -----------------------------------------------------------------------------
 
 FEED_TEXT = """\
 feed:
