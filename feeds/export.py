@@ -15,7 +15,9 @@ flip the old one, after it the new one. Every step before the flip writes only n
 starting with `.site.`, which a crash leaves as garbage that the next build removes:
 
 1. write every file into `.site.build-XXXX/` (O_EXCL: a path is never written twice),
-   set its mtime from Last-Modified, then flush the filesystem (syncfs);
+   set its mtime from Last-Modified, then flush the filesystem (syncfs); a file whose
+   bytes and mtime are those of the live tree's copy is hard-linked to it instead of
+   written (so never edit an export's files in place: the previous tree shares them);
 2. rename the finished tree to `.site.<version>.<token>` (complete trees only);
 3. point a new symlink at it and rename that over `site` (the atomic step);
 4. remove older trees, keeping the previous one for a rollback.
@@ -32,12 +34,13 @@ import fcntl
 import os
 import secrets
 import shutil
+import stat
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from .site import Output, Site, build_site
@@ -51,21 +54,55 @@ class ExportError(Exception):
 
 
 @dataclass(frozen=True)
-class ExportResult:
-    out: Path  # the symlink the build (re)pointed
-    tree: Path  # the directory it now points to
-    files: int  # files written, .gz variants included
-    gzip_files: int  # of which .gz variants
-    bytes: int  # their total size
-    seconds: float
+class TreeManifest:
+    """What one export tree holds: file name -> (content tag, mtime in ns).
+
+    The content tag is the Output's ETag (or its gzip ETag), a hash of the bytes. The
+    next build hard-links a file from this tree instead of writing it again when the
+    tag and mtime are unchanged (see `Stage`).
+    """
+
+    tree: str  # the tree's folder name, e.g. ".site.174cb93c0949.014616d8"
+    files: dict[str, tuple[str, int]]
 
 
 @dataclass(frozen=True)
-class _Planned:
-    relative: PurePosixPath
+class ExportResult:
+    out: Path  # the symlink the build (re)pointed
+    tree: Path  # the directory it now points to
+    files: int  # files in the tree, .gz variants included
+    gzip_files: int  # of which .gz variants
+    bytes: int  # their total size
+    seconds: float
+    linked: int = 0  # of `files`, unchanged since the previous tree: hard-linked, not written
+    manifest: TreeManifest | None = None
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    name: str  # relative to the tree, "/"-separated: "entries/a/index.html"
     body: bytes
+    tag: str  # identifies the bytes: the Output's ETag (or gzip ETag)
     mtime_ns: int
     gzip: bool
+
+
+@dataclass
+class WriteReport:
+    """What one process put into the staging tree (a build may use several)."""
+
+    files: int = 0
+    gzip_files: int = 0
+    bytes: int = 0
+    linked: int = 0
+    manifest: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def merge(self, other: WriteReport) -> None:
+        self.files += other.files
+        self.gzip_files += other.gzip_files
+        self.bytes += other.bytes
+        self.linked += other.linked
+        self.manifest.update(other.manifest)
 
 
 def build_command(
@@ -104,9 +141,10 @@ def build_command(
 
 def summary(result: ExportResult, seconds: float) -> str:
     """One line: what was written where, how big, how long."""
+    reused = f"; {result.linked} unchanged, hard-linked" if result.linked else ""
     return (
         f"built {result.out} -> {result.tree.name}: {result.files} files "
-        f"({result.gzip_files} .gz), {_size(result.bytes)} in {seconds:.2f} s"
+        f"({result.gzip_files} .gz), {_size(result.bytes)} in {seconds:.2f} s{reused}"
     )
 
 
@@ -118,66 +156,63 @@ def _size(count: int) -> str:
     return f"{count / (1024 * 1024):.1f} MiB"
 
 
-def export_site(site: Site, out: Path) -> ExportResult:
-    """Write `site` under `out` atomically; raise ExportError on anything the operator must fix."""
-    started = time.perf_counter()
-    out = Path(os.path.abspath(out))
-    plan = plan_files(site)
-    parent = out.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(_describe(exc, parent, out)) from exc
-    with _build_lock(parent / f".{out.name}.lock", out):
-        previous = _current_tree(out)
-        tree = _write_tree(plan, out, site.version)
-        _flip(out, tree)
-        _remove_stale(out, keep={tree.name, previous.name if previous else ""})
-    return ExportResult(
-        out=out,
-        tree=tree,
-        files=len(plan),
-        gzip_files=sum(1 for p in plan if p.gzip),
-        bytes=sum(len(p.body) for p in plan),
-        seconds=time.perf_counter() - started,
-    )
+def export_site(site: Site, out: Path, previous: TreeManifest | None = None) -> ExportResult:
+    """Write `site` under `out` atomically; raise ExportError on anything the operator must fix.
+
+    `previous`, the manifest of the tree `out` points to now (from the last build's
+    result), lets unchanged files be hard-linked instead of written.
+    """
+    plan = plan_files(site.outputs.values())
+    with staged_export(out, site.version, previous) as stage:
+        stage.write(plan)
+    assert stage.result is not None
+    return stage.result
 
 
-def plan_files(site: Site) -> list[_Planned]:
-    """Every file of the export, checked before anything touches the disk.
+def plan_files(outputs: Iterable[Output]) -> list[PlannedFile]:
+    """Every file of the outputs, in path order, checked before anything touches the disk.
 
     Refuses two outputs for one file (as Pelican's writer does) and a file where another
     output needs a directory: both are renderer bugs that would otherwise silently drop
     one of the outputs.
     """
-    planned: dict[PurePosixPath, str] = {}
-    files: list[_Planned] = []
-    for path in site:
-        output = site[path]
-        relative = _relative_file(output)
+    owners: dict[str, str] = {}
+    files: list[PlannedFile] = []
+    for output in sorted(outputs, key=lambda o: o.path):
+        name = _relative_file(output)
         mtime_ns = int(output.last_modified.timestamp()) * 1_000_000_000
-        variants = [(relative, output.body, False)]
-        if output.gzip_body is not None:
-            variants.append((relative.with_name(relative.name + ".gz"), output.gzip_body, True))
-        for name, body, gzipped in variants:
-            if name in planned:
+        variants = [PlannedFile(name, output.body, output.etag, mtime_ns, False)]
+        if output.gzip_body is not None and output.gzip_etag is not None:
+            gz = PlannedFile(name + ".gz", output.gzip_body, output.gzip_etag, mtime_ns, True)
+            variants.append(gz)
+        for planned in variants:
+            if planned.name in owners:
                 raise ExportError(
-                    f"{planned[name]} and {path} would both be written to {name}; "
-                    "this is a bug in a renderer, please report it"
+                    f"{owners[planned.name]} and {output.path} would both be written to "
+                    f"{planned.name}; this is a bug in a renderer, please report it"
                 )
-            planned[name] = path
-            files.append(_Planned(name, body, mtime_ns, gzipped))
-    directories = {parent for name in planned for parent in name.parents}
-    clashes = sorted(str(name) for name in planned if name in directories)
+            owners[planned.name] = output.path
+            files.append(planned)
+    _refuse_file_folder_clashes(owners.keys())
+    return files
+
+
+def _refuse_file_folder_clashes(names: Collection[str]) -> None:
+    folders: set[str] = set()
+    for name in names:
+        folder = name.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    clashes = sorted(folders.intersection(names))
     if clashes:
         raise ExportError(
             f"{clashes[0]} is needed both as a file and as a directory; "
             "this is a bug in a renderer, please report it"
         )
-    return files
 
 
-def _relative_file(output: Output) -> PurePosixPath:
+def _relative_file(output: Output) -> str:
     """The output's file name, refusing anything that could land outside the export."""
     # Checked on the raw string: PurePosixPath would quietly fold "a//b" and "./a".
     parts = output.file_name.split("/")
@@ -186,7 +221,7 @@ def _relative_file(output: Output) -> PurePosixPath:
     if any(p.startswith(".") for p in parts):
         # nginx refuses dotfiles and object-store syncs skip them: the file would be lost.
         raise ExportError(f"{output.path}: a name starting with '.' would not be served")
-    return PurePosixPath(*parts)
+    return "/".join(parts)
 
 
 @contextmanager
@@ -227,28 +262,164 @@ def _is_our_tree(out: Path, target: str) -> bool:
     return "/" not in target and target.startswith(f".{out.name}.") and ".build-" not in target
 
 
-def _write_tree(plan: list[_Planned], out: Path, version: str) -> Path:
-    """Write every planned file into a fresh hidden folder; return it renamed as complete."""
-    staging: Path | None = None
-    current = out.parent
+@contextmanager
+def staged_export(out: Path, version: str, previous: TreeManifest | None = None) -> Iterator[Stage]:
+    """Lock `out`, yield a Stage to write the new tree into, then make it live.
+
+    The caller writes every file with `Stage.write` (another process may write a share
+    of them into `Stage.staging` and hand its report to `Stage.add`). When the block ends
+    normally the tree is flushed, checked, renamed and flipped live, and `Stage.result`
+    is set; when it raises, the partial tree is removed and `out` is left as it was.
+    """
+    started = time.perf_counter()
+    out = Path(os.path.abspath(out))
+    parent = out.parent
     try:
-        staging = Path(_make_staging(out))
-        made = {staging}
-        for item in plan:
-            current = staging / item.relative
-            _make_dirs(staging, current.parent, made)
-            _write_file(current, item.body, item.mtime_ns)
-        current = staging
-        _flush_to_disk(staging)
-        final = out.parent / f".{out.name}.{(version or 'unversioned')[:12]}.{secrets.token_hex(4)}"
-        current = final
-        os.rename(staging, final)
-        _fsync_dir(out.parent)
-        return final
+        parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        raise ExportError(_describe(exc, current, out)) from exc
+        raise ExportError(_describe(exc, parent, out)) from exc
+    with _build_lock(parent / f".{out.name}.lock", out):
+        current = _current_tree(out)
+        try:
+            stage = Stage(out, _make_staging(out), _reusable(current, previous))
+        except OSError as exc:
+            raise ExportError(_describe(exc, out.parent, out)) from exc
+        try:
+            yield stage
+            tree = stage.complete(version)
+        except BaseException:
+            shutil.rmtree(stage.staging, ignore_errors=True)
+            raise
+        _flip(out, tree)
+        _remove_stale(out, keep={tree.name, current.name if current else ""})
+    report = stage.report
+    stage.result = ExportResult(
+        out=out,
+        tree=tree,
+        files=report.files,
+        gzip_files=report.gzip_files,
+        bytes=report.bytes,
+        seconds=time.perf_counter() - started,
+        linked=report.linked,
+        manifest=TreeManifest(tree.name, report.manifest),
+    )
+
+
+def _reusable(current: Path | None, previous: TreeManifest | None) -> _Reuse | None:
+    """The live tree's files that may be hard-linked, if the manifest describes that tree."""
+    if current is None or previous is None or previous.tree != current.name:
+        return None
+    return _Reuse(str(current), previous.files)
+
+
+@dataclass(frozen=True)
+class _Reuse:
+    tree: str
+    files: dict[str, tuple[str, int]]
+
+
+class Stage:
+    """A new export tree being written in a hidden folder next to `out`."""
+
+    def __init__(self, out: Path, staging: str, reuse: _Reuse | None) -> None:
+        self.out = out
+        self.staging = staging
+        self.reuse = reuse
+        self.report = WriteReport()
+        self.result: ExportResult | None = None
+        self._folders = {""}  # made by this process, relative to the tree
+
+    def write(self, plan: list[PlannedFile]) -> WriteReport:
+        """Write (or hard-link, when unchanged) every planned file; add it to the report."""
+        report = WriteReport()
+        current = self.staging
+        try:
+            for item in plan:
+                folder = item.name.rpartition("/")[0]
+                if folder not in self._folders:
+                    current = f"{self.staging}/{folder}"
+                    self._make_folders(folder)
+                current = f"{self.staging}/{item.name}"
+                if self._link_unchanged(item, current):
+                    report.linked += 1
+                else:
+                    _write_file(current, item.body, item.mtime_ns)
+                report.files += 1
+                report.gzip_files += item.gzip
+                report.bytes += len(item.body)
+                report.manifest[item.name] = (item.tag, item.mtime_ns)
+        except OSError as exc:
+            raise ExportError(_describe(exc, current, self.out)) from exc
+        self.add(report)
+        return report
+
+    def add(self, report: WriteReport) -> None:
+        """Count files another process wrote into this tree; refuse a name both wrote."""
+        twice = self.report.manifest.keys() & report.manifest.keys()
+        if twice:
+            raise ExportError(
+                f"two outputs would both be written to {min(twice)}; "
+                "this is a bug in a renderer, please report it"
+            )
+        self.report.merge(report)
+
+    def complete(self, version: str) -> Path:
+        """Check the whole tree, flush it to disk and give it its final name."""
+        _refuse_file_folder_clashes(self.report.manifest.keys())
+        current = self.staging
+        try:
+            _flush_to_disk(Path(self.staging))
+            final = f".{self.out.name}.{(version or 'unversioned')[:12]}.{secrets.token_hex(4)}"
+            current = str(self.out.parent / final)
+            os.rename(self.staging, current)
+            _fsync_dir(self.out.parent)
+        except OSError as exc:
+            raise ExportError(_describe(exc, current, self.out)) from exc
+        return self.out.parent / final
+
+    def _make_folders(self, folder: str) -> None:
+        parts = folder.split("/")
+        for depth in range(1, len(parts) + 1):
+            relative = "/".join(parts[:depth])
+            if relative in self._folders:
+                continue
+            path = f"{self.staging}/{relative}"
+            try:
+                os.mkdir(path, _DIR_MODE)
+            except FileExistsError:
+                if not os.path.isdir(path):  # a file where a folder is needed
+                    raise
+            else:
+                os.chmod(path, _DIR_MODE)  # mkdir honours the umask; the export is public
+            self._folders.add(relative)
+
+    def _link_unchanged(self, item: PlannedFile, target: str) -> bool:
+        """Hard-link the live tree's copy of `item` if it holds the very same bytes.
+
+        The manifest says which bytes the live tree's file got; its size and mtime are
+        checked again so a file replaced or truncated since is written afresh. A
+        filesystem without hard links (or a file at its link limit) falls back to writing.
+        """
+        if self.reuse is None or self.reuse.files.get(item.name) != (item.tag, item.mtime_ns):
+            return False
+        source = f"{self.reuse.tree}/{item.name}"
+        try:
+            found = os.lstat(source)
+        except FileNotFoundError:
+            return False
+        if (
+            not stat.S_ISREG(found.st_mode)
+            or found.st_size != len(item.body)
+            or found.st_mtime_ns != item.mtime_ns
+        ):
+            return False
+        try:
+            os.link(source, target)
+        except OSError as exc:
+            if exc.errno in (errno.EMLINK, errno.EPERM, errno.EXDEV, errno.EOPNOTSUPP):
+                return False
+            raise
+        return True
 
 
 def _make_staging(out: Path) -> str:
@@ -258,15 +429,7 @@ def _make_staging(out: Path) -> str:
     return staging
 
 
-def _make_dirs(root: Path, directory: Path, made: set[Path]) -> None:
-    missing = [d for d in [directory, *directory.parents] if d not in made and root in d.parents]
-    for d in reversed(missing):
-        os.mkdir(d, _DIR_MODE)
-        os.chmod(d, _DIR_MODE)
-        made.add(d)
-
-
-def _write_file(path: Path, body: bytes, mtime_ns: int) -> None:
+def _write_file(path: str, body: bytes, mtime_ns: int) -> None:
     # O_EXCL: the plan already refuses duplicates; this makes a second write impossible.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
     try:
@@ -363,7 +526,7 @@ def _remove_stale(out: Path, keep: set[str]) -> None:
             continue  # left for the next build to retry
 
 
-def _describe(exc: OSError, where: Path, out: Path) -> str:
+def _describe(exc: OSError, where: Path | str, out: Path) -> str:
     """An OSError as one sentence: what failed, where, what it means for the export, what to do."""
     keep = f"{out} was left as it was"
     if exc.errno == errno.ENOSPC:
