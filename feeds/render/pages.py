@@ -13,13 +13,16 @@ rendered from the catalog alone, so the same catalog gives the same bytes.
 from __future__ import annotations
 
 import html
+from collections.abc import Hashable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
 from .. import ids
+from ..memo import Memo
 from ..model import Catalog, Entry, Event, Feed
 from ..text import summary_html, summary_text
 from . import pages_calendar as cal
@@ -44,6 +47,10 @@ _WEEKDAYS = (
 )  # fmt: skip
 _DESCRIPTION_CHARS = 200
 
+# Every page, keyed by what it shows (the Feed and the very entries listed, compared by
+# content): a rebuild renders only the pages whose entries changed. See feeds.memo.
+_PAGES: Memo[Hashable, bytes] = Memo("pages.page")
+
 
 @dataclass(frozen=True)
 class Links:
@@ -51,8 +58,8 @@ class Links:
 
     feed: Feed
 
-    @property
-    def base(self) -> str:
+    @cached_property
+    def base(self) -> str:  # every page asks a dozen times: parse the URL once
         return base_path(self.feed.base_url)
 
     def page(self, path: str) -> str:
@@ -173,13 +180,18 @@ class PageRenderer:
         )
 
     def home(self) -> bytes:
-        publications = self.catalog.publications
+        publications = self.catalog.publications[: HOME_PUBLICATIONS + 1]
+        events = event_window(self.catalog.events, self.anchor, HOME_EVENTS)
+        key = ("home", self.feed, publications, events, self.catalog.tags)
+        return _PAGES.get(key, lambda: self._home(publications, events))
+
+    def _home(self, publications: tuple[Entry, ...], events: tuple[Entry, ...]) -> bytes:
         return self.page(
             "home.html",
             "/",
             publications=publications[:HOME_PUBLICATIONS],
             more_publications=len(publications) > HOME_PUBLICATIONS,
-            events=event_window(self.catalog.events, self.anchor, HOME_EVENTS),
+            events=events,
             tags=self.catalog.tags,
             subscribe=_subscribe(self.links, None),
             snippets=self._snippets(),
@@ -201,6 +213,9 @@ class PageRenderer:
         return {"iframe": iframe, "widget": widget}
 
     def entry(self, entry: Entry) -> bytes:
+        return _PAGES.get(("entry", self.feed, entry), lambda: self._entry(entry))
+
+    def _entry(self, entry: Entry) -> bytes:
         path = ids.entry_page_path(entry.id)
         context: dict[str, Any] = {
             "entry": entry,
@@ -225,6 +240,10 @@ class PageRenderer:
         }
 
     def events(self) -> bytes:
+        key = ("events", self.feed, self.anchor, self.catalog.events)
+        return _PAGES.get(key, self._events)
+
+    def _events(self) -> bytes:
         return self.page(
             "events.html",
             "/events/",
@@ -238,15 +257,20 @@ class PageRenderer:
         )
 
     def tag(self, tag: str) -> bytes:
-        tagged = self.by_tag[tag]
         publications = [entry for entry in self.catalog.publications if tag in entry.tags]
+        shown = tuple(publications[: TAG_PUBLICATIONS + 1])
+        events = self._tag_events(tag, self.by_tag[tag])
+        key = ("tag", self.feed, tag, shown, events)
+        return _PAGES.get(key, lambda: self._tag(tag, shown, events))
+
+    def _tag(self, tag: str, publications: tuple[Entry, ...], events: tuple[Entry, ...]) -> bytes:
         return self.page(
             "tag.html",
             ids.tag_path(tag),
             tag,
             publications=publications[:TAG_PUBLICATIONS],
             more_publications=len(publications) > TAG_PUBLICATIONS,
-            events=self._tag_events(tag, tagged),
+            events=events,
             subscribe=_subscribe(self.links, tag),
         )
 
@@ -266,13 +290,19 @@ class PageRenderer:
             dated.sort(key=lambda e: e.published, reverse=True)  # type: ignore[arg-type,return-value]
             publication_ids.update(e.id for e in dated[:EMBED_LIMIT_MAX])
             event_ids.update(e.id for e in self._tag_events(tag, tagged))
+        publications = tuple(e for e in self.catalog.publications if e.id in publication_ids)
+        events = tuple(e for e in self.catalog.events if e.id in event_ids)
+        key = ("embed", self.feed, publications, events)
+        return _PAGES.get(key, lambda: self._embed(publications, events))
+
+    def _embed(self, publications: tuple[Entry, ...], events: tuple[Entry, ...]) -> bytes:
         return render_template(
             "embed.html",
             site=self.site,
             links=self.links,
             fmt=Formats,
-            publications=[e for e in self.catalog.publications if e.id in publication_ids],
-            events=[e for e in self.catalog.events if e.id in event_ids],
+            publications=publications,
+            events=events,
             defaults=EMBED_DEFAULTS,
             limit_max=EMBED_LIMIT_MAX,
         )
@@ -280,14 +310,25 @@ class PageRenderer:
     def events_json(self) -> dict[str, bytes]:
         items: dict[str, dict[str, Any]] = {}
         window = event_window(self.catalog.events, self.anchor, EVENT_WINDOW)
-        outputs = {events_json_path(None): events_json(self.feed, window, None, items)}
-        for tag, tagged in self.by_tag.items():
-            tag_window = self._tag_events(tag, tagged)
-            outputs[events_json_path(tag)] = events_json(self.feed, tag_window, tag, items)
-        return outputs
+        windows = {None: window} | {
+            tag: self._tag_events(tag, tagged) for tag, tagged in self.by_tag.items()
+        }
+        return {
+            events_json_path(tag): _PAGES.get(
+                ("events.json", self.feed, tag, events),
+                lambda: events_json(self.feed, events, tag, items),  # noqa: B023 - called at once
+            )
+            for tag, events in windows.items()
+        }
 
     def feed_xsl(self) -> bytes:
-        return render_template("feed.xsl", links=self.links, site=self.site)
+        return _PAGES.get(
+            ("feed.xsl", self.feed),
+            lambda: render_template("feed.xsl", links=self.links, site=self.site),
+        )
+
+    def not_found(self) -> bytes:
+        return _PAGES.get(("404", self.feed), lambda: self.page("404.html", "/404.html"))
 
 
 def _description(entry: Entry) -> str:
@@ -302,7 +343,7 @@ def render(catalog: Catalog) -> dict[str, bytes]:
     outputs["/"] = pages.home()
     outputs["/events/"] = pages.events()
     outputs["/embed/"] = pages.embed()
-    outputs["/404.html"] = pages.page("404.html", "/404.html")
+    outputs["/404.html"] = pages.not_found()
     for entry in catalog.entries:
         outputs[ids.entry_page_path(entry.id)] = pages.entry(entry)
     for tag in catalog.tags:

@@ -1,0 +1,105 @@
+"""Pages are memoised by content: a rebuild re-renders only what an edit changed.
+
+Each test renders twice through the memo tables, then checks (1) which pages were
+reused (the very same bytes object) and (2) that every page equals a cold render of the
+same catalog, so a reused page can never be a stale one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from test_pages_support import elements, parse_html, rich_catalog, text_of
+
+from feeds import ids, memo
+from feeds.model import Catalog
+from feeds.render import pages
+
+
+@pytest.fixture(autouse=True)
+def cold_memo() -> Iterator[None]:
+    memo.clear_all()
+    yield
+    memo.clear_all()
+
+
+def build(catalog: Catalog) -> dict[str, bytes]:
+    """One build as `build_site` brackets it (tables swept at its end)."""
+    memo.begin_build()
+    try:
+        return pages.render(catalog)
+    finally:
+        memo.end_build()
+
+
+def cold(catalog: Catalog) -> dict[str, bytes]:
+    memo.clear_all()
+    return build(catalog)
+
+
+def retitled(catalog: Catalog, index: int, title: str) -> Catalog:
+    entries = list(catalog.entries)
+    entries[index] = replace(entries[index], title=title)
+    return replace(catalog, entries=tuple(entries))
+
+
+def reused(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]:
+    return {path for path, body in after.items() if before.get(path) is body}
+
+
+def test_editing_one_entry_rerenders_its_page_and_no_other_entry_page() -> None:
+    catalog = rich_catalog()
+    before = build(catalog)
+    edited = retitled(catalog, 0, "A title nobody used before")
+    after = build(edited)
+
+    page = ids.entry_page_path(edited.entries[0].id)
+    headings = [text_of(h) for h in elements(parse_html(after[page]), "h1")]
+    assert headings == ["A title nobody used before"]
+    other_entries = {ids.entry_page_path(e.id) for e in edited.entries[1:]}
+    assert other_entries <= reused(before, after)
+    assert page not in reused(before, after)
+    assert after == cold(edited)
+
+
+def test_lists_showing_the_edited_entry_are_rerendered() -> None:
+    catalog = rich_catalog()
+    before = build(catalog)
+    edited = retitled(catalog, 0, "Renamed for the lists")
+    after = build(edited)
+
+    changed = set(after) - reused(before, after)
+    showing = {path for path, body in after.items() if b"Renamed for the lists" in body}
+    assert "/" in showing or "/events/" in showing  # the bundled lists show every entry
+    assert showing <= changed
+    assert after == cold(edited)
+
+
+def test_an_entry_moved_in_the_file_reuses_its_page() -> None:
+    catalog = rich_catalog()
+    before = build(catalog)
+    moved = replace(catalog, entries=tuple(replace(e, line=e.line + 40) for e in catalog.entries))
+    after = build(moved)
+    entry_pages = {ids.entry_page_path(e.id) for e in catalog.entries}
+    assert entry_pages <= reused(before, after)
+
+
+def test_a_feed_change_rerenders_every_page() -> None:
+    catalog = rich_catalog()
+    before = build(catalog)
+    renamed = replace(catalog, feed=replace(catalog.feed, title="Another publisher"))
+    after = build(renamed)
+    rendered = {p for p in after if p.endswith("/") or p.endswith(".json") or p == "/feed.xsl"}
+    assert not rendered & reused(before, after)
+    assert after == cold(renamed)
+
+
+def test_pages_no_longer_shown_are_dropped_at_the_end_of_a_build() -> None:
+    catalog = rich_catalog()
+    build(catalog)
+    gone = catalog.entries[0]
+    build(replace(catalog, entries=catalog.entries[1:]))
+    table = memo._tables["pages.page"]  # the one place the test looks inside
+    assert not [key for key in table.values if gone in key]
