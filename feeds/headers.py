@@ -20,7 +20,7 @@ import re
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, Protocol
 
 from .site import Output
 
@@ -55,12 +55,34 @@ _XML_TYPES = (
 )
 
 
+class Representation(Protocol):
+    """What the header policy reads of an Output: an Output itself, or a row of the
+    shared pack (`feeds.pack.Row`) that has no body in memory."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def etag(self) -> str: ...
+    @property
+    def gzip_etag(self) -> str | None: ...  # None: no gzip variant
+    @property
+    def last_modified(self) -> datetime: ...
+    @property
+    def cors(self) -> bool: ...
+    @property
+    def frameable(self) -> bool: ...
+    @property
+    def max_age(self) -> int: ...
+
+
 def media_type(content_type: str) -> str:
     """`text/html; charset=utf-8` -> `text/html`."""
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def csp_for(output: Output) -> str:
+def csp_for(output: Representation) -> str:
     kind = media_type(output.content_type)
     if kind == "text/html":
         return EMBED_CSP if output.frameable else PAGE_CSP
@@ -75,7 +97,7 @@ def http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
-def etag_for(output: Output, encoding: Encoding) -> str:
+def etag_for(output: Representation, encoding: Encoding) -> str:
     if encoding == "gzip":
         if output.gzip_etag is None:
             raise ValueError(f"{output.path} has no gzip variant")
@@ -91,20 +113,20 @@ def body_for(output: Output, encoding: Encoding) -> bytes:
     return output.body
 
 
-def _vary_and_cors(output: Output) -> Headers:
+def _vary_and_cors(output: Representation) -> Headers:
     headers: Headers = []
-    if output.gzip_body is not None:
+    if output.gzip_etag is not None:  # an Output has both gzip_body and gzip_etag, or neither
         headers.append(("Vary", "Accept-Encoding"))
     if output.cors:
         headers.append(("Access-Control-Allow-Origin", "*"))
     return headers
 
 
-def _cache_control(output: Output) -> tuple[str, str]:
+def _cache_control(output: Representation) -> tuple[str, str]:
     return ("Cache-Control", f"public, max-age={output.max_age}")
 
 
-def headers_for(output: Output, encoding: Encoding = "identity") -> Headers:
+def headers_for(output: Representation, encoding: Encoding = "identity") -> Headers:
     """Every header of a 200 answer for `output` in `encoding`, except Content-Length.
 
     (Content-Length belongs to the transport: the app adds the body's length, nginx its
@@ -127,7 +149,7 @@ def headers_for(output: Output, encoding: Encoding = "identity") -> Headers:
     return headers
 
 
-def not_modified_headers_for(output: Output, encoding: Encoding = "identity") -> Headers:
+def not_modified_headers_for(output: Representation, encoding: Encoding = "identity") -> Headers:
     """Headers of a 304: those a cache needs to refresh its copy, and nothing more.
 
     RFC 9110 15.4.5: ETag, Cache-Control and Vary as the 200 would have them; other

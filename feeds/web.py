@@ -33,16 +33,10 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, current_app, json
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from .headers import (
-    Encoding,
-    Headers,
-    choose_encoding,
-    headers_for,
-    is_not_modified,
-    not_modified_headers_for,
-)
+from .headers import Headers, accepts_gzip, is_not_modified
 from .reload import DEFAULT_INTERVAL, CatalogWatcher, Live
 from .render.pages_embed import validate_embed_query
+from .served import View, ViewMaker
 from .site import Output, Renderer, Site, build_site, make_output
 from .websub import HubNotifier, default_lock_path
 
@@ -66,79 +60,14 @@ _EXTENSION = "feeds"
 # --- what a request is answered from -------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Variant:
-    """One encoding of an Output, with its answers ready to send."""
-
-    body: bytes
-    etag: str
-    ok_headers: Headers  # 200, Content-Length included
-    not_modified_headers: Headers  # 304
-
-
-@dataclass(frozen=True, slots=True)
-class Served:
-    identity: Variant
-    gzip: Variant | None
-    last_modified: int  # POSIX seconds, for If-Modified-Since
-    output: Output
-
-
-# Header fields repeat across outputs (the same CSP, Last-Modified, Cache-Control ...):
-# a View keeps one tuple per distinct field, so thousands of outputs cost little memory.
-_Shared = dict[tuple[str, str], tuple[str, str]]
-
-
-def _variant(output: Output, encoding: Encoding, shared: _Shared) -> Variant:
-    body = output.gzip_body if encoding == "gzip" else output.body
-    assert body is not None
-    ok = [*headers_for(output, encoding), ("Content-Length", str(len(body)))]
-    not_modified = not_modified_headers_for(output, encoding)
-    return Variant(
-        body,
-        dict(ok)["ETag"],
-        [shared.setdefault(field, field) for field in ok],
-        [shared.setdefault(field, field) for field in not_modified],
-    )
-
-
-def serve_output(output: Output, shared: _Shared | None = None) -> Served:
-    fields: _Shared = {} if shared is None else shared
-    return Served(
-        identity=_variant(output, "identity", fields),
-        gzip=_variant(output, "gzip", fields) if output.gzip_body is not None else None,
-        last_modified=int(output.last_modified.timestamp()),
-        output=output,
-    )
-
-
-def wsgi_key(path: str) -> str:
-    """A Site path as WSGI spells PATH_INFO (the raw bytes decoded as latin-1, PEP 3333)."""
-    return path.encode("utf-8").decode("latin-1")
-
-
-@dataclass(frozen=True)
-class View:
-    """A Site made ready to serve: {PATH_INFO: Served}."""
-
-    served: Mapping[str, Served]
-    site: Site
-    tags: frozenset[str] = frozenset()  # for checking /embed/?tag=
-
-
-def make_view(site: Site, problems: tuple[str, ...], banner: bool) -> View:
+def make_view(
+    site: Site, problems: tuple[str, ...], banner: bool, maker: ViewMaker | None = None
+) -> View:
+    """The View of a Site built in this process (with the development banner if asked)."""
     outputs: Iterable[Output] = site.outputs.values()
     if banner and problems:
         outputs = (with_banner(output, problems) for output in outputs)
-    shared: _Shared = {}
-    served = {wsgi_key(o.path): serve_output(o, shared) for o in outputs}
-    return View(served, site, site_tags(site))
-
-
-def site_tags(site: Site) -> frozenset[str]:
-    """The tags that have a page (`/tags/<tag>/`): what `/embed/?tag=` may name."""
-    parts = (path.split("/") for path in site.outputs if path.startswith("/tags/"))
-    return frozenset(p[2] for p in parts if len(p) == 4 and p[3] == "")
+    return (maker or ViewMaker()).from_outputs(outputs, site.version)
 
 
 def embed_query_problem(environ: WSGIEnvironment, tags: frozenset[str]) -> str | None:
@@ -256,10 +185,7 @@ class SiteResponder:
                 text = f"400 Bad Request: {problem}\n"
                 return self._send(start_response, environ, *_plain("400 Bad Request", text))
         variant = served.identity
-        if (
-            served.gzip is not None
-            and choose_encoding(served.output, environ.get("HTTP_ACCEPT_ENCODING")) == "gzip"
-        ):
+        if served.gzip is not None and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING")):
             variant = served.gzip
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if_modified_since = environ.get("HTTP_IF_MODIFIED_SINCE")
@@ -272,7 +198,7 @@ class SiteResponder:
             start_response("304 Not Modified", self._with_worker(variant.not_modified_headers))
             return []
         start_response("200 OK", self._with_worker(variant.ok_headers))
-        return [] if method == "HEAD" else [variant.body]
+        return [] if method == "HEAD" else [variant.data[variant.start : variant.stop]]
 
     def _with_worker(self, headers: Headers) -> Headers:
         if self.worker_header:
@@ -372,14 +298,16 @@ def _make_watcher(app: Flask, path: Path) -> CatalogWatcher[View]:
 
 def _view_deriver(banner: bool) -> Callable[[Site, tuple[str, ...]], View]:
     """`make_view`, reusing the last View when nothing it shows changed (production
-    ignores problems, so a failed reload does not re-prepare an unchanged Site)."""
+    ignores problems, so a failed reload does not re-prepare an unchanged Site), and the
+    prepared answers of every output a new Site did not change."""
     last: list[tuple[Site, tuple[str, ...], View]] = []
+    maker = ViewMaker()
 
     def derive(site: Site, problems: tuple[str, ...]) -> View:
         shown = problems if banner else ()
         if last and last[0][0] is site and last[0][1] == shown:
             return last[0][2]
-        view = make_view(site, shown, banner)
+        view = make_view(site, shown, banner, maker)
         last[:] = [(site, shown, view)]
         return view
 
