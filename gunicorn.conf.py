@@ -7,14 +7,26 @@ Environment (command-line flags such as `-b` and `-w` override these):
     FEEDS_THREADS       threads per worker (default 4)
     FEEDS_WORKER_CLASS  gunicorn worker class (default gthread: keep-alive for pollers)
     FEEDS_ACCESS_LOG    access log file, "-" for stderr (default: none)
+    FEEDS_SHARED_BUILD  where the builder publishes (default: a temporary directory)
 The app itself reads the other FEEDS_* settings (see feeds/web.py).
+
+One builder process (`python -m feeds.builder`, started before the workers and stopped
+with the server) watches the catalog, builds the Site and publishes it; the workers map
+what it publishes (`feeds.pack`). So the catalog is parsed and rendered once, not once
+per worker, and a worker holds no Site of its own: only the pages it sends are resident,
+and those are shared with every other worker through the page cache.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any
 
+from feeds import builder
 from feeds.web import configure_logging, start_background
 
 bind = os.environ.get("FEEDS_BIND", "127.0.0.1:8000")
@@ -27,13 +39,37 @@ accesslog = os.environ.get("FEEDS_ACCESS_LOG") or None
 # tests, benchmarks) would take it from each other; nothing here uses it.
 control_socket_disable = True
 
-# Load the app (and the Site) once in the master, then fork: workers start at once and
-# share the Site's pages until they reload. Each worker then watches the catalog itself.
-preload_app = True
+# Each worker loads the app after the builder's first publish (on_starting below waits
+# for it): the app only maps that build, so there is nothing worth loading in the master.
+preload_app = False
 
 configure_logging()
 
+_builder: subprocess.Popen[Any] | None = None
+_made_directory: Path | None = None
+
+
+def on_starting(server: Any) -> None:
+    """Start the builder and wait for its first build: the first request already has it."""
+    global _builder, _made_directory
+    directory = os.environ.get("FEEDS_SHARED_BUILD")
+    if not directory:
+        _made_directory = Path(tempfile.mkdtemp(prefix="feeds-shared-build-"))
+        directory = str(_made_directory)
+        os.environ["FEEDS_SHARED_BUILD"] = directory  # the workers' app reads it
+    catalog = Path(os.environ.get("FEEDS_CATALOG", "entries.yaml"))
+    _builder = builder.start(catalog, Path(directory))
+    if not builder.wait_until_published(_builder, Path(directory)):
+        raise RuntimeError(f"the feeds builder exited with status {_builder.returncode}")
+
+
+def on_exit(server: Any) -> None:
+    if _builder is not None:
+        builder.stop(_builder)
+    if _made_directory is not None:
+        shutil.rmtree(_made_directory, ignore_errors=True)
+
 
 def post_worker_init(worker: Any) -> None:
-    # Threads do not survive fork: start this worker's own catalog watcher.
+    # Threads do not survive fork: start this worker's own watcher of the shared build.
     start_background(worker.wsgi)

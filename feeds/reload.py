@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import pickle
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from typing import Generic, TypeVar
 from .catalog import DEFAULT_MAX_BYTES, CatalogErrors, parse_catalog
 from .catalog.incremental import CatalogParser
 from .model import Catalog
+from .pack import Mapped, PackReader
 from .site import Site, build_site
 
 log = logging.getLogger("feeds.reload")
@@ -110,13 +112,66 @@ def incremental_parser() -> Parse:
     return parse
 
 
-class CatalogWatcher(Generic[View]):
+class Polling:
+    """A `check_now()` run every `interval` seconds in a daemon thread of this process."""
+
+    interval: float
+    _thread_name = "feeds-watcher"
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._start_lock = threading.Lock()  # separate: starting never waits for a check
+        self._thread: _Thread | None = None
+
+    def check_now(self) -> bool:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Check now and then every `interval` s in a daemon thread of this process.
+
+        Idempotent; after a fork the child has no thread (threads do not survive fork),
+        so calling it again there starts that process's own.
+        """
+        with self._start_lock:  # two first requests at once start one thread
+            current = self._thread
+            if current is not None and current.pid == os.getpid() and current.thread.is_alive():
+                return
+            thread = threading.Thread(target=self._run, name=self._thread_name, daemon=True)
+            self._thread = _Thread(thread, os.getpid())
+            thread.start()
+
+    def running_here(self) -> bool:
+        """Cheap enough for every request: is this process's watcher started?"""
+        current = self._thread
+        return current is not None and current.pid == os.getpid()
+
+    def stop(self) -> None:
+        current, self._thread = self._thread, None
+        if current is not None and current.pid == os.getpid():
+            current.stop.set()
+            current.thread.join(timeout=5)
+
+    def _run(self) -> None:
+        current = self._thread
+        stop = current.stop if current is not None else threading.Event()
+        while True:
+            try:
+                self.check_now()
+            except Exception:  # never let the watcher die: the next check may succeed
+                log.exception("%s: check failed", self._thread_name)
+            if stop.wait(self.interval):
+                return
+
+
+class CatalogWatcher(Polling, Generic[View]):
     """Keeps `live` in step with the catalog file; see the module doc for the rules.
 
     Call `check_now()` to look once (tests drive it directly); `start()` runs it every
     `interval` seconds in a daemon thread of the calling process (call it after fork:
     threads do not survive one).
     """
+
+    _thread_name = "feeds-catalog-watcher"
 
     def __init__(
         self,
@@ -127,17 +182,15 @@ class CatalogWatcher(Generic[View]):
         build: Build = build_site,
         interval: float = DEFAULT_INTERVAL,
     ) -> None:
+        super().__init__(interval)
         self.path = path
-        self.interval = interval
         self._derive = derive
         self._parse = parse if parse is not None else incremental_parser()
         self._build = build
         self._live: Live[View] = Live()
         self._seen = _Seen()
         self._lock = threading.Lock()  # one check at a time (thread and callers)
-        self._start_lock = threading.Lock()  # separate: starting never waits for a build
         self._listeners: list[Listener[View]] = []
-        self._thread: _Thread | None = None
 
     @property
     def live(self) -> Live[View]:
@@ -258,44 +311,6 @@ class CatalogWatcher(Generic[View]):
                 log.exception("reload listener failed")
         return True
 
-    # --- the background thread ------------------------------------------------------------
-
-    def start(self) -> None:
-        """Check now and then every `interval` s in a daemon thread of this process.
-
-        Idempotent; after a fork the child has no thread (threads do not survive fork),
-        so calling it again there starts that process's own.
-        """
-        with self._start_lock:  # two first requests at once start one thread
-            current = self._thread
-            if current is not None and current.pid == os.getpid() and current.thread.is_alive():
-                return
-            thread = threading.Thread(target=self._run, name="feeds-catalog-watcher", daemon=True)
-            self._thread = _Thread(thread, os.getpid())
-            thread.start()
-
-    def running_here(self) -> bool:
-        """Cheap enough for every request: is this process's watcher started?"""
-        current = self._thread
-        return current is not None and current.pid == os.getpid()
-
-    def stop(self) -> None:
-        current, self._thread = self._thread, None
-        if current is not None and current.pid == os.getpid():
-            current.stop.set()
-            current.thread.join(timeout=5)
-
-    def _run(self) -> None:
-        current = self._thread
-        stop = current.stop if current is not None else threading.Event()
-        while True:
-            try:
-                self.check_now()
-            except Exception:  # never let the watcher die: the next check may succeed
-                log.exception("checking %s failed", self.path)
-            if stop.wait(self.interval):
-                return
-
 
 def _problems_of(exc: Exception, path: Path) -> tuple[str, ...]:
     """Messages for /health and the log: file:line for catalog errors, one line otherwise."""
@@ -308,3 +323,45 @@ def _problems_of(exc: Exception, path: Path) -> tuple[str, ...]:
 
 def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
+
+
+class PackWatcher(Polling, Generic[View]):
+    """A worker's side of a shared build (`feeds.pack`): serves what the builder published.
+
+    `check_now()` stats the pack's index; when the builder has published, it maps the
+    new index and `derive`s what requests are answered from. A damaged or vanished pack
+    never replaces what is served (it is logged, and read again at the next check).
+    """
+
+    _thread_name = "feeds-pack-watcher"
+
+    def __init__(
+        self,
+        directory: Path,
+        derive: Callable[[Mapped], View | None],
+        *,
+        interval: float = DEFAULT_INTERVAL,
+    ) -> None:
+        super().__init__(interval)
+        self.reader = PackReader(directory)
+        self._derive = derive
+        self._lock = threading.Lock()
+        self.mapped: Mapped | None = None  # the publish being served
+        self.view: View | None = None
+        self._failing = False
+
+    def check_now(self) -> bool:
+        with self._lock:
+            try:
+                mapped = self.reader.read()
+            except (OSError, pickle.UnpicklingError, EOFError, TypeError, ValueError) as exc:
+                if not self._failing:
+                    log.error("cannot read the shared build in %s: %s", self.reader.directory, exc)
+                self._failing = True
+                return False
+            self._failing = False
+            if mapped is None or mapped is self.mapped:
+                return False
+            view = self._derive(mapped)
+            self.mapped, self.view = mapped, (view if view is not None else self.view)
+            return True

@@ -15,11 +15,12 @@ is the bytes object itself, no copy), or the memory-mapped blob file of a shared
 from __future__ import annotations
 
 import mmap
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from .headers import Encoding, Headers, Representation, headers_for, not_modified_headers_for
+from .pack import Mapped, Row
 from .site import Output
 
 Body = bytes | mmap.mmap
@@ -104,6 +105,13 @@ class ViewMaker:
         )
         return self._make(places, version)
 
+    def from_pack(self, mapped: Mapped) -> View | None:
+        """A View of a shared pack (None while it has no good build)."""
+        index, blobs = mapped.index, mapped.blobs
+        if index.rows is None or blobs is None or index.version is None:
+            return None
+        return self._make(_row_places(index.rows, blobs), index.version)
+
     def _make(
         self, places: Iterable[tuple[str, Representation, _Place, _Place | None]], version: str
     ) -> View:
@@ -115,6 +123,18 @@ class ViewMaker:
             served[key] = _served(representation, identity, gzip, last.get(key), shared)
         self._last = served
         return View(served, version, site_tags(served))
+
+
+def _row_places(
+    rows: Iterable[Row], blobs: mmap.mmap
+) -> Iterator[tuple[str, Representation, _Place, _Place | None]]:
+    for row in rows:
+        start, length = row.body
+        gzip = None
+        if row.gzip_body is not None:
+            gzip_start, gzip_length = row.gzip_body
+            gzip = (blobs, gzip_start, gzip_start + gzip_length)
+        yield row.path, row, (blobs, start, start + length), gzip
 
 
 def _served(

@@ -15,6 +15,8 @@ Configuration (`app.config`, from the environment as `FEEDS_<KEY>`, JSON-parsed)
     DEV_BANNER       show catalog errors on every page (`feeds serve` sets it)
     WEBSUB           ping `feed.hub` for changed feeds after a reload (default true)
     WORKER_HEADER    add `X-Worker: <pid>` to Site answers (tests of several workers)
+    SHARED_BUILD     a directory: serve the build the builder process publishes there
+                     instead of building in this process (gunicorn.conf.py sets it)
 """
 
 from __future__ import annotations
@@ -28,13 +30,13 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import Flask, Response, current_app, json
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .headers import Headers, accepts_gzip, is_not_modified
-from .reload import DEFAULT_INTERVAL, CatalogWatcher, Live
+from .reload import DEFAULT_INTERVAL, CatalogWatcher, Live, PackWatcher
 from .render.pages_embed import validate_embed_query
 from .served import View, ViewMaker
 from .site import Output, Renderer, Site, build_site, make_output
@@ -53,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "WEBSUB": True,
     "WORKER_HEADER": False,
     "RENDERERS": None,  # a list of renderers instead of the full set (tests)
+    "SHARED_BUILD": None,  # serve the builder process's pack in this directory
 }
 _EXTENSION = "feeds"
 
@@ -150,22 +153,22 @@ class SiteResponder:
     def __init__(
         self,
         fallback: WSGIApplication,
-        watcher: CatalogWatcher[View],
+        source: Source,
         *,
         watch: bool,
         worker_header: bool,
         dev: bool,
     ) -> None:
         self.fallback = fallback
-        self.watcher = watcher
+        self.source = source
         self.watch = watch
         self.worker_header = worker_header
         self.dev = dev
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if self.watch and not self.watcher.running_here():
-            self.watcher.start()  # first request of this process (gunicorn: of the worker)
-        view = self.watcher.live.view
+        if self.watch and not self.source.running_here():
+            self.source.start()  # first request of this process (gunicorn: of the worker)
+        view = self.source.view
         path: str = environ.get("PATH_INFO") or "/"
         if view is None:
             if path == "/health":
@@ -217,10 +220,10 @@ class SiteResponder:
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
     def _unavailable(self) -> tuple[str, Headers, bytes]:
-        live = self.watcher.live
+        problems = self.source.problems
         text = "503 Service Unavailable: no good catalog has been loaded yet; see /health\n"
-        if self.dev and live.problems:
-            text += "".join(f"{problem}\n" for problem in live.problems)
+        if self.dev and problems:
+            text += "".join(f"{problem}\n" for problem in problems)
         return _plain("503 Service Unavailable", text, [("Retry-After", "5")])
 
 
@@ -237,13 +240,93 @@ def _redirect(location: str, environ: WSGIEnvironment) -> tuple[str, Headers, by
 # --- the Flask app -------------------------------------------------------------------------
 
 
+class Source(Protocol):
+    """Where an app's Views come from."""
+
+    @property
+    def view(self) -> View | None: ...  # None: no good catalog yet
+    @property
+    def problems(self) -> tuple[str, ...]: ...  # why the file on disk is not served
+    def start(self) -> None: ...  # watch in a thread of this process
+    def running_here(self) -> bool: ...
+    def health(self) -> dict[str, Any]: ...  # /health's report (see health_report)
+
+
+class LocalSource:
+    """The Site is built in this process, by a CatalogWatcher (dev server, tests, one
+    process per machine)."""
+
+    def __init__(self, watcher: CatalogWatcher[View], catalog_path: Path) -> None:
+        self.watcher = watcher
+        self.catalog_path = catalog_path
+
+    @property
+    def view(self) -> View | None:
+        return self.watcher.live.view
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return self.watcher.live.problems
+
+    def start(self) -> None:
+        self.watcher.start()
+
+    def running_here(self) -> bool:
+        return self.watcher.running_here()
+
+    def health(self) -> dict[str, Any]:
+        return health_report(self.watcher.live, self.catalog_path)
+
+
+class SharedSource:
+    """The Site is built by the builder process (`feeds.builder`) and read from its pack:
+    every gunicorn worker serves one build, mapped, instead of building its own."""
+
+    def __init__(self, watcher: PackWatcher[View]) -> None:
+        self.watcher = watcher
+
+    @property
+    def view(self) -> View | None:
+        return self.watcher.view
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        mapped = self.watcher.mapped
+        return tuple(mapped.index.health.get("problems", ())) if mapped is not None else ()
+
+    def start(self) -> None:
+        self.watcher.start()
+
+    def running_here(self) -> bool:
+        return self.watcher.running_here()
+
+    def health(self) -> dict[str, Any]:
+        mapped = self.watcher.mapped
+        if mapped is None:
+            report = health_report(Live(), Path(""))
+            report["problems"] = ["the builder has not published a build yet"]
+        else:
+            report = {**mapped.index.health, "builder_pid": mapped.index.health.get("pid")}
+            if self.watcher.view is None:
+                report["status"] = "unavailable"
+        report["pid"] = os.getpid()
+        return report
+
+
 @dataclass
 class Runtime:
     """What one app instance runs: kept in `app.extensions["feeds"]`."""
 
-    watcher: CatalogWatcher[View]
+    source: LocalSource | SharedSource
     notifier: HubNotifier | None
     catalog_path: Path
+
+    @property
+    def watcher(self) -> CatalogWatcher[View]:
+        """The catalog watcher of an app that builds its own Site (not a shared one)."""
+        if not isinstance(self.source, LocalSource):
+            raise TypeError("this app serves a shared build; it has no catalog watcher")
+        return self.source.watcher
 
 
 def create_app(
@@ -254,6 +337,10 @@ def create_app(
     Loads the catalog once, synchronously: the first request already has a Site (or,
     for a broken catalog, a 503 and /health saying why). Watching starts on the first
     request of each process, or from gunicorn's post_worker_init hook.
+
+    With config SHARED_BUILD (env FEEDS_SHARED_BUILD, a directory) the app builds
+    nothing: it serves what the builder process publishes there (see `feeds.builder`;
+    gunicorn.conf.py runs one for all workers).
     """
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
@@ -264,16 +351,28 @@ def create_app(
         app.config["CATALOG"] = os.fspath(catalog_path)
     path = Path(app.config["CATALOG"])
 
-    watcher = _make_watcher(app, path)
-    notifier = _make_notifier(app, path, watcher)
-    watcher.check_now()
-    app.extensions[_EXTENSION] = Runtime(watcher, notifier, path)
+    source: LocalSource | SharedSource
+    notifier = None
+    if app.config["SHARED_BUILD"]:
+        pack = PackWatcher(
+            Path(app.config["SHARED_BUILD"]),
+            ViewMaker().from_pack,
+            interval=float(app.config["RELOAD_INTERVAL"]),
+        )
+        pack.check_now()
+        source = SharedSource(pack)
+    else:
+        watcher = _make_watcher(app, path)
+        notifier = _make_notifier(app, path, watcher)
+        watcher.check_now()
+        source = LocalSource(watcher, path)
+    app.extensions[_EXTENSION] = Runtime(source, notifier, path)
 
     app.add_url_rule("/health", "health", health, provide_automatic_options=False)
     app.register_error_handler(HTTPException, _plain_error)
     app.wsgi_app = SiteResponder(  # type: ignore[method-assign]
         app.wsgi_app,
-        watcher,
+        source,
         watch=bool(app.config["RELOAD"]),
         worker_header=bool(app.config["WORKER_HEADER"]),
         dev=bool(app.config["DEV_BANNER"]),
@@ -317,9 +416,15 @@ def _view_deriver(banner: bool) -> Callable[[Site, tuple[str, ...]], View]:
 def _make_notifier(app: Flask, path: Path, watcher: CatalogWatcher[View]) -> HubNotifier | None:
     if not app.config["WEBSUB"]:
         return None
+    return notify_hub_on_change(watcher, path)
+
+
+def notify_hub_on_change(watcher: CatalogWatcher[Any], path: Path) -> HubNotifier:
+    """Ping `feed.hub` for the feeds a reload changed (a lock file makes one process of
+    several send each ping)."""
     notifier = HubNotifier(default_lock_path(path))
 
-    def on_change(old: Live[View], new: Live[View]) -> None:
+    def on_change(old: Live[Any], new: Live[Any]) -> None:
         if old.site is not None and new.site is not None and new.site is not old.site:
             assert new.catalog is not None
             notifier.notify_change(new.catalog.feed, old.site, new.site)
@@ -334,10 +439,10 @@ def runtime(app: Flask) -> Runtime:
 
 
 def start_background(app: object) -> None:
-    """Start this process's catalog watcher (gunicorn's post_worker_init calls it)."""
+    """Start this process's watcher (gunicorn's post_worker_init calls it)."""
     flask_app = app if isinstance(app, Flask) else None
     if flask_app is not None and flask_app.config["RELOAD"]:
-        runtime(flask_app).watcher.start()
+        runtime(flask_app).source.start()
 
 
 # --- Flask views -----------------------------------------------------------------------
@@ -345,12 +450,10 @@ def start_background(app: object) -> None:
 
 def health() -> Response:
     """JSON for monitoring: what is served, since when, and what is wrong with the file."""
-    rt = runtime(current_app)
-    live = rt.watcher.live
-    payload = health_report(live, rt.catalog_path)
+    payload = runtime(current_app).source.health()
     response = current_app.response_class(
         json.dumps(payload, indent=2) + "\n",
-        status=503 if live.site is None else 200,
+        status=503 if payload["status"] == "unavailable" else 200,
         mimetype="application/json",
     )
     response.headers["Cache-Control"] = "no-store"
@@ -362,7 +465,7 @@ def health() -> Response:
     return response
 
 
-def health_report(live: Live[View], catalog_path: Path) -> dict[str, Any]:
+def health_report(live: Live[Any], catalog_path: Path) -> dict[str, Any]:
     if live.site is None:
         status = "unavailable"  # nothing good ever loaded
     elif live.problems:

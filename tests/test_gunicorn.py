@@ -4,6 +4,7 @@ every worker converges on an edited catalog within the issue's 2 seconds."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import shutil
 import sys
@@ -149,3 +150,41 @@ def test_a_broken_edit_keeps_every_worker_serving(gunicorn: Server, catalog: Pat
         assert (status, headers["ETag"]) == (200, etag)
     assert "feed.oops: unknown key" in gunicorn.output()  # logged with file:line
     assert "Traceback" not in gunicorn.output()
+
+
+def test_one_builder_serves_every_worker_and_stops_with_the_server(
+    catalog: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "FEEDS_CATALOG": str(catalog),
+        "FEEDS_BIND": f"127.0.0.1:{port}",
+        "FEEDS_WORKERS": str(WORKERS),
+        "FEEDS_WORKER_HEADER": "true",
+    }
+    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
+    with start_process(argv, port, tmp_path / "gunicorn.log", cwd=ROOT, env=env) as server:
+        pids = worker_pids(server)
+        builders = set()
+        for _ in range(WORKERS * 10):
+            status, headers, body = fetch(server, "/health")
+            report = json.loads(body)
+            assert status == 200 and report["status"] == "ok"
+            assert str(report["pid"]) == headers["X-Worker"]
+            builders.add(report["builder_pid"])
+        assert len(builders) == 1  # every worker serves the one builder's build
+        (builder,) = builders
+        assert str(builder) not in pids
+        assert b"feeds.builder" in Path(f"/proc/{builder}/cmdline").read_bytes()
+    deadline = time.monotonic() + 30  # a bound against hanging, not a timing check
+    while Path(f"/proc/{builder}").exists() and b"feeds.builder" in _cmdline(builder):
+        assert time.monotonic() < deadline, "the builder outlived the server"
+        time.sleep(0.05)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""

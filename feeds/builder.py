@@ -1,0 +1,113 @@
+"""The builder process of a shared build: one process builds, every worker serves it.
+
+    python -m feeds.builder --catalog entries.yaml DIRECTORY
+
+Watches the catalog like the app does (`reload.CatalogWatcher`: incremental parse, the
+render caches, the last good Site kept on a bad edit) and publishes every change to a
+pack in DIRECTORY (`feeds.pack`), the Site and the /health report alike; the app's
+workers, started with SHARED_BUILD=DIRECTORY, serve from it. gunicorn.conf.py starts
+it before the workers and stops it with the server (`start`, `wait_until_published`,
+`stop`); it also exits by itself when the process that started it is gone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .pack import INDEX, PackWriter
+from .reload import DEFAULT_INTERVAL, CatalogWatcher, Live
+from .web import configure_logging, health_report, notify_hub_on_change
+
+log = logging.getLogger("feeds.builder")
+
+
+def run(catalog: Path, directory: Path, interval: float, websub: bool) -> int:
+    writer = PackWriter(directory)
+    watcher: CatalogWatcher[None] = CatalogWatcher(
+        catalog, lambda site, problems: None, interval=interval
+    )
+
+    def publish(old: Live[None], new: Live[None]) -> None:
+        writer.publish(new.site, health_report(new, catalog))
+
+    watcher.add_listener(publish)
+    if websub:
+        notify_hub_on_change(watcher, catalog)
+    if not watcher.check_now():  # nothing to say (a missing file already reported ...)
+        writer.publish(None, health_report(watcher.live, catalog))
+    # A flag, not a threading.Event: setting an Event from a signal handler deadlocks when
+    # the signal lands while the main thread holds the Event's lock (inside its wait).
+    stopping: list[int] = []
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda number, frame: stopping.append(number))
+    parent = os.getppid()
+    while not stopping:
+        time.sleep(interval)  # a signal cuts it short
+        if stopping:
+            break
+        if os.getppid() != parent:
+            log.info("the server that started this builder is gone; stopping")
+            break
+        try:
+            watcher.check_now()
+        except Exception:  # never let the builder die: the next check may succeed
+            log.exception("checking %s failed", catalog)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m feeds.builder", description=__doc__)
+    parser.add_argument("directory", type=Path, help="where to publish the pack")
+    parser.add_argument("--catalog", type=Path, default=Path("entries.yaml"))
+    parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL)
+    parser.add_argument("--no-websub", action="store_true", help="never ping feed.hub")
+    args = parser.parse_args(argv)
+    configure_logging()
+    return run(args.catalog, args.directory, args.interval, websub=not args.no_websub)
+
+
+# --- for the server that runs a builder -------------------------------------------------
+
+
+def start(
+    catalog: Path, directory: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[Any]:
+    """Start a builder; its log lines go where this process's stderr goes."""
+    interval = (env or os.environ).get("FEEDS_RELOAD_INTERVAL", str(DEFAULT_INTERVAL))
+    argv = [sys.executable, "-m", "feeds.builder", str(directory), "--catalog", str(catalog)]
+    argv += ["--interval", interval]
+    if (env or os.environ).get("FEEDS_WEBSUB", "true").lower() in ("false", "0"):
+        argv.append("--no-websub")
+    return subprocess.Popen(argv, env=env)
+
+
+def wait_until_published(process: subprocess.Popen[Any], directory: Path) -> bool:
+    """Wait for the builder's first publish (a first build may take a while at 100k
+    entries); False if it exited first."""
+    while not (directory / INDEX).exists():
+        if process.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""One build shared by every worker: a builder writes the Site to a pack, workers map it.
+
+Built in each gunicorn worker, a 10k-entry Site costs every worker its bodies (~140 MB),
+its render caches and a second Site during each rebuild. Instead one builder process
+(`feeds.builder`) keeps the catalog, the caches and the Site, and publishes them here:
+
+    <dir>/blobs-<generation>   the bodies, identity and gzip, each stored once by ETag
+    <dir>/index                what to serve: one row per Output (headers' inputs and
+                               where its bodies lie), and the builder's /health report
+
+Workers `mmap` the blob file read-only: a body they never send is never resident in
+them, and the pages they do send are the page cache's, one copy for all of them.
+
+- Blob files only grow: a rebuild appends the bodies whose ETag is new and rewrites the
+  index (temporary file + rename, so a reader sees the old index or the new one). The
+  file is made sparse-large up front so that a worker maps each generation once.
+- When the file is full, or more than half of it is bodies no longer served, the next
+  publish starts a new generation with only the live bodies; workers map it at their
+  next look, and the old file goes once no worker maps it (unlinked right away: Linux
+  keeps an unlinked file's pages for as long as they are mapped).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .site import Output, Site
+
+INDEX = "index"
+_MIN_CAPACITY = 64 * 1024 * 1024  # sparse: costs no disk or memory until written
+
+
+class Row(NamedTuple):
+    """One Output as a worker needs it; bodies as (offset, length) in the blob file."""
+
+    path: str
+    content_type: str
+    etag: str
+    gzip_etag: str | None
+    last_modified: datetime
+    cors: bool
+    frameable: bool
+    max_age: int
+    body: tuple[int, int]
+    gzip_body: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class Index:
+    """What one publish says: the Site's rows (None before a good build) and health."""
+
+    blobs: str | None  # blob file name in the pack directory
+    rows: tuple[Row, ...] | None
+    version: str | None  # the catalog's content hash
+    last_modified: datetime | None
+    health: dict[str, Any]  # the builder's /health report (see web.health_report)
+
+
+class PackWriter:
+    """The builder's side: `publish(site, health)` after every change it serves."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._generation = 0
+        self._blobs: str | None = None
+        self._capacity = 0
+        self._size = 0  # bytes written to the current blob file
+        self._where: dict[str, tuple[int, int]] = {}  # ETag -> (offset, length), live ones
+        self._rows: tuple[Row, ...] | None = None
+        self._site: Site | None = None
+
+    def publish(self, site: Site | None, health: dict[str, Any]) -> None:
+        if site is not None and site is not self._site:
+            self._rows = self._store(site)
+            self._site = site
+        site = self._site
+        index = Index(
+            blobs=self._blobs,
+            rows=self._rows,
+            version=site.version if site is not None else None,
+            last_modified=site.last_modified if site is not None else None,
+            health=health,
+        )
+        _write_atomically(self.directory / INDEX, pickle.dumps(index, pickle.HIGHEST_PROTOCOL))
+
+    def _store(self, site: Site) -> tuple[Row, ...]:
+        bodies = _bodies(site)
+        live = sum(len(body) for body in bodies.values())
+        new = sum(len(body) for etag, body in bodies.items() if etag not in self._where)
+        dead = self._size - (live - new)
+        if self._blobs is None or self._size + new > self._capacity or dead > live:
+            self._start_generation(live)
+        pending: list[bytes] = []
+        where: dict[str, tuple[int, int]] = {}
+        for etag, body in bodies.items():
+            place = self._where.get(etag)
+            if place is None:
+                place = (self._size, len(body))
+                self._size += len(body)
+                pending.append(body)
+            where[etag] = place
+        self._append(pending)
+        self._where = where
+        return tuple(_row(output, where) for output in site.outputs.values())
+
+    def _start_generation(self, live: int) -> None:
+        old = self._blobs
+        self._generation += 1
+        self._blobs = f"blobs-{self._generation}"
+        self._capacity = max(2 * live, _MIN_CAPACITY)
+        with open(self.directory / self._blobs, "wb") as file:
+            file.truncate(self._capacity)
+        self._size = 0
+        self._where = {}
+        if old is not None:
+            # Workers still map it until they see the new index; unlinking keeps it for them.
+            (self.directory / old).unlink(missing_ok=True)
+
+    def _append(self, bodies: list[bytes]) -> None:
+        if not bodies:
+            return
+        assert self._blobs is not None
+        with open(self.directory / self._blobs, "r+b") as file:
+            file.seek(self._size - sum(len(body) for body in bodies))
+            file.write(b"".join(bodies))
+
+
+def _bodies(site: Site) -> dict[str, bytes]:
+    """Every body of the Site by its ETag (identity and gzip have distinct ETags)."""
+    bodies: dict[str, bytes] = {}
+    for output in site.outputs.values():
+        bodies[output.etag] = output.body
+        if output.gzip_body is not None and output.gzip_etag is not None:
+            bodies[output.gzip_etag] = output.gzip_body
+    return bodies
+
+
+def _row(output: Output, where: dict[str, tuple[int, int]]) -> Row:
+    return Row(
+        path=output.path,
+        content_type=output.content_type,
+        etag=output.etag,
+        gzip_etag=output.gzip_etag,
+        last_modified=output.last_modified,
+        cors=output.cors,
+        frameable=output.frameable,
+        max_age=output.max_age,
+        body=where[output.etag],
+        gzip_body=where[output.gzip_etag] if output.gzip_etag is not None else None,
+    )
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """An index with its blob file mapped: what a worker serves from."""
+
+    index: Index
+    blobs: mmap.mmap | None
+
+
+class PackReader:
+    """A worker's side: `read()` gives the latest publish, mapping each blob file once."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._stamp: tuple[int, int] | None = None
+        self._mapped: Mapped | None = None
+        self._map_name: str | None = None
+        self._map: mmap.mmap | None = None
+
+    def read(self) -> Mapped | None:
+        """The latest publish; the same object while the index is unchanged; None before
+        the first. Raises OSError or pickle errors on a damaged pack."""
+        try:
+            stat = os.stat(self.directory / INDEX)
+        except FileNotFoundError:
+            return None
+        stamp = (stat.st_ino, stat.st_mtime_ns)
+        if stamp == self._stamp and self._mapped is not None:
+            return self._mapped
+        with open(self.directory / INDEX, "rb") as file:
+            index = pickle.load(file)  # our own builder's file in our own directory
+        if not isinstance(index, Index):
+            raise TypeError(f"{self.directory / INDEX} is not a pack index")
+        self._mapped = Mapped(index, self._blobs(index.blobs))
+        self._stamp = stamp
+        return self._mapped
+
+    def _blobs(self, name: str | None) -> mmap.mmap | None:
+        if name is not None and name != self._map_name:
+            # FileNotFoundError: a newer generation replaced it since the index was read;
+            # the caller keeps what it serves and reads the newer index at its next look.
+            with open(self.directory / name, "rb") as file:
+                self._map = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+            self._map_name = name
+        return self._map
