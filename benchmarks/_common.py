@@ -197,7 +197,23 @@ def stop(process: subprocess.Popen[bytes], sig: int) -> None:
 
 
 def child_pids(pid: int) -> list[int]:
-    """Direct children of `pid` (gunicorn's workers), from /proc."""
+    """gunicorn's workers: the direct children of `pid` other than the builder, from /proc."""
+    return [p for p in _children(pid) if not is_builder(p)]
+
+
+def builder_pids(pid: int) -> list[int]:
+    """The builder process gunicorn.conf.py starts beside the workers (`feeds.builder`)."""
+    return [p for p in _children(pid) if is_builder(p)]
+
+
+def is_builder(pid: int) -> bool:
+    try:
+        return b"feeds.builder" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _children(pid: int) -> list[int]:
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     except OSError:

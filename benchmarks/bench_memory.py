@@ -25,6 +25,7 @@ from pathlib import Path
 from _common import (
     App,
     BenchError,
+    builder_pids,
     child_pids,
     http_get,
     machine_summary,
@@ -57,7 +58,8 @@ def warm_up(app: App) -> None:
 def snapshot(app: App, label: str) -> list[list[str]]:
     master = app.process.pid
     rows = []
-    for role, pid in [("master", master)] + [("worker", p) for p in child_pids(master)]:
+    roles = [("master", master)] + [("builder", p) for p in builder_pids(master)]
+    for role, pid in roles + [("worker", p) for p in child_pids(master)]:
         mb = [rss_kb(pid) / 1024, rss_kb(pid, "RssAnon") / 1024, pss_kb(pid) / 1024]
         rows.append([label, f"{role} {pid}", *(f"{v:.0f} MB" for v in mb)])
     return rows
