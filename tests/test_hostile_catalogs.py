@@ -430,3 +430,17 @@ def test_a_catalog_with_the_longest_rules_builds() -> None:
     )
     site = build_site(Catalog(feed=feed, entries=entries, source="c.yaml", version="v"))
     assert "/events.ics" in site.outputs
+
+
+@pytest.mark.parametrize(
+    ("escape", "code"),
+    [("\\x7f", "007F"), ("\\x85", "0085"), ("\\x9f", "009F"), ("\\uFDD0", "FDD0")]
+    + [("\\U0010FFFF", "10FFFF")],
+)
+def test_characters_html_refuses_are_refused_in_text(escape: str, code: str) -> None:
+    """DEL, C1 controls and noncharacters are HTML parse errors (html5lib strict fails)."""
+    text = FEED_TEXT + f'entries:\n  - id: a\n    title: "A{escape}B"\n'
+    assert problems_of(text) == [
+        f"c.yaml:9: entries[0].title: contains the character U+{code} (position 2), "
+        "which feeds and pages cannot carry; remove it"
+    ]

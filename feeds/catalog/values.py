@@ -27,8 +27,12 @@ T = TypeVar("T")
 Convert = Callable[[Node, str, Problems], T]
 
 # XML 1.0 allows tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD and U+10000 up; feeds
-# and pages are XML or HTML, so anything else would make them invalid.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# and pages are XML or HTML, so anything else would make them invalid. HTML also makes
+# DEL, the C1 controls (U+0085 included) and the noncharacters parse errors.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+)
+_NOT_XML = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{_NONCHARACTERS}]")
 _SPACE = re.compile(r"\s")
 ID_PATTERN = re.compile(r"[a-z0-9-]+")
 TAG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
