@@ -20,7 +20,7 @@ from .model import Catalog
 Renderer = Callable[[Catalog], Mapping[str, bytes]]
 
 
-def _renderers() -> list[Renderer]:
+def default_renderers() -> list[Renderer]:
     # Imported here so that a renderer's import cost is paid only when a Site is built.
     from .render import atom, ics, jsonfeed, pages, rss
 
@@ -103,15 +103,27 @@ def catalog_last_modified(catalog: Catalog) -> datetime:
     return max(stamps).astimezone(UTC).replace(microsecond=0) if stamps else _EPOCH
 
 
+# gzip of each body, keyed by its sha256 (computed anyway for the ETag): gzip is ~95% of
+# the cost of making the Outputs (10k catalog: 1.8 s of 1.9 s), so a rebuild compresses
+# only bodies it has not compressed before. Level 6 (zlib's default): level 9 is 10%
+# slower for 0.5% less, level 1 40% faster for 11% more bytes on the wire.
+_GZIPPED: memo.Memo[tuple[bytes, bool], bytes | None] = memo.Memo("site.gzip")
+
+
+def _gzip(body: bytes, compressible: bool) -> bytes | None:
+    """Deterministic gzip (mtime 0), or None when not worth it."""
+    if not compressible or len(body) < _GZIP_MIN_BYTES:
+        return None
+    gz = gzip.compress(body, compresslevel=6, mtime=0)
+    return gz if len(gz) < len(body) else None
+
+
 def make_output(path: str, body: bytes, last_modified: datetime) -> Output:
     content_type = content_type_for(path)
-    digest = hashlib.sha256(body).hexdigest()[:32]
+    sha = hashlib.sha256(body).digest()
+    digest = sha.hex()[:32]
     compressible = not content_type.startswith("image/") or content_type.startswith("image/svg")
-    gz = None
-    if compressible and len(body) >= _GZIP_MIN_BYTES:
-        gz = gzip.compress(body, compresslevel=6, mtime=0)
-    if gz is not None and len(gz) >= len(body):
-        gz = None
+    gz = _GZIPPED.get((sha, compressible), lambda: _gzip(body, compressible))
     return Output(
         path=path,
         body=body,
@@ -133,7 +145,7 @@ def build_site(catalog: Catalog, renderers: list[Renderer] | None = None) -> Sit
     memo.begin_build()
     success = False
     try:
-        for render in renderers if renderers is not None else _renderers():
+        for render in renderers if renderers is not None else default_renderers():
             for path, body in render(catalog).items():
                 if path in outputs:
                     raise ValueError(f"two renderers produce {path}")
