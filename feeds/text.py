@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -70,6 +72,23 @@ def _absolute_url_filter(base_url: str) -> AttributeFilter:
     return keep
 
 
+# nh3 Cleaners are built once: converting the allow-lists on every call costs as much
+# as the cleaning itself.
+_HTML_OPTIONS: dict[str, Any] = {
+    "tags": _ALLOWED_TAGS,
+    "attributes": _ALLOWED_ATTRIBUTES,
+    "url_schemes": _URL_SCHEMES,
+    "link_rel": "noopener noreferrer",
+}
+_HTML_CLEANER_WITHOUT_URLS = nh3.Cleaner(**_HTML_OPTIONS)
+_TEXT_CLEANER = nh3.Cleaner(tags=set())
+
+
+@lru_cache(maxsize=16)  # one per base URL: one per catalog in practice
+def _html_cleaner(base_url: str) -> nh3.Cleaner:
+    return nh3.Cleaner(**_HTML_OPTIONS, attribute_filter=_absolute_url_filter(base_url))
+
+
 def _rendered(markdown: str) -> str:
     """The Markdown as HTML, not yet sanitised."""
     return _RENDERED.get(markdown, lambda: _render(markdown))
@@ -91,15 +110,10 @@ def _summary_html(markdown: str, base_url: str) -> str:
     rendered = _rendered(markdown)
     # The filter is a Python call per attribute; HTML without a URL attribute (no link,
     # no image) has nothing for it to do, so nh3 runs without it (same result).
-    url_filter = _absolute_url_filter(base_url) if _URL_ATTRIBUTE.search(rendered) else None
-    cleaned: str = nh3.clean(
-        rendered,
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        url_schemes=_URL_SCHEMES,
-        link_rel="noopener noreferrer",
-        attribute_filter=url_filter,
-    )
+    if _URL_ATTRIBUTE.search(rendered):
+        cleaned: str = _html_cleaner(base_url).clean(rendered)
+    else:
+        cleaned = _HTML_CLEANER_WITHOUT_URLS.clean(rendered)
     return cleaned.strip()
 
 
@@ -115,6 +129,6 @@ def _summary_text(markdown: str) -> str:
     if not markdown.strip():
         return ""
     rendered = _BLOCK_END.sub(lambda m: m.group(0) + "\n\n", _rendered(markdown))
-    stripped = html.unescape(nh3.clean(rendered, tags=set()))
+    stripped = html.unescape(_TEXT_CLEANER.clean(rendered))
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", stripped)]
     return "\n\n".join(p for p in paragraphs if p)
