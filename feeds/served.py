@@ -15,12 +15,12 @@ is the bytes object itself, no copy), or the memory-mapped blob file of a shared
 from __future__ import annotations
 
 import mmap
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from .headers import Encoding, Headers, Representation, headers_for, not_modified_headers_for
-from .pack import Mapped, Row
+from .pack import Mapped, RawRow, Row
 from .site import Output
 
 Body = bytes | mmap.mmap
@@ -89,6 +89,9 @@ class ViewMaker:
 
     def __init__(self) -> None:
         self._last: Mapping[str, Served] = {}
+        # from_pack: the last rows by path, with their PATH_INFO and Served, and the mapping
+        self._last_rows: dict[str, tuple[RawRow, str, Served]] = {}
+        self._last_blobs: mmap.mmap | None = None
 
     def from_outputs(self, outputs: Iterable[Output], version: str) -> View:
         """A View of in-memory Outputs (a Site built in this process)."""
@@ -106,11 +109,31 @@ class ViewMaker:
         return self._make(places, version)
 
     def from_pack(self, mapped: Mapped) -> View | None:
-        """A View of a shared pack (None while it has no good build)."""
+        """A View of a shared pack (None while it has no good build).
+
+        A row equal to the last one for its path, in the same mapping, keeps its Served
+        as is: comparing two tuples is all an unchanged output costs a worker.
+        """
         index, blobs = mapped.index, mapped.blobs
         if index.rows is None or blobs is None or index.version is None:
             return None
-        return self._make(_row_places(index.rows, blobs), index.version)
+        last, last_blobs = self._last_rows, self._last_blobs
+        rows: dict[str, tuple[RawRow, str, Served]] = {}
+        served: dict[str, Served] = {}
+        shared: _Shared = {}
+        for raw in index.rows:
+            path = raw[0]
+            known = last.get(path) if blobs is last_blobs else None
+            if known is not None and known[0] == raw:
+                key, answer = known[1], known[2]
+            else:
+                key = wsgi_key(path)
+                previous = known[2] if known is not None else self._last.get(key)
+                answer = _served(*_row_places(Row._make(raw), blobs), previous, shared)
+            rows[path] = (raw, key, answer)
+            served[key] = answer
+        self._last_rows, self._last_blobs, self._last = rows, blobs, served
+        return View(served, index.version, site_tags(served))
 
     def _make(
         self, places: Iterable[tuple[str, Representation, _Place, _Place | None]], version: str
@@ -125,16 +148,13 @@ class ViewMaker:
         return View(served, version, site_tags(served))
 
 
-def _row_places(
-    rows: Iterable[Row], blobs: mmap.mmap
-) -> Iterator[tuple[str, Representation, _Place, _Place | None]]:
-    for row in rows:
-        start, length = row.body
-        gzip = None
-        if row.gzip_body is not None:
-            gzip_start, gzip_length = row.gzip_body
-            gzip = (blobs, gzip_start, gzip_start + gzip_length)
-        yield row.path, row, (blobs, start, start + length), gzip
+def _row_places(row: Row, blobs: mmap.mmap) -> tuple[Representation, _Place, _Place | None]:
+    start, length = row.body
+    gzip = None
+    if row.gzip_body is not None:
+        gzip_start, gzip_length = row.gzip_body
+        gzip = (blobs, gzip_start, gzip_start + gzip_length)
+    return row, (blobs, start, start + length), gzip
 
 
 def _served(
