@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import tracemalloc
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -444,3 +445,24 @@ def test_characters_html_refuses_are_refused_in_text(escape: str, code: str) -> 
         f"c.yaml:9: entries[0].title: contains the character U+{code} (position 2), "
         "which feeds and pages cannot carry; remove it"
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        FEED_TEXT + "? " + "k" * 2_000_000 + "\n: 1\nentries: [{id: a, title: b}]\n",
+        FEED_TEXT.replace("Europe/Brussels", "Europe/" + "B" * 2_000_000)
+        + "entries: [{id: a, title: b}]\n",
+    ],
+    ids=["key", "zone"],
+)
+def test_a_long_unknown_word_is_not_matched_against_the_known_ones(text: str) -> None:
+    """difflib indexes each character of the word: 2 MB cost 80 MB, 10 MB 400 MB."""
+    tracemalloc.start()
+    try:
+        (line,) = problems_of(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "did you mean" not in line
+    assert peak < 40 * 2**20

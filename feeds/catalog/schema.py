@@ -170,7 +170,8 @@ def _read_field(
 
 
 def unknown_key_message(key: str, fields: Mapping[str, Field]) -> str:
-    close = difflib.get_close_matches(key, list(fields), n=1)
+    # difflib indexes every character of the word: a 10 MB key would cost 400 MB.
+    close = difflib.get_close_matches(key, list(fields), n=1) if len(key) <= 100 else []
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown key {shown(key)}{hint} (allowed here: {', '.join(fields)})"
 

@@ -256,7 +256,12 @@ def zone_name(node: Node, path: str, problems: Problems) -> str:
     """An IANA time zone name (Europe/Brussels), checked against the installed database."""
     value = scalar_text(node, "a time zone name")
     if value not in known_zones():
-        close = difflib.get_close_matches(value, sorted(known_zones()), n=1)
+        # difflib indexes every character of the word: a 10 MB value would cost 400 MB.
+        close = (
+            difflib.get_close_matches(value, sorted(known_zones()), n=1)
+            if len(value) <= 100
+            else []
+        )
         hint = f"did you mean {close[0]}?" if close else "use an IANA name like Europe/Brussels"
         raise Invalid(f"unknown time zone {shown(value)}; {hint}")
     return value
