@@ -13,7 +13,9 @@ import copy
 import json
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_feeds_hostile import hostile_catalog
@@ -23,6 +25,7 @@ from feeds import memo
 from feeds.model import Catalog, Entry
 from feeds.render import atom, jsonfeed, rss
 from feeds.render.documents import FeedDocument, feed_documents
+from feeds.render.entry_key import EntryKey
 from feeds.render.feedgen_wrap import atom_frame, rss_frame, serialize
 
 RENDERERS = {"atom": atom.render, "rss": rss.render, "json": jsonfeed.render}
@@ -117,3 +120,18 @@ def catalogs(draw: st.DrawFn) -> Catalog:
 @given(catalogs())
 def test_random_catalogs(catalog: Catalog) -> None:
     assert_assembled_as_whole_trees(catalog)
+
+
+def test_entry_bytes_are_found_again_after_the_memo_is_saved_and_loaded(tmp_path: Path) -> None:
+    catalog = rich_catalog()
+    first = atom.render(catalog)
+    memo.save(tmp_path / "memo.pickle")
+    memo.clear_all()
+    assert memo.load(tmp_path / "memo.pickle")
+    entry = catalog.publications[0]
+    # A key built in this process finds the value stored under a key from the file
+    # (whose hash was computed again when it was read back).
+    key = EntryKey(catalog.feed, replace(entry, line=entry.line + 7))
+    stored = atom.ATOM.entries.get(key, lambda: pytest.fail("not found after load"))
+    assert stored in first["/feed.atom"]
+    assert atom.render(catalog) == first

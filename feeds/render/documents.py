@@ -18,7 +18,7 @@ feed or an archive of each of its tags). So each entry is serialized ONCE per fo
 to the exact bytes it has inside a document (indentation included), and every document
 is the bytes of its frame (everything but the entries: a `Frame` head and tail) with
 its entries' bytes joined in between. Both kinds of pieces are kept in `feeds.memo`
-tables keyed by content: entry bytes by (feed, entry), frames by the document's
+tables keyed by content: entry bytes by (feed, entry) (an `EntryKey`), frames by the document's
 `frame_key` (every field but the entries, plus the `updated` they give). A rebuild after
 one entry is edited serializes that entry and the frames whose `updated` moved, and
 joins bytes for the rest.
@@ -39,6 +39,7 @@ from .. import ids
 from ..memo import Memo
 from ..model import Catalog, Entry, Feed
 from .archive import partition
+from .entry_key import EntryKey
 
 # `updated` of a document without entries: fixed, so that an empty feed is still
 # byte-stable (never the build time). Same instant as feeds.site's Last-Modified fallback.
@@ -133,7 +134,7 @@ class Format:
     frame: Callable[[FeedDocument], Frame]
     entry: Callable[[Feed, Entry], bytes]  # the entry's bytes as they sit in a document
     frames: Memo[Hashable, Frame]
-    entries: Memo[tuple[Feed, Entry], bytes]
+    entries: Memo[EntryKey, bytes]
 
 
 def assemble(catalog: Catalog, fmt: Format) -> dict[str, bytes]:
@@ -147,7 +148,7 @@ def assemble(catalog: Catalog, fmt: Format) -> dict[str, bytes]:
         found = seen.get(id(entry))
         if found is None:
             compute = partial(fmt.entry, feed, entry)
-            found = seen[id(entry)] = fmt.entries.get((feed, entry), compute)
+            found = seen[id(entry)] = fmt.entries.get(EntryKey(feed, entry), compute)
         return found
 
     outputs: dict[str, bytes] = {}

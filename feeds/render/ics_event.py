@@ -3,11 +3,11 @@
 A VEVENT depends only on the feed and the entry, so its bytes are rendered once and
 reused by `/events.ics`, every tag calendar and the entry's own `.ics`. `event_pieces`
 keeps them, with the years of time zone data the event needs, in a `feeds.memo` table
-keyed by (feed, entry): a reload re-renders only the entries that changed (an entry's
-`line` is not part of its equality: an edit above it does not count), and the table is
-swept at the end of each build, never outgrowing one catalog. The lines are
-written by `ics_lines` (icalendar's Component.to_ical costs 20 times more); the tests
-read every calendar back with icalendar and ical.js.
+keyed by (feed, entry) (an `EntryKey`): a reload re-renders only the entries that
+changed (an entry's `line` is not part of its equality: an edit above it does not
+count), and the table is swept at the end of each build, never outgrowing one catalog.
+The lines are written by `ics_lines` (icalendar's Component.to_ical costs 20 times
+more); the tests read every calendar back with icalendar and ical.js.
 
 Rules a calendar client relies on:
 - UID is the entry's tag: URI (`feeds.ids.entry_uri`): id authority + entry id, so
@@ -37,6 +37,7 @@ from icalendar import vRecur
 from .. import ids, text
 from ..memo import Memo
 from ..model import Entry, Event, Feed
+from .entry_key import EntryKey
 from .ics_lines import (
     date_line,
     geo_line,
@@ -76,12 +77,12 @@ class EventPieces:
     zone_span: ZoneSpan | None  # the zone and years its VTIMEZONE must cover; None: no zone
 
 
-_PIECES: Memo[tuple[Feed, Entry], EventPieces] = Memo("ics.event")
+_PIECES: Memo[EntryKey, EventPieces] = Memo("ics.event")
 
 
 def event_pieces(feed: Feed, entry: Entry) -> EventPieces:
     """The entry's VEVENT and zone span, rendered once per distinct (feed, entry)."""
-    return _PIECES.get((feed, entry), lambda: _event_pieces(feed, entry))
+    return _PIECES.get(EntryKey(feed, entry), lambda: _event_pieces(feed, entry))
 
 
 def _event_pieces(feed: Feed, entry: Entry) -> EventPieces:
