@@ -196,6 +196,13 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="feeds-kill-build-") as workdir:
         report = run(args.entries, args.tries, args.seed, Path(workdir))
+        print_report(report)  # before removing hundreds of MB of exports
+    if args.json:
+        args.json.write_text(json.dumps(asdict(report), indent=2) + "\n")
+    return 0 if report.ok else 1
+
+
+def print_report(report: Report) -> None:
     kept = sum(t.outcome == "previous kept" for t in report.tries)
     flipped = sum(t.outcome == "new complete" for t in report.tries)
     print(
@@ -207,11 +214,9 @@ def main() -> int:
         f"{len(report.tries) - kept - flipped} broken\n"
         f"next build: {'complete' if report.final_build_ok else 'WRONG'}, "
         f"{report.leftovers_after_final} leftover(s) after it\n"
-        f"{'OK' if report.ok else 'FAILED'}"
+        f"{'OK' if report.ok else 'FAILED'}",
+        flush=True,
     )
-    if args.json:
-        args.json.write_text(json.dumps(asdict(report), indent=2) + "\n")
-    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":
