@@ -43,6 +43,9 @@ Parse = Callable[[bytes, Path], Catalog]
 #: Seconds between two stats of the catalog. A stat costs microseconds, and the time from
 #: a save to serving it starts with this wait (half of it on average).
 DEFAULT_INTERVAL = 0.1
+#: Seconds between two stats of a shared build's index, in each worker: the second wait
+#: of an edit-to-serve (after the builder's), on a file that only our builder writes.
+PACK_INTERVAL = 0.02
 Build = Callable[[Catalog], Site]
 
 
@@ -340,7 +343,7 @@ class PackWatcher(Polling, Generic[View]):
         directory: Path,
         derive: Callable[[Mapped], View | None],
         *,
-        interval: float = DEFAULT_INTERVAL,
+        interval: float = PACK_INTERVAL,
     ) -> None:
         super().__init__(interval)
         self.reader = PackReader(directory)

@@ -306,11 +306,29 @@ class SharedSource:
             report = health_report(Live(), Path(""))
             report["problems"] = ["the builder has not published a build yet"]
         else:
-            report = {**mapped.index.health, "builder_pid": mapped.index.health.get("pid")}
+            builder = mapped.index.health.get("pid")
+            report = {**mapped.index.health, "builder_pid": builder}
             if self.watcher.view is None:
                 report["status"] = "unavailable"
+            elif isinstance(builder, int) and not _alive(builder):
+                # What is served stays good, but edits are no longer picked up.
+                report["status"] = "stale"
+                report["problems"] = [
+                    f"the builder process ({builder}) has exited: edits to the catalog are "
+                    "not served until the server is restarted; see the log for why"
+                ]
         report["pid"] = os.getpid()
         return report
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass
@@ -354,11 +372,7 @@ def create_app(
     source: LocalSource | SharedSource
     notifier = None
     if app.config["SHARED_BUILD"]:
-        pack = PackWatcher(
-            Path(app.config["SHARED_BUILD"]),
-            ViewMaker().from_pack,
-            interval=float(app.config["RELOAD_INTERVAL"]),
-        )
+        pack = PackWatcher(Path(app.config["SHARED_BUILD"]), ViewMaker().from_pack)
         pack.check_now()
         source = SharedSource(pack)
     else:

@@ -5,6 +5,8 @@ unchanged outputs keep their prepared answers; a worker app serves it over HTTP.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -181,3 +183,14 @@ def test_a_damaged_index_keeps_what_is_served(tmp_path: Path, site: Site) -> Non
     (tmp_path / INDEX).write_bytes(b"not a pickle")
     assert not runtime(app).source.watcher.check_now()
     assert app.test_client().get("/feed.atom").status_code == 200
+
+
+def test_a_worker_says_stale_once_the_builder_is_gone(tmp_path: Path, site: Site) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs (reaped)
+    PackWriter(tmp_path).publish(site, {"status": "ok", "problems": [], "pid": gone.pid})
+    client = shared_app(tmp_path).test_client()
+    assert client.get("/feed.atom").status_code == 200  # still serving the last build
+    report = client.get("/health").get_json()
+    assert report["status"] == "stale"
+    assert f"builder process ({gone.pid}) has exited" in report["problems"][0]
