@@ -99,16 +99,39 @@ def check(catalog: Path) -> None:
     help="Folder to publish into (made a symlink that each build flips atomically).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to keep what a rebuild can reuse  [default: .feeds-cache next to CATALOG].",
+)
+@click.option("--no-cache", is_flag=True, help="Build from scratch and keep no cache.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 2),
+    help="Processes: 1, or 2 (pages in one, feeds in the other)  [default: 2 for large "
+    "catalogs on 2+ cores].",
+)
 @reports_problems
-def build(catalog: Path, out: Path, quiet: bool) -> None:
+def build(
+    catalog: Path, out: Path, quiet: bool, cache_dir: Path | None, no_cache: bool, jobs: int | None
+) -> None:
     """Build CATALOG into static files (+ .gz) for nginx, an object store or a CDN.
 
     A catalog with problems is reported as by `check`, and OUT is left untouched.
+    A rebuild reuses the cache (rendered pages and entries, gzip bodies, the last
+    export's file list: only what changed is rendered, unchanged files are hard-linked
+    from the live export). Deleting the cache folder is always safe.
     See feeds/export.py for the folder layout and deploy/nginx.conf to serve it.
     """
-    from .export import build_command
+    from .build import BuildOptions, build_command, default_cache_dir
 
-    sys.exit(build_command(catalog, out, quiet=quiet))
+    if no_cache:
+        cache_dir = None
+    elif cache_dir is None:
+        cache_dir = default_cache_dir(catalog)
+    options = BuildOptions(cache_dir=cache_dir, jobs=jobs, quiet=quiet)
+    sys.exit(build_command(catalog, out, options))
 
 
 @main.command()

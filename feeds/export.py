@@ -35,15 +35,13 @@ import os
 import secrets
 import shutil
 import stat
-import sys
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
-from .site import Output, Site, build_site
+from .site import Output, Site
 
 _FILE_MODE = 0o644  # public content: nginx workers run as another user
 _DIR_MODE = 0o755
@@ -103,40 +101,6 @@ class WriteReport:
         self.bytes += other.bytes
         self.linked += other.linked
         self.manifest.update(other.manifest)
-
-
-def build_command(
-    catalog_path: Path, out: Path, quiet: bool = False, stderr: TextIO | None = None
-) -> int:
-    """`feeds build`: validate, render, export; print a summary or the problems. Exit code.
-
-    A catalog with errors is reported like `feeds check` and nothing is written: the
-    folder keeps serving the last good export.
-    """
-    from .catalog import CatalogErrors, load_catalog  # the CLI's other commands share it
-
-    err = stderr if stderr is not None else sys.stderr
-    started = time.perf_counter()
-    try:
-        catalog = load_catalog(catalog_path)
-    except CatalogErrors as exc:
-        for error in exc.errors:
-            print(error, file=err)
-        count = len(exc.errors)
-        print(
-            f"{count} problem{'s' if count != 1 else ''} in {catalog_path}; "
-            f"nothing was built, {out} was left as it was",
-            file=err,
-        )
-        return 1
-    try:
-        result = export_site(build_site(catalog), out)
-    except ExportError as exc:
-        print(f"feeds build: {exc}", file=err)
-        return 1
-    if not quiet:
-        print(summary(result, time.perf_counter() - started))
-    return 0
 
 
 def summary(result: ExportResult, seconds: float) -> str:

@@ -96,8 +96,10 @@ def code_fingerprint() -> str:
 
 
 def save(path: Path) -> None:
-    """Write every table to `path` atomically (temp file + rename); errors are the caller's."""
-    payload = {name: table.values for name, table in _tables.items()}
+    """Write every non-empty table to `path` atomically (temp file + rename); errors are
+    the caller's. Empty tables are left out so that files saved by processes that shared
+    a build's work (each filling some tables) can all be loaded."""
+    payload = {name: table.values for name, table in _tables.items() if table.values}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".memo-")
     try:
@@ -110,7 +112,7 @@ def save(path: Path) -> None:
 
 
 def load(path: Path) -> bool:
-    """Fill the tables from `path` if it was written by this very code; False otherwise.
+    """Add the tables in `path` to ours if it was written by this very code; False otherwise.
 
     The file is our own cache in our own folder (never user input), so unpickling it is
     as trusted as importing our modules; a corrupt or foreign file is ignored.
@@ -125,5 +127,5 @@ def load(path: Path) -> bool:
     for name, values in payload.items():
         table = _tables.get(name)
         if table is not None and isinstance(values, dict):
-            table.values = values
+            table.values.update(values)
     return True

@@ -123,7 +123,8 @@ def test_disk_full_is_a_clear_error_and_keeps_the_old_export(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     monkeypatch.setattr(export, "_write_file", full)
-    result = build(str(catalog), "--out", str(out))
+    catalog.write_text(CATALOG.replace("Antwerp academy", "Antwerp academy, renamed"))
+    result = build(str(catalog), "--out", str(out))  # unchanged files are linked, not written
     assert result.exit_code == 1
     message = result.stderr.strip()
     assert message.startswith("feeds build: disk full while writing ")

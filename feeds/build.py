@@ -1,0 +1,297 @@
+"""`feeds build`: catalog -> every Output -> an export tree, quickly, and again quicker.
+
+Two things make it fast (10k entries, see benchmarks/RESULTS.md):
+
+- Both cores on a large catalog: after the catalog is loaded the process forks; the
+  child renders the pages and the parent the feeds and calendars, and each writes its
+  own files into the same staging tree (`export.Stage`). Only a small report (file
+  names, content tags, counts) goes back through a pipe, never the bodies; the parent
+  checks the union for clashes before the tree is flipped live.
+- A cache between builds, in `.feeds-cache/` next to the catalog (or `--cache-dir`),
+  in files named after the catalog:
+  the `feeds.memo` tables (rendered pages, feed entries, events, gzip bodies, each
+  keyed by content) and the manifest of the tree last exported. A rebuild after an
+  edit renders and compresses only what the edit changed, and hard-links every file
+  whose bytes and mtime are unchanged from the live tree instead of writing it. The
+  cache is tagged with a hash of the code, so an upgrade starts cold; deleting the
+  folder is always safe.
+
+Outputs are rendered, written and dropped one renderer at a time, so memory holds one
+format's files at once (plus the memo tables), not the whole Site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from . import memo
+from .export import (
+    ExportError,
+    Stage,
+    TreeManifest,
+    WriteReport,
+    plan_files,
+    staged_export,
+    summary,
+)
+from .model import Catalog
+from .site import Renderer, catalog_last_modified, default_renderers, make_output
+
+CACHE_DIR_NAME = ".feeds-cache"
+# Below this many entries a second process costs more (fork, page faults) than it saves.
+PARALLEL_MIN_ENTRIES = 2000
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    cache_dir: Path | None  # None: no cache (a cold build that leaves nothing behind)
+    jobs: int | None = None  # processes: 1 or 2; None picks by catalog size and cores
+    quiet: bool = False
+
+
+def default_cache_dir(catalog_path: Path) -> Path:
+    return catalog_path.parent / CACHE_DIR_NAME
+
+
+def build_command(
+    catalog_path: Path,
+    out: Path,
+    options: BuildOptions | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Validate, render, export; print a summary or the problems. Exit code.
+
+    A catalog with errors is reported like `feeds check` and nothing is written: the
+    folder keeps serving the last good export.
+    """
+    from .catalog import CatalogErrors, load_catalog  # the CLI's other commands share it
+
+    options = options or BuildOptions(cache_dir=default_cache_dir(catalog_path))
+    err = stderr if stderr is not None else sys.stderr
+    started = time.perf_counter()
+    try:
+        catalog = load_catalog(catalog_path)
+    except CatalogErrors as exc:
+        for error in exc.errors:
+            print(error, file=err)
+        count = len(exc.errors)
+        print(
+            f"{count} problem{'s' if count != 1 else ''} in {catalog_path}; "
+            f"nothing was built, {out} was left as it was",
+            file=err,
+        )
+        return 1
+    cache = _Cache(options.cache_dir, catalog_path, out)
+    jobs = options.jobs or _default_jobs(catalog)
+    child: _Child | None = None
+    try:
+        with staged_export(out, catalog.version, cache.load()) as stage:
+            child = _build(catalog, stage, jobs, cache)
+        assert stage.result is not None
+        problem = cache.save(stage.result.manifest, jobs)
+    except ExportError as exc:
+        print(f"feeds build: {exc}", file=err)
+        return 1
+    finally:
+        if child is not None:
+            child.join()  # it saved its share of the cache meanwhile
+    if problem:
+        print(f"feeds build: {problem}; the next build will start cold", file=err)
+    if not options.quiet:
+        print(summary(stage.result, time.perf_counter() - started))
+    return 0
+
+
+def _default_jobs(catalog: Catalog) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 2 if (cores or 1) >= 2 and len(catalog.entries) >= PARALLEL_MIN_ENTRIES else 1
+
+
+def _shares(renderers: list[Renderer]) -> tuple[list[Renderer], list[Renderer]]:
+    """(child's, parent's): the pages are about half the work at every size we measured."""
+    from .render import pages
+
+    theirs: list[Renderer] = [r for r in renderers if r is pages.render]
+    return theirs, [r for r in renderers if r is not pages.render]
+
+
+def _build(catalog: Catalog, stage: Stage, jobs: int, cache: _Cache) -> _Child | None:
+    """Render and write every output into `stage`; the forked child, if one was used."""
+    renderers = default_renderers()
+    if jobs < 2 or not hasattr(os, "fork"):
+        _render_and_write(catalog, renderers, stage)
+        return None
+    theirs, ours = _shares(renderers)
+
+    def child_share() -> WriteReport:
+        _render_and_write(catalog, theirs, stage)
+        return stage.report
+
+    child = _Child(child_share, then=lambda: cache.save_memo(share=1))
+    try:
+        _render_and_write(catalog, ours, stage)
+        stage.add(child.report())
+    except BaseException:
+        child.stop()
+        raise
+    return child
+
+
+def _render_and_write(catalog: Catalog, renderers: list[Renderer], stage: Stage) -> None:
+    """Each renderer's outputs are written as soon as they exist, then dropped."""
+    last_modified = catalog_last_modified(catalog)
+    memo.begin_build()
+    success = False
+    try:
+        for render in renderers:
+            outputs = [make_output(p, b, last_modified) for p, b in render(catalog).items()]
+            stage.write(plan_files(outputs))
+            del outputs
+        success = True
+    finally:
+        memo.end_build(success)
+
+
+class _Child:
+    """A forked process doing a share of the build.
+
+    It starts with the parent's memory as it was at the fork (the catalog, the loaded
+    cache), so nothing is sent to it; it sends back only its pickled report (or what went
+    wrong), then runs `then` (saving its share of the cache) while the parent finishes.
+    """
+
+    def __init__(self, work: Callable[[], WriteReport], then: Callable[[], object]) -> None:
+        read_end, write_end = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(read_end)
+            _child_main(work, then, write_end)
+        os.close(write_end)
+        self._pipe = os.fdopen(read_end, "rb")
+        self._status: int | None = None
+
+    def report(self) -> WriteReport:
+        """Wait for the child's report; raise ExportError (or RuntimeError) if it failed."""
+        with self._pipe:
+            data = self._pipe.read()
+        try:
+            kind, value = pickle.loads(data)
+        except (pickle.UnpicklingError, EOFError, ValueError):
+            raise ExportError(
+                f"the build's second process stopped ({_exit_text(self.join())})"
+            ) from None
+        if kind == "ok" and isinstance(value, WriteReport):
+            return value
+        if kind == "export":
+            raise ExportError(str(value))
+        raise RuntimeError(f"the build's second process failed: {value}")
+
+    def join(self) -> int:
+        if self._status is None:
+            _, self._status = os.waitpid(self.pid, 0)
+        return self._status
+
+    def stop(self) -> None:
+        """Kill the child (before the staging tree it writes into is removed)."""
+        if self._status is None:
+            os.kill(self.pid, signal.SIGKILL)
+            self.join()
+        self._pipe.close()
+
+
+def _child_main(work: Callable[[], WriteReport], then: Callable[[], object], fd: int) -> NoReturn:
+    outcome: tuple[str, object]
+    try:
+        outcome = ("ok", work())
+    except ExportError as exc:
+        outcome = ("export", str(exc))
+    except BaseException as exc:  # noqa: BLE001 - reported by the parent, never a traceback
+        outcome = ("crash", f"{type(exc).__name__}: {exc}")
+    try:
+        with os.fdopen(fd, "wb") as pipe:
+            pickle.dump(outcome, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        if outcome[0] == "ok":
+            then()
+    finally:
+        os._exit(0)  # never back into the caller's stack, its atexit handlers or buffers
+
+
+def _exit_text(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}, perhaps for lack of memory"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
+
+
+class _Cache:
+    """The memo tables and the last export's manifest, kept between builds."""
+
+    def __init__(self, folder: Path | None, catalog_path: Path, out: Path) -> None:
+        self.folder = folder
+        # Files named after the catalog and the export folder: builds of other catalogs
+        # sharing the folder would otherwise sweep each other's tables at every build.
+        self.prefix = catalog_path.name
+        key = hashlib.sha256(os.path.abspath(out).encode()).hexdigest()[:16]
+        self.manifest_file = folder / f"{self.prefix}.export-{key}.pickle" if folder else None
+
+    def _memo_file(self, share: int) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{self.prefix}.memo-{share}.pickle"
+
+    def load(self) -> TreeManifest | None:
+        """Fill the memo tables; the manifest of the live tree, if known. Never fails."""
+        if self.folder is None or self.manifest_file is None:
+            return None
+        for share in (0, 1):
+            memo.load(self._memo_file(share))
+        try:
+            with self.manifest_file.open("rb") as handle:
+                manifest = pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+            return None
+        return manifest if isinstance(manifest, TreeManifest) else None
+
+    def save_memo(self, share: int) -> str | None:
+        if self.folder is None:
+            return None
+        try:
+            memo.save(self._memo_file(share))
+        except OSError as exc:
+            return f"could not save the cache in {self.folder}: {exc.strerror or exc}"
+        return None
+
+    def save(self, manifest: TreeManifest | None, jobs: int) -> str | None:
+        """Save the parent's tables and the manifest; a message if that failed."""
+        if self.folder is None or self.manifest_file is None:
+            return None
+        problem = self.save_memo(share=0)
+        if problem:
+            return problem
+        try:
+            if jobs < 2:  # the other share's tables are in memo-0 now; keep one copy
+                self._memo_file(1).unlink(missing_ok=True)
+            _write_atomically(self.manifest_file, manifest)
+        except OSError as exc:
+            return f"could not save the cache in {self.folder}: {exc.strerror or exc}"
+        return None
+
+
+def _write_atomically(path: Path, value: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".export-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

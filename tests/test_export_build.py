@@ -1,0 +1,238 @@
+"""`feeds build` with its cache and its second process: same bytes, less work.
+
+Every rebuild here is compared with a cold build of the same catalog (`--no-cache
+--jobs 1`), file by file (bytes and mtime), so reusing work can never change output.
+Which files were reused is read from the filesystem: a hard-linked file has the inode
+of the previous tree's copy.
+"""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from feeds import export, memo
+from feeds.build import CACHE_DIR_NAME
+from feeds.cli import main
+from feeds.render import pages
+from feeds.site import make_output
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTRY = "entries/eurocities-city-leaders-agenda-for-europe/index.html"
+OTHER_ENTRY = "entries/bologna-lets-do-it-together/index.html"
+
+
+@pytest.fixture(autouse=True)
+def cold_memo() -> None:
+    memo.clear_all()  # each test starts as a fresh `feeds build` process would
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Path:
+    path = tmp_path / "entries.yaml"
+    shutil.copyfile(ROOT / "entries.yaml", path)
+    return path
+
+
+def build(*args: str) -> Result:
+    result = CliRunner().invoke(main, ["build", *args])
+    return result
+
+
+def files(out: Path) -> dict[str, tuple[bytes, int, int]]:
+    """Every file of the live export: bytes, mtime and inode."""
+    found = {}
+    for directory, _dirs, names in os.walk(out, followlinks=True):
+        for name in names:
+            path = Path(directory, name)
+            info = path.stat()
+            found[str(path.relative_to(out))] = (path.read_bytes(), info.st_mtime_ns, info.st_ino)
+    return found
+
+
+def content(tree: dict[str, tuple[bytes, int, int]]) -> dict[str, tuple[bytes, int]]:
+    return {name: (body, mtime) for name, (body, mtime, _inode) in tree.items()}
+
+
+def cold_build(catalog: Path, tmp_path: Path) -> dict[str, tuple[bytes, int]]:
+    out = tmp_path / "cold" / "site"
+    result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    return content(files(out))
+
+
+def edit(catalog: Path, old: str, new: str) -> None:
+    text = catalog.read_text(encoding="utf-8")
+    assert old in text
+    catalog.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_rebuild_of_the_same_catalog_links_every_file(
+    catalog: Path, tmp_path: Path, jobs: str
+) -> None:
+    out = tmp_path / "site"
+    assert build(str(catalog), "--out", str(out), "--jobs", jobs).exit_code == 0
+    first = files(out)
+    memo.clear_all()  # a new process: only the cache file carries the work over
+    again = build(str(catalog), "--out", str(out), "--jobs", jobs)
+    assert again.exit_code == 0, again.output
+    second = files(out)
+    assert second == first  # same bytes, mtimes and inodes: every file hard-linked
+    assert f"{len(first)} unchanged, hard-linked" in again.stdout
+    assert content(second) == cold_build(catalog, tmp_path)
+
+
+def test_an_edit_rewrites_the_changed_files_and_links_the_others(
+    catalog: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    first = files(out)
+    edit(catalog, "EUROCITIES political manifesto", "EUROCITIES' political manifesto")
+    memo.clear_all()
+    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    second = files(out)
+
+    assert b"EUROCITIES&#39; political manifesto" in second[ENTRY][0]
+    assert second[ENTRY][2] != first[ENTRY][2]  # written afresh
+    assert second[OTHER_ENTRY] == first[OTHER_ENTRY]  # the same inode
+    assert second["style.css"] == first["style.css"]
+    assert content(second) == cold_build(catalog, tmp_path)
+
+
+def test_a_new_last_modified_writes_every_file_and_keeps_the_previous_tree(
+    catalog: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    previous_tree = out.parent / os.readlink(out)
+    first = files(out)
+    edit(catalog, "published: 2019-03-14", "published: 2019-03-14\n    updated: 2019-04-01")
+    memo.clear_all()
+    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    second = files(out)
+
+    assert not {inode for *_, inode in first.values()} & {inode for *_, inode in second.values()}
+    assert files(previous_tree) == first  # the rollback tree kept its bytes and mtimes
+    assert content(second) == cold_build(catalog, tmp_path)
+
+
+def test_a_file_changed_in_the_live_tree_is_written_not_linked(
+    catalog: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    tampered = out / OTHER_ENTRY
+    tampered.unlink()  # replaced by hand (a new inode, another size)
+    tampered.write_bytes(b"edited on the server")
+    memo.clear_all()
+    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    assert content(files(out)) == cold_build(catalog, tmp_path)
+
+
+def test_two_processes_build_the_same_tree_as_one(catalog: Path, tmp_path: Path) -> None:
+    out = tmp_path / "two" / "site"
+    result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    assert content(files(out)) == cold_build(catalog, tmp_path)
+
+
+def test_a_failure_in_the_second_process_keeps_the_old_export(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    assert build(str(catalog), "--out", str(out), "--no-cache").exit_code == 0
+    before, names = files(out), sorted(os.listdir(tmp_path))
+
+    def broken(_catalog: object) -> dict[str, bytes]:
+        raise ValueError("a renderer bug")
+
+    monkeypatch.setattr(pages, "render", broken)  # the child's share
+    result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")
+    assert result.exit_code == 2
+    assert "second process failed: ValueError: a renderer bug" in result.stderr
+    assert files(out) == before and sorted(os.listdir(tmp_path)) == names
+
+
+def test_disk_full_in_the_second_process_is_a_clear_error(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    assert build(str(catalog), "--out", str(out), "--no-cache").exit_code == 0
+    before, names = files(out), sorted(os.listdir(tmp_path))
+    real = export._write_file
+
+    def full_for_pages(path: str, body: bytes, mtime_ns: int) -> None:
+        if path.endswith(".html"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+        real(path, body, mtime_ns)
+
+    monkeypatch.setattr(export, "_write_file", full_for_pages)
+    result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("feeds build: disk full while writing ")
+    assert files(out) == before and sorted(os.listdir(tmp_path)) == names
+
+
+def test_the_cache_lives_next_to_the_catalog_unless_told(catalog: Path, tmp_path: Path) -> None:
+    assert build(str(catalog), "--out", str(tmp_path / "a")).exit_code == 0
+    assert (catalog.parent / CACHE_DIR_NAME / "entries.yaml.memo-0.pickle").is_file()
+
+    elsewhere = tmp_path / "cache"
+    assert (
+        build(str(catalog), "--out", str(tmp_path / "b"), "--cache-dir", str(elsewhere)).exit_code
+        == 0
+    )
+    assert (elsewhere / "entries.yaml.memo-0.pickle").is_file()
+
+
+def test_no_cache_leaves_nothing_behind(catalog: Path, tmp_path: Path) -> None:
+    assert build(str(catalog), "--out", str(tmp_path / "site"), "--no-cache").exit_code == 0
+    assert not (catalog.parent / CACHE_DIR_NAME).exists()
+
+
+def test_a_corrupt_cache_is_ignored(catalog: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    for cached in (catalog.parent / CACHE_DIR_NAME).iterdir():
+        cached.write_bytes(b"not a pickle")
+    memo.clear_all()
+    result = build(str(catalog), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "hard-linked" not in result.stdout  # no manifest: every file written
+    assert content(files(out)) == cold_build(catalog, tmp_path)
+
+
+def test_an_unwritable_cache_is_a_warning_not_a_failure(catalog: Path, tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder should be")
+    cache = blocked / "cache"  # cannot be made: its parent is a file
+    result = build(str(catalog), "--out", str(tmp_path / "site"), "--cache-dir", str(cache))
+    assert result.exit_code == 0
+    assert "could not save the cache" in result.stderr and "start cold" in result.stderr
+
+
+def test_a_manifest_of_another_tree_is_not_trusted(catalog: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    assert build(str(catalog), "--out", str(out), "--no-cache").exit_code == 0  # a new tree
+    memo.clear_all()
+    result = build(str(catalog), "--out", str(out))
+    assert result.exit_code == 0 and "hard-linked" not in result.stdout
+
+
+def test_gzip_bodies_are_compressed_once_per_content() -> None:
+    when = datetime(2019, 5, 21, tzinfo=UTC)
+    body = b"<p>compress me</p>" * 40
+    first = make_output("/a.html", body, when)
+    second = make_output("/b.html", bytes(body), when)  # equal bytes, another object
+    assert first.gzip_body is not None and second.gzip_body is first.gzip_body
+    assert gzip.decompress(second.gzip_body) == body
