@@ -78,9 +78,16 @@ def hugo_argv(site: Path, out: Path, cache: Path) -> list[str]:
     ]
 
 
-def run_once(argv: list[str], out: Path, what: str) -> RunResult:
-    shutil.rmtree(out, ignore_errors=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
+def run_once(argv: list[str], folder: Path, what: str, keep: bool = False) -> RunResult:
+    """Run a build whose output goes under `folder`, emptied first unless `keep`.
+
+    `folder` is what the tool writes into as a whole: for ours the parent of `--out`
+    (which is a symlink beside the export trees it points to, and an earlier tree there
+    lets the build reuse unchanged files), for Hugo its destination folder.
+    """
+    if not keep:
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
     result = run_measured(argv)
     if result.returncode != 0:
         raise BenchError(f"{what} failed ({result.returncode}):\n{result.output[-3000:]}")
@@ -108,8 +115,14 @@ def print_run(i: int, name: str, result: RunResult) -> None:
     )
 
 
-def bench_size(n: int, repeat: int, only: str, workdir: Path) -> tuple[Runs | None, Runs | None]:
-    """Interleaved runs of both tools on the n-entry catalog, each into a fresh folder."""
+def bench_size(
+    n: int, repeat: int, only: str, workdir: Path, warm: bool = False
+) -> tuple[Runs | None, Runs | None]:
+    """Interleaved runs of both tools on the n-entry catalog, each into a fresh folder.
+
+    With `warm`, our runs after the first rebuild into the same folder (an unchanged
+    catalog: what a rebuild after an edit can reuse at best).
+    """
     catalog = ensure_catalog(n)
     print(f"\n## {n:,} entries: {catalog} ({catalog.stat().st_size:,} bytes)", flush=True)
     ours = Runs() if only in ("both", "ours") else None
@@ -125,7 +138,7 @@ def bench_size(n: int, repeat: int, only: str, workdir: Path) -> tuple[Runs | No
         hugo_cmd = hugo_argv(hugo_site(workdir / str(n), catalog), hugo_out, workdir / "hugo-cache")
     for i in range(repeat):
         if ours is not None:
-            ours.results.append(run_once(ours_cmd, ours_out, "feeds build"))
+            ours.results.append(run_once(ours_cmd, ours_out.parent, "feeds build", keep=warm))
             print_run(i, "feeds build", ours.results[-1])
         if hugo is not None:
             hugo.results.append(run_once(hugo_cmd, hugo_out, "hugo"))
@@ -157,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat", type=int, default=3, help="runs per tool and size (median reported)"
     )
     parser.add_argument("--only", choices=("both", "ours", "hugo"), default="both")
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="rebuild ours into the same folder (runs after the first reuse the export)",
+    )
     args = parser.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     print(f"# bench_build: {machine_summary()}")
@@ -166,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="feeds-bench-build-"))
     try:
         for n in sizes:
-            ours, hugo = bench_size(n, args.repeat, args.only, workdir)
+            ours, hugo = bench_size(n, args.repeat, args.only, workdir, args.warm)
             measured[n] = (ours, hugo)
             rows.append([f"{n:,}", *cells(ours), *cells(hugo), ratio(ours, hugo)])
     except BenchError as exc:
@@ -174,9 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print(
-        f"\nMedian of {args.repeat} runs; peak RSS is the largest of the runs; CPU = user + sys.\n"
-    )
+    kind = "ours rebuilt into one folder (--warm)" if args.warm else "each into a new folder"
+    print(f"\nMedian of {args.repeat} runs, {kind}; peak RSS: the largest; CPU = user + sys.\n")
     header = ["entries", "ours wall", "ours CPU", "ours RSS", "Hugo wall", "Hugo CPU", "Hugo RSS"]
     print_table([*header, "ours/Hugo (wall)"], rows)
     print_scaling(measured)
