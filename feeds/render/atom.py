@@ -3,11 +3,12 @@
 Paths: `/feed.atom`, `/archive/<year>/feed.atom`, `/tags/<tag>/feed.atom`,
 `/tags/<tag>/archive/<year>/feed.atom` (see `feeds.render.documents`).
 
-feedgen builds and serializes the feed frame (`feeds.render.feedgen_wrap`); entry
-elements are built here directly with lxml (a feedgen `FeedEntry` would bring back
-feedgen's now() defaults) and serialized once per distinct entry; every document that
-holds the entry (the live feed, its tags' feeds, archives) joins those bytes into its
-frame (`feeds.render.documents.assemble`).
+feedgen builds and serializes the feed frame (`feeds.render.feedgen_wrap`); each entry
+is written here as the text lxml would serialize inside the frame (`entry_bytes`, with
+`feeds.render.xmltext`; a feedgen `FeedEntry` would bring back feedgen's now()
+defaults), once per distinct entry; every document that holds the entry (the live
+feed, its tags' feeds, archives) joins those bytes into its frame
+(`feeds.render.documents.assemble`).
 
 Entry: `id` (tag: URI), `title` (text), `updated` (the entry's `modified`),
 `published`, `link rel=alternate` (the entry's `link`, else its page here), a
@@ -18,8 +19,6 @@ is given once, on the feed, and applies to every entry.
 
 from __future__ import annotations
 
-from lxml import etree
-
 from .. import ids
 from ..memo import Memo
 from ..model import Catalog, Entry, Feed
@@ -27,12 +26,38 @@ from ..text import summary_html
 from .datefmt import rfc3339
 from .documents import Format, categories, entry_url
 from .documents import assemble as assemble_documents
-from .feedgen_wrap import atom_entry_bytes, atom_frame_bytes
+from .feedgen_wrap import atom_frame_bytes
+from .xmltext import attribute, text
+
+
+def entry_bytes(feed: Feed, entry: Entry) -> bytes:
+    """One `<entry>` as it sits in `<feed>` (indented one level), in the Atom namespace
+    the frame declares as the default one."""
+    assert entry.published is not None and entry.modified is not None, "publications only"
+    lines = [
+        "  <entry>",
+        f"    <id>{text(ids.entry_uri(feed, entry.id))}</id>",
+        f"    <title>{text(entry.title)}</title>",
+        f"    <updated>{rfc3339(entry.modified)}</updated>",
+        f"    <published>{rfc3339(entry.published)}</published>",
+        # No type: `link` may be a PDF or any page elsewhere; we only know ours are HTML.
+        f'    <link rel="alternate" href="{attribute(entry_url(feed, entry))}"/>',
+    ]
+    lines.extend(
+        f'    <category term="{attribute(category.term)}" scheme="{attribute(category.scheme)}"/>'
+        for category in categories(feed, entry)
+    )
+    summary = summary_html(entry.summary, feed.base_url)
+    if summary:
+        lines.append(f'    <summary type="html">{text(summary)}</summary>')
+    lines.append("  </entry>\n")
+    return "\n".join(lines).encode("utf-8")
+
 
 ATOM = Format(
     extension="atom",
     frame=atom_frame_bytes,
-    entry=lambda feed, entry: atom_entry_bytes(entry_element(feed, entry)),
+    entry=entry_bytes,
     frames=Memo("atom.frame"),
     entries=Memo("atom.entry"),
 )
@@ -40,27 +65,3 @@ ATOM = Format(
 
 def render(catalog: Catalog) -> dict[str, bytes]:
     return assemble_documents(catalog, ATOM)
-
-
-def entry_element(feed: Feed, entry: Entry) -> etree._Element:
-    """One `<entry>` (no namespace: it takes the Atom default namespace of the frame)."""
-    assert entry.published is not None and entry.modified is not None, "publications only"
-    element = etree.Element("entry")
-    _child(element, "id", ids.entry_uri(feed, entry.id))
-    _child(element, "title", entry.title)
-    _child(element, "updated", rfc3339(entry.modified))
-    _child(element, "published", rfc3339(entry.published))
-    # No type: `link` may be a PDF or any page elsewhere; we only know ours are HTML.
-    etree.SubElement(element, "link", rel="alternate", href=entry_url(feed, entry))
-    for category in categories(feed, entry):
-        etree.SubElement(element, "category", term=category.term, scheme=category.scheme)
-    summary = summary_html(entry.summary, feed.base_url)
-    if summary:
-        _child(element, "summary", summary).set("type", "html")
-    return element
-
-
-def _child(parent: etree._Element, tag: str, text: str) -> etree._Element:
-    element = etree.SubElement(parent, tag)
-    element.text = text
-    return element

@@ -15,16 +15,16 @@ What feedgen 1.0.0 does on its own, and what this module does about it
 - the generator carries feedgen's version: set without one, so a feedgen upgrade alone
   never changes the bytes;
 - entries are not built with feedgen (its `FeedEntry` also stamps now() and reorders
-  on `add_entry`): `feeds.render.atom`/`rss` build each entry element once.
+  on `add_entry`): `feeds.render.atom`/`rss` write each entry once.
 
 feedgen never sees an entry, so its `order='prepend'` default cannot apply.
 
 Documents are assembled from bytes (`feeds.render.documents.assemble`): the frame is
 serialized without entries and cut where the entries go (`atom_frame_bytes`,
-`rss_frame_bytes`), and each entry is serialized alone at the depth it has in a document
-(`atom_entry_bytes`, `rss_item_bytes`), so that joining them gives exactly what
-serializing the whole tree would: libxml2's pretty printer indents an element by its
-depth only, and entries use no namespace prefix that the frame declares.
+`rss_frame_bytes`); each entry is the text lxml would write at its depth in the tree
+(`feeds.render.atom.entry_bytes`, `feeds.render.rss.item_bytes`), so joining them gives
+exactly what serializing the whole tree would: libxml2's pretty printer indents an
+element by its depth only, and entries use no namespace prefix.
 """
 
 from __future__ import annotations
@@ -125,39 +125,13 @@ def rss_frame_bytes(document: FeedDocument) -> Frame:
     return _cut(serialize(root, archive=document.is_archive), _RSS_TAIL)
 
 
-def atom_entry_bytes(entry: etree._Element) -> bytes:
-    """An `<entry>` as it is written inside `<feed>`: indented one level, newline-ended."""
-    # The default namespace is the key None, which lxml-stubs do not allow for.
-    wrapper = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})  # type: ignore[dict-item]
-    wrapper.append(entry)
-    return _inner(wrapper, _ATOM_WRAPPER_HEAD, _ATOM_TAIL)
-
-
-def rss_item_bytes(item: etree._Element) -> bytes:
-    """An `<item>` as it is written inside `<rss><channel>`: indented two levels."""
-    wrapper = etree.Element("rss")
-    etree.SubElement(wrapper, "channel").append(item)
-    return _inner(wrapper, _RSS_WRAPPER_HEAD, _RSS_TAIL)
-
-
 _ATOM_TAIL = b"</feed>\n"
-_ATOM_WRAPPER_HEAD = f'<feed xmlns="{ATOM_NS}">\n'.encode()
 _RSS_TAIL = b"  </channel>\n</rss>\n"
-_RSS_WRAPPER_HEAD = b"<rss>\n  <channel>\n"
 
 
 def _cut(document: bytes, tail: bytes) -> Frame:
     assert document.endswith(tail), "a frame ends with its closing tags"
     return Frame(head=document[: -len(tail)], tail=tail)
-
-
-def _inner(wrapper: etree._Element, head: bytes, tail: bytes) -> bytes:
-    """What the wrapper's pretty serialization holds between its own tags."""
-    data: bytes = etree.tostring(
-        wrapper, encoding="UTF-8", xml_declaration=False, pretty_print=True
-    )
-    assert data.startswith(head) and data.endswith(tail), "an element inside its wrapper"
-    return data[len(head) : -len(tail)]
 
 
 def serialize(root: etree._Element, archive: bool) -> bytes:

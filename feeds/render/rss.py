@@ -8,14 +8,13 @@ The channel `link` is the site page listing the same publications (never the fee
 `guid isPermaLink="false"` with the same tag: URI as the Atom id, `pubDate` in RFC 822,
 `category` per tag and type (`domain` as the Atom scheme) and the sanitised HTML summary
 as `description`. RSS has no per-item update date: the channel `lastBuildDate` is the
-newest `modified` of the channel's items. Items are built with lxml (see
-`feeds.render.atom` for why not through feedgen), serialized once per distinct entry and
-joined into each document's frame (`feeds.render.documents.assemble`).
+newest `modified` of the channel's items. Items are written as the text lxml would
+serialize inside the channel (see `feeds.render.atom` for why not through feedgen),
+once per distinct entry, and joined into each document's frame
+(`feeds.render.documents.assemble`).
 """
 
 from __future__ import annotations
-
-from lxml import etree
 
 from .. import ids
 from ..memo import Memo
@@ -24,12 +23,35 @@ from ..text import summary_html
 from .datefmt import rfc822
 from .documents import Format, categories, entry_url
 from .documents import assemble as assemble_documents
-from .feedgen_wrap import rss_frame_bytes, rss_item_bytes
+from .feedgen_wrap import rss_frame_bytes
+from .xmltext import attribute, text
+
+
+def item_bytes(feed: Feed, entry: Entry) -> bytes:
+    """One `<item>` as it sits in `<rss><channel>` (indented two levels)."""
+    assert entry.published is not None, "publications only"
+    lines = [
+        "    <item>",
+        f"      <title>{text(entry.title)}</title>",
+        f"      <link>{text(entry_url(feed, entry))}</link>",
+    ]
+    summary = summary_html(entry.summary, feed.base_url)
+    if summary:
+        lines.append(f"      <description>{text(summary)}</description>")
+    lines.append(f'      <guid isPermaLink="false">{text(ids.entry_uri(feed, entry.id))}</guid>')
+    lines.extend(
+        f'      <category domain="{attribute(category.scheme)}">{text(category.term)}</category>'
+        for category in categories(feed, entry)
+    )
+    lines.append(f"      <pubDate>{rfc822(entry.published)}</pubDate>")
+    lines.append("    </item>\n")
+    return "\n".join(lines).encode("utf-8")
+
 
 RSS = Format(
     extension="rss",
     frame=rss_frame_bytes,
-    entry=lambda feed, entry: rss_item_bytes(item_element(feed, entry)),
+    entry=item_bytes,
     frames=Memo("rss.frame"),
     entries=Memo("rss.item"),
 )
@@ -37,24 +59,3 @@ RSS = Format(
 
 def render(catalog: Catalog) -> dict[str, bytes]:
     return assemble_documents(catalog, RSS)
-
-
-def item_element(feed: Feed, entry: Entry) -> etree._Element:
-    assert entry.published is not None, "publications only"
-    item = etree.Element("item")
-    _child(item, "title", entry.title)
-    _child(item, "link", entry_url(feed, entry))
-    summary = summary_html(entry.summary, feed.base_url)
-    if summary:
-        _child(item, "description", summary)
-    _child(item, "guid", ids.entry_uri(feed, entry.id)).set("isPermaLink", "false")
-    for category in categories(feed, entry):
-        _child(item, "category", category.term).set("domain", category.scheme)
-    _child(item, "pubDate", rfc822(entry.published))
-    return item
-
-
-def _child(parent: etree._Element, tag: str, text: str) -> etree._Element:
-    element = etree.SubElement(parent, tag)
-    element.text = text
-    return element
