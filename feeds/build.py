@@ -94,9 +94,10 @@ def build_command(
     cache = _Cache(options.cache_dir, catalog_path, out)
     jobs = options.jobs or _default_jobs(catalog)
     child: _Child | None = None
+    renderers = default_renderers()  # imported first: their memo tables receive the cache
     try:
         with staged_export(out, catalog.version, cache.load()) as stage:
-            child = _build(catalog, stage, jobs, cache)
+            child = _build(catalog, renderers, stage, jobs, cache)
         assert stage.result is not None
         problem = cache.save(stage.result.manifest, jobs)
     except ExportError as exc:
@@ -125,9 +126,10 @@ def _shares(renderers: list[Renderer]) -> tuple[list[Renderer], list[Renderer]]:
     return theirs, [r for r in renderers if r is not pages.render]
 
 
-def _build(catalog: Catalog, stage: Stage, jobs: int, cache: _Cache) -> _Child | None:
+def _build(
+    catalog: Catalog, renderers: list[Renderer], stage: Stage, jobs: int, cache: _Cache
+) -> _Child | None:
     """Render and write every output into `stage`; the forked child, if one was used."""
-    renderers = default_renderers()
     if jobs < 2 or not hasattr(os, "fork"):
         _render_and_write(catalog, renderers, stage)
         return None
