@@ -286,10 +286,17 @@ _DIRECT_BUILD = (
 
 
 def build_argv(catalog: Path, out: Path) -> tuple[list[str], str]:
-    """The command that builds our export, and how it was found (CLI or direct call)."""
+    """The command that builds our export, and how it was found (CLI or direct call).
+
+    The build's reuse cache goes beside `out` (`--cache-dir`, once the CLI has it), not
+    beside the catalog: whoever empties `out`'s folder then gets a truly cold build.
+    """
     probe = run_measured([str(FEEDS), "build", "--help"])
     if probe.returncode == 0:
-        return [str(FEEDS), "build", str(catalog), "--out", str(out)], "feeds build"
+        argv = [str(FEEDS), "build", str(catalog), "--out", str(out)]
+        if "--cache-dir" in probe.output:
+            argv += ["--cache-dir", str(out.parent / "cache")]
+        return argv, " ".join(["feeds", *argv[1:]])
     direct = run_measured([str(VENV_BIN / "python"), "-c", "import feeds.export"])
     if direct.returncode == 0:
         argv = [str(VENV_BIN / "python"), "-c", _DIRECT_BUILD, str(catalog), str(out)]

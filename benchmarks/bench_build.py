@@ -7,9 +7,11 @@ For each size the generated catalog (benchmarks/data/, cached) is built by
 `feeds build CATALOG --out DIR` (everything the Site holds) and by Hugo with the
 templates in benchmarks/peers/hugo/ (one Atom feed of every publication and one
 iCalendar file of every event, Markdown summaries rendered by Hugo's markdownify), runs
-interleaved, each into a fresh output folder. Prints median wall time, peak RSS and
-the ratio ours/Hugo. Hugo reads the YAML catalog itself (a copy in its data/ folder,
-made before timing).
+interleaved, each into a fresh output folder: cold builds, ours with an empty reuse
+cache of its own (`--cache-dir` beside the output); `--warm` keeps our folder and cache
+between runs instead (runs after the first rebuild an unchanged catalog). Prints median
+wall time, CPU time, peak RSS and the ratio ours/Hugo. Hugo reads the YAML catalog
+itself (a copy in its data/ folder, made before timing).
 """
 
 from __future__ import annotations
