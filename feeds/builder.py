@@ -36,7 +36,11 @@ def run(catalog: Path, directory: Path, interval: float, websub: bool) -> int:
     )
 
     def publish(old: Live[None], new: Live[None]) -> None:
+        started = time.perf_counter()
         writer.publish(new.site, health_report(new, catalog))
+        if new.site is not old.site and new.site is not None:
+            seconds = time.perf_counter() - started
+            log.info("published version %s in %.2f s", new.site.version[:12], seconds)
 
     watcher.add_listener(publish)
     if websub:

@@ -26,6 +26,7 @@ import mmap
 import os
 import pickle
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -73,7 +74,11 @@ class Index:
 
 
 class PackWriter:
-    """The builder's side: `publish(site, health)` after every change it serves."""
+    """The builder's side: `publish(site, health)` after every change it serves.
+
+    A publish costs what changed: rows are kept by path and remade only for outputs
+    whose ETags or Last-Modified differ, and only bodies not yet in the file are written.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -81,43 +86,44 @@ class PackWriter:
         self._blobs: str | None = None
         self._capacity = 0
         self._size = 0  # bytes written to the current blob file
-        self._where: dict[str, tuple[int, int]] = {}  # ETag -> (offset, length), live ones
-        self._rows: tuple[RawRow, ...] | None = None
+        self._dead = 0  # of those, bytes no row refers to any more (an upper bound)
+        self._where: dict[str, tuple[int, int]] = {}  # ETag -> (offset, length) in the file
+        self._rows: dict[str, RawRow] = {}  # path -> its row, for the Site last published
         self._site: Site | None = None
 
     def publish(self, site: Site | None, health: dict[str, Any]) -> None:
         if site is not None and site is not self._site:
-            self._rows = self._store(site)
+            self._store(site)
             self._site = site
         site = self._site
         index = Index(
             blobs=self._blobs,
-            rows=self._rows,
+            rows=tuple(self._rows.values()) if site is not None else None,
             version=site.version if site is not None else None,
             last_modified=site.last_modified if site is not None else None,
             health=health,
         )
         _write_atomically(self.directory / INDEX, pickle.dumps(index, pickle.HIGHEST_PROTOCOL))
 
-    def _store(self, site: Site) -> tuple[RawRow, ...]:
-        bodies = _bodies(site)
-        live = sum(len(body) for body in bodies.values())
-        new = sum(len(body) for etag, body in bodies.items() if etag not in self._where)
-        dead = self._size - (live - new)
-        if self._blobs is None or self._size + new > self._capacity or dead > live:
-            self._start_generation(live)
-        pending: list[bytes] = []
-        where: dict[str, tuple[int, int]] = {}
-        for etag, body in bodies.items():
-            place = self._where.get(etag)
-            if place is None:
-                place = (self._size, len(body))
-                self._size += len(body)
-                pending.append(body)
-            where[etag] = place
-        self._append(pending)
-        self._where = where
-        return tuple(_row(output, where) for output in site.outputs.values())
+    def _store(self, site: Site) -> None:
+        outputs = site.outputs
+        rows = self._rows
+        changed = [output for path, output in outputs.items() if _stale(rows.get(path), output)]
+        gone = [path for path in rows if path not in outputs]
+        freed = sum(_stored_length(rows[o.path]) for o in changed if o.path in rows)
+        freed += sum(_stored_length(rows[path]) for path in gone)
+        new = sum(len(body) for etag, body in _bodies(changed) if etag not in self._where)
+        live = self._size - self._dead - freed + new
+        if self._blobs is None or self._size + new > self._capacity or self._dead + freed > live:
+            self._start_generation(sum(_length(output) for output in outputs.values()))
+            rows, changed, freed = {}, list(outputs.values()), 0
+        for path in gone:
+            rows.pop(path, None)
+        self._dead += freed
+        self._append(_bodies(changed))
+        for output in changed:
+            rows[output.path] = _row(output, self._where)
+        self._rows = rows
 
     def _start_generation(self, live: int) -> None:
         old = self._blobs
@@ -126,29 +132,56 @@ class PackWriter:
         self._capacity = max(2 * live, _MIN_CAPACITY)
         with open(self.directory / self._blobs, "wb") as file:
             file.truncate(self._capacity)
-        self._size = 0
+        self._size = self._dead = 0
         self._where = {}
         if old is not None:
             # Workers still map it until they see the new index; unlinking keeps it for them.
             (self.directory / old).unlink(missing_ok=True)
 
-    def _append(self, bodies: list[bytes]) -> None:
-        if not bodies:
+    def _append(self, bodies: Iterable[tuple[str, bytes]]) -> None:
+        """Write the bodies not in the file yet, and note where each one is."""
+        pending: list[bytes] = []
+        end = self._size
+        for etag, body in bodies:
+            if etag not in self._where:
+                self._where[etag] = (end, len(body))
+                pending.append(body)
+                end += len(body)
+        if not pending:
             return
         assert self._blobs is not None
         with open(self.directory / self._blobs, "r+b") as file:
-            file.seek(self._size - sum(len(body) for body in bodies))
-            file.write(b"".join(bodies))
+            file.seek(self._size)
+            file.write(b"".join(pending))
+        self._size = end
 
 
-def _bodies(site: Site) -> dict[str, bytes]:
-    """Every body of the Site by its ETag (identity and gzip have distinct ETags)."""
-    bodies: dict[str, bytes] = {}
-    for output in site.outputs.values():
-        bodies[output.etag] = output.body
+def _stale(row: RawRow | None, output: Output) -> bool:
+    """Whether `row` no longer describes `output` (the other fields follow from the path)."""
+    return (
+        row is None
+        or row[2] != output.etag
+        or row[3] != output.gzip_etag
+        or row[4] != output.last_modified
+        or row[1] != output.content_type
+    )
+
+
+def _bodies(outputs: Iterable[Output]) -> Iterator[tuple[str, bytes]]:
+    """Every body of `outputs` with its ETag (identity and gzip have distinct ETags)."""
+    for output in outputs:
+        yield output.etag, output.body
         if output.gzip_body is not None and output.gzip_etag is not None:
-            bodies[output.gzip_etag] = output.gzip_body
-    return bodies
+            yield output.gzip_etag, output.gzip_body
+
+
+def _length(output: Output) -> int:
+    return len(output.body) + len(output.gzip_body or b"")
+
+
+def _stored_length(row: RawRow) -> int:
+    gzip = row[9]
+    return row[8][1] + (gzip[1] if gzip is not None else 0)
 
 
 def _row(output: Output, where: dict[str, tuple[int, int]]) -> RawRow:

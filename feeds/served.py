@@ -92,6 +92,7 @@ class ViewMaker:
         # from_pack: the last rows by path, with their PATH_INFO and Served, and the mapping
         self._last_rows: dict[str, tuple[RawRow, str, Served]] = {}
         self._last_blobs: mmap.mmap | None = None
+        self._tags: frozenset[str] = frozenset()
 
     def from_outputs(self, outputs: Iterable[Output], version: str) -> View:
         """A View of in-memory Outputs (a Site built in this process)."""
@@ -132,8 +133,10 @@ class ViewMaker:
                 answer = _served(*_row_places(Row._make(raw), blobs), previous, shared)
             rows[path] = (raw, key, answer)
             served[key] = answer
+        if rows.keys() != last.keys():
+            self._tags = site_tags(served)  # the same paths, the same tag pages
         self._last_rows, self._last_blobs, self._last = rows, blobs, served
-        return View(served, index.version, site_tags(served))
+        return View(served, index.version, self._tags)
 
     def _make(
         self, places: Iterable[tuple[str, Representation, _Place, _Place | None]], version: str

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from feeds.catalog import parse_catalog
 from feeds.pack import INDEX, PackReader, PackWriter
 from feeds.reload import Live
 from feeds.served import View, ViewMaker
-from feeds.site import Site, build_site
+from feeds.site import Site, build_site, make_output
 from feeds.web import create_app, health_report, make_view, runtime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,3 +195,29 @@ def test_a_worker_says_stale_once_the_builder_is_gone(tmp_path: Path, site: Site
     report = client.get("/health").get_json()
     assert report["status"] == "stale"
     assert f"builder process ({gone.pid}) has exited" in report["problems"][0]
+
+
+def tiny_site(version: int) -> Site:
+    """Two outputs: one that never changes, one rewritten by every version."""
+    moment = datetime(2019, 3, 14, tzinfo=UTC)
+    bodies = {"/same.json": b'{"same": true}' * 50, "/feed.json": b'{"v": %d}' % version * 500}
+    outputs = {path: make_output(path, body, moment) for path, body in bodies.items()}
+    return Site(outputs=outputs, version=str(version), last_modified=moment)
+
+
+def test_bodies_no_longer_served_are_dropped_by_a_new_generation(tmp_path: Path) -> None:
+    writer, reader = PackWriter(tmp_path), PackReader(tmp_path)
+    generations: set[str | None] = set()
+    blobs = None
+    for version in range(40):
+        site = tiny_site(version)
+        writer.publish(site, {"status": "ok"})
+        mapped = reader.read()
+        assert mapped is not None
+        generations.add(blobs := mapped.index.blobs)
+        assert_same_answers(pack_view(tmp_path), make_view(site, (), banner=False))
+        assert writer._size <= 4 * sum(
+            len(o.body) + len(o.gzip_body or b"") for o in site.outputs.values()
+        )
+    assert len(generations) > 1  # the file was compacted rather than left to grow
+    assert sorted(p.name for p in tmp_path.glob("blobs-*")) == [blobs]  # old ones unlinked
