@@ -60,6 +60,7 @@ ATOM = Format(
     entry=entry_bytes,
     frames=Memo("atom.frame"),
     entries=Memo("atom.entry"),
+    documents=Memo("atom.document"),
 )
 
 

@@ -82,6 +82,7 @@ JSON = Format(
     entry=item_bytes,
     frames=Memo("json.frame"),
     entries=Memo("json.item"),
+    documents=Memo("json.document"),
 )
 
 

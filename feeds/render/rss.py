@@ -54,6 +54,7 @@ RSS = Format(
     entry=item_bytes,
     frames=Memo("rss.frame"),
     entries=Memo("rss.item"),
+    documents=Memo("rss.document"),
 )
 
 
