@@ -289,6 +289,7 @@ def test_dev_mode_shows_the_errors_on_every_page_while_broken(tmp_path: Path) ->
     assert html.escape(problem).encode() in page.data
     assert page.data.replace(_banner_of(page.data), b"") == clean_page.data
     # The banner's page is a valid Output: its ETag is the one of its bytes.
+    assert clean_page.last_modified is not None
     assert page.headers["ETag"] == make_output(PAGE, page.data, clean_page.last_modified).etag
     # Feeds and calendars are not pages: unchanged.
     assert client.get("/feed.atom").data == clean_feed.data
