@@ -274,11 +274,6 @@ def test_bad_embed_queries_are_a_short_400_saying_why(
     assert_app_safe(response, site, query)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate_embed_query echoes the whole bad value with repr(): a 4 KB value gives "
-    "a 4 KB message; fix: shorten the echoed value in feeds/render/pages_embed.py",
-)
 def test_a_huge_bad_embed_value_still_gets_a_short_message(web: FlaskClient, site: Site) -> None:
     for name in ("kind", "theme", "limit", "tag", "x" * 4000):
         response = web.get(f"/embed/?{name}={'x' * 4000}")
@@ -394,48 +389,12 @@ def check_raw_answers(raw: bytes, site: Site, name: str) -> list[RawAnswer]:
     return answers
 
 
-# Known bugs, kept visible: each case XPASSes (and fails, strict) once fixed.
-EMBED_ECHO_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="validate_embed_query echoes the whole bad value: a 3 KB value, a 3 KB message",
-)
-# deploy/nginx.conf has `error_page 400 @bad_request;` at server level: for a request
-# nginx itself refuses while parsing (a target above the root, %00, a bad method or
-# version), the redirect to the named location fails ("empty URI in redirect to named
-# location") and nginx answers 500. Fix: move that line into `location = /embed/ {}`.
-NGINX_NAMED_400_BUG = pytest.mark.xfail(
-    strict=True, reason="nginx.conf: error_page 400 @bad_request at server level gives 500"
-)
-NGINX_PARSE_ERRORS = {
-    "GET /../../../../etc/passwd",
-    "GET /%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-    "GET /..%2f..%2f..%2fetc%2fpasswd",
-    "GET /.%2e/.%2e/etc/passwd",
-    "GET /feed.atom%00",
-    "GET /feed.atom%00.html",
-    "GET /%00",
-    "GET /entries/%2e%2e/%2e%2e/entries.yaml",
-    "GET /embed/../../../etc/passwd",
-    "GET /static/../../feeds/web.py",
-    "GET /tags/..%2f..%2f/feed.atom",
-    "GET \\..\\wsgi.py",
-    "raw NUL in the target",
-    "CONNECT",
-    "lowercase get",
-    "OPTIONS *",
-    "HTTP/2 preface",
-}
-
-
-def cases_for(known_bugs: set[str], mark: pytest.MarkDecorator) -> list[object]:
-    return [
-        pytest.param(name, data, id=name, marks=[mark] if name in known_bugs else [])
-        for name, data in RAW_CASES
-    ]
+def raw_cases() -> list[object]:
+    return [pytest.param(name, data, id=name) for name, data in RAW_CASES]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, data", cases_for({"embed with 3 KB value"}, EMBED_ECHO_BUG))
+@pytest.mark.parametrize("name, data", raw_cases())
 def test_gunicorn_answers_raw_hostile_requests_shortly(
     gunicorn: Server, site: Site, name: str, data: bytes
 ) -> None:
@@ -489,7 +448,7 @@ def nginx(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serv
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, data", cases_for(NGINX_PARSE_ERRORS, NGINX_NAMED_400_BUG))
+@pytest.mark.parametrize("name, data", raw_cases())
 def test_nginx_answers_raw_hostile_requests_shortly(
     nginx: Server, site: Site, name: str, data: bytes
 ) -> None:

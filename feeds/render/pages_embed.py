@@ -20,18 +20,23 @@ _TAG = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 _LIMIT = re.compile(r"[1-9][0-9]?")
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """A value quoted in a message, cut short: a 4 KB typo must not give a 4 KB answer."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def _check_value(name: str, value: str, known_tags: Collection[str] | None) -> str | None:
     if name == "kind" and value not in EMBED_KINDS:
-        return f"kind must be one of {', '.join(EMBED_KINDS)}, not {value!r}"
+        return f"kind must be one of {', '.join(EMBED_KINDS)}, not {_shown(value)}"
     if name == "theme" and value not in EMBED_THEMES:
-        return f"theme must be one of {', '.join(EMBED_THEMES)}, not {value!r}"
+        return f"theme must be one of {', '.join(EMBED_THEMES)}, not {_shown(value)}"
     if name == "limit" and not (_LIMIT.fullmatch(value) and 1 <= int(value) <= EMBED_LIMIT_MAX):
-        return f"limit must be a whole number from 1 to {EMBED_LIMIT_MAX}, not {value!r}"
+        return f"limit must be a whole number from 1 to {EMBED_LIMIT_MAX}, not {_shown(value)}"
     if name == "tag":
         if not _TAG.fullmatch(value):
-            return f"tag must be lowercase letters, digits and '-', not {value!r}"
+            return f"tag must be lowercase letters, digits and '-', not {_shown(value)}"
         if known_tags is not None and value not in known_tags:
-            return f"there is no tag {value!r}"
+            return f"there is no tag {_shown(value)}"
     return None
 
 
@@ -47,7 +52,7 @@ def validate_embed_query(
     allowed = ("kind", "tag", "limit", "theme")
     for name in sorted(args):
         if name not in allowed:
-            return f"unknown parameter {name!r}: /embed/ takes only {', '.join(allowed)}"
+            return f"unknown parameter {_shown(name)}: /embed/ takes only {', '.join(allowed)}"
         values = args[name]
         if len(values) != 1:
             return f"give {name} once, not {len(values)} times"
