@@ -85,6 +85,7 @@ def start(
     catalog: Path, directory: Path, env: dict[str, str] | None = None
 ) -> subprocess.Popen[Any]:
     """Start a builder; its log lines go where this process's stderr goes."""
+    (directory / INDEX).unlink(missing_ok=True)  # an earlier run's: not what to wait for
     interval = (env or os.environ).get("FEEDS_RELOAD_INTERVAL", str(DEFAULT_INTERVAL))
     argv = [sys.executable, "-m", "feeds.builder", str(directory), "--catalog", str(catalog)]
     argv += ["--interval", interval]

@@ -4,7 +4,7 @@ Built in each gunicorn worker, a 10k-entry Site costs every worker its bodies (~
 its render caches and a second Site during each rebuild. Instead one builder process
 (`feeds.builder`) keeps the catalog, the caches and the Site, and publishes them here:
 
-    <dir>/blobs-<generation>   the bodies, identity and gzip, each stored once by ETag
+    <dir>/blobs-<pid>-<gen>    the bodies, identity and gzip, each stored once by ETag
     <dir>/index                what to serve: one row per Output (headers' inputs and
                                where its bodies lie), and the builder's /health report
 
@@ -81,7 +81,12 @@ class PackWriter:
     """
 
     def __init__(self, directory: Path) -> None:
+        """Take over `directory` (one per server): what an earlier run left is removed
+        first, so that no worker maps the old index over a blob file being rewritten."""
         self.directory = directory
+        (directory / INDEX).unlink(missing_ok=True)
+        for stale in directory.glob("blobs-*"):
+            stale.unlink()
         self._generation = 0
         self._blobs: str | None = None
         self._capacity = 0
@@ -128,7 +133,8 @@ class PackWriter:
     def _start_generation(self, live: int) -> None:
         old = self._blobs
         self._generation += 1
-        self._blobs = f"blobs-{self._generation}"
+        # Named by process too: a name is never reused for other bytes, even by a restart.
+        self._blobs = f"blobs-{os.getpid()}-{self._generation}"
         self._capacity = max(2 * live, _MIN_CAPACITY)
         with open(self.directory / self._blobs, "wb") as file:
             file.truncate(self._capacity)

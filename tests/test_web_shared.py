@@ -221,3 +221,10 @@ def test_bodies_no_longer_served_are_dropped_by_a_new_generation(tmp_path: Path)
         )
     assert len(generations) > 1  # the file was compacted rather than left to grow
     assert sorted(p.name for p in tmp_path.glob("blobs-*")) == [blobs]  # old ones unlinked
+
+
+def test_a_new_writer_removes_what_an_earlier_run_left(tmp_path: Path, site: Site) -> None:
+    publish(tmp_path, site)
+    PackWriter(tmp_path)  # a restarted builder, before its first publish
+    assert PackReader(tmp_path).read() is None  # workers wait for the new build
+    assert not list(tmp_path.glob("blobs-*"))
