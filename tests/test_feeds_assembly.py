@@ -176,24 +176,3 @@ def test_entry_bytes_are_found_again_after_the_memo_is_saved_and_loaded(tmp_path
     stored = atom.ATOM.entries.get(key, lambda: pytest.fail("not found after load"))
     assert stored in first["/feed.atom"]
     assert atom.render(catalog) == first
-
-
-def test_documents_an_edit_does_not_touch_are_the_bytes_of_the_last_build() -> None:
-    catalog = yearly_catalog(count=30, feed_size=4)
-    before = {fmt: render(catalog) for fmt, render in RENDERERS.items()}
-    entries = list(catalog.entries)
-    entries[7] = replace(entries[7], summary="Changed.")
-    edited = replace(catalog, entries=tuple(entries))
-    holding = {
-        document.base for document in feed_documents(edited) if entries[7] in document.entries
-    }
-    assert len(holding) >= 2  # its year's archive (or the live feed) and a tag's
-    for fmt, render in RENDERERS.items():
-        after = render(edited)
-        assert after.keys() == before[fmt].keys()
-        for document in feed_documents(edited):
-            path = document.path(fmt)
-            if document.base in holding:
-                assert after[path] != before[fmt][path], path
-            else:
-                assert after[path] is before[fmt][path], path

@@ -60,7 +60,6 @@ ATOM = Format(
     entry=entry_bytes,
     frames=Memo("atom.frame"),
     entries=Memo("atom.entry"),
-    documents=Memo("atom.document"),
 )
 
 

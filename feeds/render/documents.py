@@ -17,12 +17,11 @@ publication is in several of them (the live feed or a yearly archive, plus the l
 feed or an archive of each of its tags). So each entry is serialized ONCE per format,
 to the exact bytes it has inside a document (indentation included), and every document
 is the bytes of its frame (everything but the entries: a `Frame` head and tail) with
-its entries' bytes joined in between. The pieces are kept in `feeds.memo` tables keyed
-by content: entry bytes by (feed, entry) (an `EntryKey`), frames by the document's
-`frame_key` (every field but the entries, plus the `updated` they give), documents by
-frame key and entry keys. A rebuild after one entry is edited serializes that entry
-and the frames whose `updated` moved, joins the documents that hold it, and hands back
-the other documents' bytes objects of the last build.
+its entries' bytes joined in between. Both kinds of pieces are kept in `feeds.memo`
+tables keyed by content: entry bytes by (feed, entry) (an `EntryKey`), frames by the document's
+`frame_key` (every field but the entries, plus the `updated` they give). A rebuild after
+one entry is edited serializes that entry and the frames whose `updated` moved, and
+joins bytes for the rest.
 """
 
 from __future__ import annotations
@@ -129,46 +128,34 @@ class Frame:
 
 @dataclass(frozen=True)
 class Format:
-    """How one format serializes the pieces `assemble` joins, and where it keeps them."""
+    """How one format serializes the two kinds of pieces `assemble` joins."""
 
     extension: str  # "atom": documents are `<base>feed.atom`
     frame: Callable[[FeedDocument], Frame]
     entry: Callable[[Feed, Entry], bytes]  # the entry's bytes as they sit in a document
     frames: Memo[Hashable, Frame]
     entries: Memo[EntryKey, bytes]
-    documents: Memo[Hashable, bytes]
 
 
 def assemble(catalog: Catalog, fmt: Format) -> dict[str, bytes]:
-    """Every feed document of `catalog` in one format: {Site path: bytes}.
-
-    A document whose frame and entries are those of the last build is the very bytes
-    object of the last build (`fmt.documents`), so what comes after (ETags, gzip, the
-    export) can tell an unchanged output by identity.
-    """
+    """Every feed document of `catalog` in one format: {Site path: bytes}."""
     feed = catalog.feed
-    # Each publication's key and bytes, by object identity for this call: a publication
-    # is in several documents, and one memo lookup per publication is enough. Every one
-    # is looked up, also when all its documents are unchanged, so that the memo keeps it
-    # for the build in which one of them changes.
-    pieces: dict[int, tuple[EntryKey, bytes]] = {}
-    for entry in catalog.publications:
-        key = EntryKey(feed, entry)
-        pieces[id(entry)] = (key, fmt.entries.get(key, partial(fmt.entry, feed, entry)))
+    # Entry bytes by object identity for this call: each publication is in several
+    # documents, and one memo lookup (a hash of the whole entry) per publication is enough.
+    seen: dict[int, bytes] = {}
+
+    def entry_bytes(entry: Entry) -> bytes:
+        found = seen.get(id(entry))
+        if found is None:
+            compute = partial(fmt.entry, feed, entry)
+            found = seen[id(entry)] = fmt.entries.get(EntryKey(feed, entry), compute)
+        return found
 
     outputs: dict[str, bytes] = {}
     for document in feed_documents(catalog):
         frame = fmt.frames.get(document.frame_key, partial(fmt.frame, document))
-        held = [pieces[id(entry)] for entry in document.entries]
-        document_key = (document.frame_key, tuple(entry_key for entry_key, _ in held))
-        compute = partial(_wrap, frame, [data for _, data in held])
-        body = fmt.documents.get(document_key, compute)
-        outputs[document.path(fmt.extension)] = body
+        outputs[document.path(fmt.extension)] = frame.wrap(map(entry_bytes, document.entries))
     return outputs
-
-
-def _wrap(frame: Frame, fragments: list[bytes]) -> bytes:
-    return frame.wrap(fragments)
 
 
 # The documents of the last catalog asked about: Atom, RSS and JSON Feed each ask in one

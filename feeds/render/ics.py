@@ -14,15 +14,14 @@ A calendar is its header (icalendar), the VTIMEZONEs its events use (`ics_timezo
 and the events' VEVENT bytes, each rendered once per entry (`ics_event.event_pieces`),
 concatenated: every component is whole content lines ending in CRLF, folded line by
 line, so concatenating components is what writing the whole calendar at once gives.
-`render` makes each event's key once (it hashes the whole entry); headers are memoised
-by (feed, tag), whole calendars by header and events, so an unchanged calendar is the
-bytes object of the last build.
+`render` looks each event up once (the lookup hashes the whole entry) and builds every
+calendar from those pieces; headers are memoised by (feed, tag).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 
 from icalendar import Calendar, vUri
@@ -30,8 +29,7 @@ from icalendar import Calendar, vUri
 from .. import ids
 from ..memo import Memo
 from ..model import Catalog, Entry, Feed
-from .entry_key import EntryKey
-from .ics_event import EventPieces, pieces_of
+from .ics_event import EventPieces, event_pieces
 from .ics_text import Text
 from .ics_timezone import vtimezones
 
@@ -44,55 +42,38 @@ _END = b"END:VCALENDAR\r\n"
 
 _SUBSCRIPTION_HEADS: Memo[tuple[Feed, str | None], bytes] = Memo("ics.subscription_head")
 _SINGLE_EVENT_HEADS: Memo[Feed, bytes] = Memo("ics.single_event_head")
-# Whole calendars by (header key, the events' keys): a calendar whose header and events
-# are those of the last build is that build's bytes object (so later stages can tell
-# an unchanged output by identity).
-_CALENDARS: Memo[tuple[Hashable, tuple[EntryKey, ...]], bytes] = Memo("ics.calendar")
 
 
 def render(catalog: Catalog) -> dict[str, bytes]:
     """Every calendar: the subscription, one per tag, one file per event."""
     feed = catalog.feed
-    events = [(entry, EntryKey(feed, entry)) for entry in catalog.events]
-    for _, key in events:
-        pieces_of(key)  # looked up every build, so that the memo keeps every event
-    by_tag: defaultdict[str, list[EntryKey]] = defaultdict(list)
-    for entry, key in events:
+    pieces = [event_pieces(feed, entry) for entry in catalog.events]
+    by_tag: defaultdict[str, list[EventPieces]] = defaultdict(list)
+    for entry, piece in zip(catalog.events, pieces, strict=True):
         for tag in entry.tags:
-            by_tag[tag].append(key)
-    outputs = {"/events.ics": _subscription(feed, [key for _, key in events], None)}
+            by_tag[tag].append(piece)
+    outputs = {"/events.ics": _subscription(feed, pieces, None)}
     for tag in catalog.tags:  # every tag, also those without events
         outputs[f"{ids.tag_path(tag)}events.ics"] = _subscription(feed, by_tag[tag], tag)
-    for entry, key in events:
-        outputs[ids.entry_ics_path(entry.id)] = _single_event(key)
+    single_head = _single_event_head(feed)
+    for entry, piece in zip(catalog.events, pieces, strict=True):
+        outputs[ids.entry_ics_path(entry.id)] = _assemble(single_head, (piece,))
     return outputs
 
 
 def subscription(feed: Feed, events: Sequence[Entry], tag: str | None = None) -> bytes:
     """A calendar to subscribe to: name, description, refresh hints, and `events` in order."""
-    return _subscription(feed, [EntryKey(feed, entry) for entry in events], tag)
+    return _subscription(feed, [event_pieces(feed, entry) for entry in events], tag)
 
 
 def single_event(feed: Feed, entry: Entry) -> bytes:
     """One event to add to a calendar the member already has."""
-    return _single_event(EntryKey(feed, entry))
+    return _assemble(_single_event_head(feed), (event_pieces(feed, entry),))
 
 
-def _subscription(feed: Feed, keys: Sequence[EntryKey], tag: str | None) -> bytes:
-    head_key = (feed, tag)
-    head = _SUBSCRIPTION_HEADS.get(head_key, lambda: _subscription_head(feed, tag))
-    return _calendar(head_key, head, keys)
-
-
-def _single_event(key: EntryKey) -> bytes:
-    head = _SINGLE_EVENT_HEADS.get(key.feed, lambda: _head(_header(key.feed)))
-    return _calendar(key.feed, head, (key,))
-
-
-def _calendar(head_key: Hashable, head: bytes, keys: Sequence[EntryKey]) -> bytes:
-    return _CALENDARS.get(
-        (head_key, tuple(keys)), lambda: _assemble(head, [pieces_of(key) for key in keys])
-    )
+def _subscription(feed: Feed, pieces: Sequence[EventPieces], tag: str | None) -> bytes:
+    head = _SUBSCRIPTION_HEADS.get((feed, tag), lambda: _subscription_head(feed, tag))
+    return _assemble(head, pieces)
 
 
 def _subscription_head(feed: Feed, tag: str | None) -> bytes:
@@ -111,6 +92,11 @@ def _subscription_head(feed: Feed, tag: str | None) -> bytes:
     header.add("URL", vUri(feed.url(page_path)))
     header.add("SOURCE", vUri(feed.url(path)))
     return _head(header)
+
+
+def _single_event_head(feed: Feed) -> bytes:
+    """The header every per-event file shares (built once, not once per event)."""
+    return _SINGLE_EVENT_HEADS.get(feed, lambda: _head(_header(feed)))
 
 
 def _header(feed: Feed) -> Calendar:

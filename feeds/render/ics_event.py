@@ -82,12 +82,7 @@ _PIECES: Memo[EntryKey, EventPieces] = Memo("ics.event")
 
 def event_pieces(feed: Feed, entry: Entry) -> EventPieces:
     """The entry's VEVENT and zone span, rendered once per distinct (feed, entry)."""
-    return pieces_of(EntryKey(feed, entry))
-
-
-def pieces_of(key: EntryKey) -> EventPieces:
-    """`event_pieces` for a key already made (its hash is computed once)."""
-    return _PIECES.get(key, lambda: _event_pieces(key.feed, key.entry))
+    return _PIECES.get(EntryKey(feed, entry), lambda: _event_pieces(feed, entry))
 
 
 def _event_pieces(feed: Feed, entry: Entry) -> EventPieces:

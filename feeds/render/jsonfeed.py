@@ -82,7 +82,6 @@ JSON = Format(
     entry=item_bytes,
     frames=Memo("json.frame"),
     entries=Memo("json.item"),
-    documents=Memo("json.document"),
 )
 
 

@@ -54,7 +54,6 @@ RSS = Format(
     entry=item_bytes,
     frames=Memo("rss.frame"),
     entries=Memo("rss.item"),
-    documents=Memo("rss.document"),
 )
 
 
