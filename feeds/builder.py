@@ -32,7 +32,7 @@ log = logging.getLogger("feeds.builder")
 def run(catalog: Path, directory: Path, interval: float, websub: bool) -> int:
     writer = PackWriter(directory)
     watcher: CatalogWatcher[None] = CatalogWatcher(
-        catalog, lambda site, problems: None, interval=interval
+        catalog, lambda site, problems: None, interval=interval, settle_in_place=True
     )
 
     def publish(old: Live[None], new: Live[None]) -> None:

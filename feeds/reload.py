@@ -18,10 +18,12 @@ a ready-to-serve value.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
 import pickle
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -184,9 +186,15 @@ class CatalogWatcher(Polling, Generic[View]):
         parse: Parse | None = None,
         build: Build = build_site,
         interval: float = DEFAULT_INTERVAL,
+        settle_in_place: bool = False,
     ) -> None:
         super().__init__(interval)
         self.path = path
+        # An editor that rewrites the file in place (same inode) can be caught between two
+        # writes, and the first part alone may be valid YAML: with this, a file changed in
+        # place is read only once its stat stayed the same for one more check.
+        self.settle_in_place = settle_in_place
+        self._pending: _Stamp | None = None
         self._derive = derive
         self._parse = parse if parse is not None else incremental_parser()
         self._build = build
@@ -230,7 +238,16 @@ class CatalogWatcher(Polling, Generic[View]):
         stamp = _Stamp.of(os.stat(self.path))
         if stamp == self._seen.stamp:
             return None, stamp
-        with open(self.path, "rb") as file:
+        seen = self._seen.stamp
+        if self.settle_in_place and seen is not None and stamp.inode == seen.inode:
+            pending, self._pending = self._pending, stamp
+            if pending != stamp:
+                raise _Unsettled  # changed in place since the last look: let it settle
+        # O_NONBLOCK: a FIFO (or device) put in place of the catalog must not block the
+        # watcher; anything but a regular file is refused before reading.
+        with open(os.open(self.path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", str(self.path))
             # Past the limit the validator only needs to see that it is too large.
             data = file.read(DEFAULT_MAX_BYTES + 1)
             during = _Stamp.of(os.fstat(file.fileno()))

@@ -12,6 +12,8 @@ Configuration (`app.config`, from the environment as `FEEDS_<KEY>`, JSON-parsed)
     CATALOG          the catalog file (default `entries.yaml`)
     RELOAD           watch the catalog and swap in changes (default true)
     RELOAD_INTERVAL  seconds between two stats of the catalog (default 0.1)
+    RELOAD_SETTLE    read a file rewritten in place only once its stat held for one more
+                     check, so a half-finished save is not published (default true)
     DEV_BANNER       show catalog errors on every page (`feeds serve` sets it)
     WEBSUB           ping `feed.hub` for changed feeds after a reload (default true)
     WORKER_HEADER    add `X-Worker: <pid>` to Site answers (tests of several workers)
@@ -51,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "CATALOG": "entries.yaml",
     "RELOAD": True,
     "RELOAD_INTERVAL": DEFAULT_INTERVAL,
+    "RELOAD_SETTLE": True,
     "DEV_BANNER": False,
     "WEBSUB": True,
     "WORKER_HEADER": False,
@@ -406,6 +409,7 @@ def _make_watcher(app: Flask, path: Path) -> CatalogWatcher[View]:
         _view_deriver(banner),
         build=build,
         interval=float(app.config["RELOAD_INTERVAL"]),
+        settle_in_place=bool(app.config["RELOAD_SETTLE"]),
     )
 
 

@@ -75,7 +75,9 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 
     catalog = tmp_path / "entries.yaml"
     shutil.copyfile(BUNDLED_CATALOG, catalog)
-    yield create_app(catalog, {"TESTING": True, "RELOAD": False, "WEBSUB": False})
+    yield create_app(
+        catalog, {"TESTING": True, "RELOAD": False, "WEBSUB": False, "RELOAD_SETTLE": False}
+    )
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def serve_app(tmp_path: Path, catalog_text: str) -> Iterator[App]:
     base = f"http://127.0.0.1:{server.server_port}/"
     catalog = tmp_path / "entries.yaml"
     catalog.write_text(catalog_text.replace("https://feeds.example.org/", base), encoding="utf-8")
-    holder["app"] = create_app(catalog, {"RELOAD": False, "WEBSUB": False})
+    holder["app"] = create_app(catalog, {"RELOAD": False, "WEBSUB": False, "RELOAD_SETTLE": False})
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

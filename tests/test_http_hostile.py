@@ -84,7 +84,9 @@ def catalog_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def app(catalog_copy: Path) -> Flask:
-    return create_app(catalog_copy, {"TESTING": True, "RELOAD": False, "WEBSUB": False})
+    return create_app(
+        catalog_copy, {"TESTING": True, "RELOAD": False, "WEBSUB": False, "RELOAD_SETTLE": False}
+    )
 
 
 @pytest.fixture

@@ -75,6 +75,8 @@ def make_app(catalog: Path, **config: Any) -> Flask:
         "RELOAD": False,
         "WEBSUB": False,
         "RENDERERS": RENDERERS,
+        # Tests write the catalog in place and look once; the settle wait is tested alone.
+        "RELOAD_SETTLE": False,
     }
     settings.update(config)
     return create_app(catalog, settings)
