@@ -29,7 +29,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -44,8 +44,9 @@ from .export import (
     staged_export,
     summary,
 )
-from .model import Catalog
+from .model import Catalog, Feed
 from .site import Renderer, catalog_last_modified, default_renderers, make_output
+from .websub import Retry, changed_feed_paths, publish
 
 CACHE_DIR_NAME = ".feeds-cache"
 # Below this many entries a second process costs more (fork, page faults) than it saves.
@@ -95,8 +96,10 @@ def build_command(
     jobs = options.jobs or _default_jobs(catalog)
     child: _Child | None = None
     renderers = default_renderers()  # imported first: their memo tables receive the cache
+    previous = cache.load()
+    feeds_before = previous_feed_tags(previous, out) if catalog.feed.hub else {}
     try:
-        with staged_export(out, catalog.version, cache.load()) as stage:
+        with staged_export(out, catalog.version, previous) as stage:
             child = _build(catalog, renderers, stage, jobs, cache)
         assert stage.result is not None
         problem = cache.save(stage.result.manifest, jobs)
@@ -110,7 +113,54 @@ def build_command(
         print(f"feeds build: {problem}; the next build will start cold", file=err)
     if not options.quiet:
         print(summary(stage.result, time.perf_counter() - started))
+    if catalog.feed.hub and stage.result.manifest is not None:
+        ping_hub(catalog.feed, feeds_before, feed_tags(stage.result.manifest.files), err)
     return 0
+
+
+# --- WebSub: tell the hub which feeds this build changed ----------------------------------
+
+_FEED_SUFFIXES = (".atom", ".rss", ".json")  # the Site's feed types (see websub.FEED_TYPES)
+# A build is run by hand or from cron: try a few times, briefly, and never hang on a dead hub.
+BUILD_RETRY = Retry(attempts=3, first_delay=1.0, max_delay=4.0, timeout=5.0)
+
+
+def feed_tags(files: Mapping[str, tuple[str, int]]) -> dict[str, str]:
+    """{URL path: ETag} of the feeds in an export manifest (file name -> (tag, mtime))."""
+    return {"/" + name: tag for name, (tag, _) in files.items() if name.endswith(_FEED_SUFFIXES)}
+
+
+def previous_feed_tags(previous: TreeManifest | None, out: Path) -> dict[str, str]:
+    """The feeds' ETags in the export being replaced: from the cached manifest when it
+    describes the live tree, else by hashing the live tree's feed files (a build with
+    --no-cache); empty for a first build, which then pings every feed."""
+    if not out.is_dir():
+        return {}
+    live = out.resolve()
+    if previous is not None and live.name == previous.tree:
+        return feed_tags(previous.files)
+    tags: dict[str, str] = {}
+    for path in live.rglob("*"):
+        if path.suffix in _FEED_SUFFIXES and path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]  # as site.make_output
+            tags["/" + path.relative_to(live).as_posix()] = f'"{digest}"'
+    return tags
+
+
+def ping_hub(feed: Feed, before: Mapping[str, str], after: Mapping[str, str], err: TextIO) -> None:
+    """Ping `feed.hub` for each feed that is new or changed; a failure is reported, never
+    fatal (the export is done), and a hub that is down is not asked again for the rest."""
+    assert feed.hub is not None
+    urls = [feed.url(path) for path in changed_feed_paths(before, after)]
+    for done, url in enumerate(urls):
+        if publish(feed.hub, [url], BUILD_RETRY):
+            print(
+                f"feeds build: the WebSub hub {feed.hub} did not accept a ping for {url}; "
+                f"{len(urls) - done - 1} more changed feeds were not pinged. Subscribers "
+                "get the changes at their next poll; run the build again to retry.",
+                file=err,
+            )
+            return
 
 
 def _default_jobs(catalog: Catalog) -> int:
