@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
-import pytest
+from conftest import skip_unless_ci
 
 from feeds.model import Catalog, Entry, Event, EventStatus, Feed
 
@@ -150,9 +150,9 @@ def icaljs_many(calendars: Iterable[bytes], expand: int = 60) -> list[dict[str, 
 def _run_icaljs(arguments: list[str], stdin: bytes) -> bytes:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed: the ical.js checks need Node.js (scripts/test.sh)")
+        skip_unless_ci("node is not installed: the ical.js checks need Node.js (scripts/test.sh)")
     if not (ROOT / "node_modules" / "ical.js").is_dir():
-        pytest.skip("ical.js is not installed: run `npm ci` in the repository root")
+        skip_unless_ci("ical.js is not installed: run `npm ci` in the repository root")
     done = subprocess.run(
         [node, str(ICAL_JS_SCRIPT), *arguments],
         input=stdin,

@@ -15,14 +15,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import skip_unless_ci
 
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt install wrk)")
 def test_load_while_the_catalog_is_rewritten_good_and_broken(tmp_path: Path) -> None:
+    if shutil.which("wrk") is None:
+        skip_unless_ci("wrk is not installed (apt install wrk)")
     report_path = tmp_path / "report.json"
     args = ["--seconds", "8", "--connections", "16", "--json", str(report_path)]
     # In-place writes in one go, as editors save; the slow writer's half-file is a known
