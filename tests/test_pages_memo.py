@@ -103,3 +103,18 @@ def test_pages_no_longer_shown_are_dropped_at_the_end_of_a_build() -> None:
     build(replace(catalog, entries=catalog.entries[1:]))
     table = memo._tables["pages.page"]  # the one place the test looks inside
     assert not [key for key in table.values if isinstance(key, tuple) and gone in key]
+
+
+def test_lists_render_only_the_edited_entrys_item_again() -> None:
+    catalog = rich_catalog()
+    build(catalog)
+    table = memo._tables["pages.item"]
+    before = set(table.values)
+    assert before, "the lists draw their items through the item table"
+    edited = retitled(catalog, 0, "Renamed in one item")
+    after = build(edited)
+
+    rendered_again = set(table.values) - before
+    entries = {key[1].entry.id for key in rendered_again if isinstance(key, tuple)}
+    assert entries == {edited.entries[0].id} and len(entries) == len(rendered_again) > 0
+    assert after == cold(edited)

@@ -26,8 +26,9 @@ from ..memo import Memo
 from ..model import Catalog, Entry, Event, Feed
 from ..text import summary_html, summary_text
 from . import pages_calendar as cal
+from .entry_key import EntryKey
 from .pages_embed import EMBED_DEFAULTS, EMBED_LIMIT_MAX, validate_embed_query
-from .pages_env import STATIC_FILES, base_path, render_template, static_file
+from .pages_env import STATIC_FILES, base_path, render_template, static_file, template_module
 from .pages_events_json import events_json, events_json_path
 from .pages_grid import MAX_OCCURRENCES, is_unbounded, month_grid, occurrences
 from .pages_select import (
@@ -50,6 +51,10 @@ _DESCRIPTION_CHARS = 200
 # Every page, keyed by what it shows (the Feed and the very entries listed, compared by
 # content): a rebuild renders only the pages whose entries changed. See feeds.memo.
 _PAGES: Memo[Hashable, bytes] = Memo("pages.page")
+# Each entry's item in the lists of /, /events/ and the tag pages, keyed by the heading
+# it is drawn with and the entry: /events/ lists every event (3,300 at 10k), so an edit
+# re-renders one item and joins the others instead of re-rendering the whole list.
+_ITEMS: Memo[tuple[str, EntryKey], Markup] = Memo("pages.item")
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,7 @@ class PageRenderer:
         for entry in catalog.entries:
             for tag in entry.tags:
                 self.by_tag[tag].append(entry)
+        self._macros = template_module("_macros.html", links=self.links, fmt=Formats)
 
     def page(self, template: str, path: str, tag: str | None = None, **context: Any) -> bytes:
         return render_template(
@@ -173,10 +179,18 @@ class PageRenderer:
             site=self.site,
             links=self.links,
             fmt=Formats,
+            item=self.item,
             path=path,
             alternates=_alternates(self.links, tag),
             tag=tag,
             **context,
+        )
+
+    def item(self, entry: Entry, heading: str) -> Markup:
+        """The `entry_item` macro's output for `entry`, memoised (see _ITEMS)."""
+        return _ITEMS.get(
+            (heading, EntryKey(self.feed, entry)),
+            lambda: self._macros.entry_item(entry, heading),
         )
 
     def home(self) -> bytes:

@@ -39,6 +39,12 @@ def render_template(name: str, **context: Any) -> bytes:
     return environment().get_template(name).render(**context).encode("utf-8")
 
 
+def template_module(name: str, **context: Any) -> Any:
+    """The macros of template `name`, callable from Python, seeing `context` as a page
+    that imports them `with context` would (each returns Markup)."""
+    return environment().get_template(name).make_module(context)
+
+
 @cache
 def static_file(name: str) -> bytes:
     return resources.files("feeds").joinpath("static", name).read_bytes()
