@@ -39,42 +39,57 @@ class Memo(Generic[K, V]):
         if name in _tables:
             raise ValueError(f"two memo tables named {name!r}")
         self.name = name
-        self.values: dict[K, V] = {}
-        self.used: set[K] = set()
+        self.values: dict[K, V] = {}  # what the last complete build used (and loaded ones)
+        self.used: dict[K, V] = {}  # what the current build has used so far
         _tables[name] = self  # type: ignore[assignment]
 
     def get(self, key: K, compute: Callable[[], V]) -> V:
-        self.used.add(key)
         try:
-            return self.values[key]
+            value = self.values[key]
         except KeyError:
-            value = compute()
-            self.values[key] = value
-            return value
+            # Not known before this build: computed already by it (a key asked twice),
+            # or computed now.
+            value = self.used.get(key, _MISSING)  # type: ignore[assignment]
+            if value is _MISSING:
+                value = compute()
+        self.used[key] = value
+        return value
 
     def sweep(self) -> None:
-        """Drop what the last build did not use."""
-        if len(self.used) != len(self.values):
-            self.values = {k: v for k, v in self.values.items() if k in self.used}
-        self.used = set()
+        """Keep only what the last build used: the dict it filled becomes the table (no
+        pass over the old table, whose keys are each hashed and compared again)."""
+        self.values = self.used
+        self.used = {}
+
+    def keep_all(self) -> None:
+        """Keep the old values and the new ones: after a build that did not finish, or
+        before a build, for values got outside of any build (tests, one-off renders)."""
+        if self.used:
+            self.values.update(self.used)
+            self.used = {}
 
     def clear(self) -> None:
         self.values = {}
-        self.used = set()
+        self.used = {}
+
+
+_MISSING = object()  # a stored value may be None
 
 
 def begin_build() -> None:
     _lock.acquire()
     for table in _tables.values():
-        table.used = set()
+        table.keep_all()
 
 
 def end_build(success: bool = True) -> None:
     """Sweep every table (after a failed build keep everything: it was not a full use)."""
     try:
-        if success:
-            for table in _tables.values():
+        for table in _tables.values():
+            if success:
                 table.sweep()
+            else:
+                table.keep_all()
     finally:
         _lock.release()
 
@@ -99,7 +114,11 @@ def save(path: Path) -> None:
     """Write every non-empty table to `path` atomically (temp file + rename); errors are
     the caller's. Empty tables are left out so that files saved by processes that shared
     a build's work (each filling some tables) can all be loaded."""
-    payload = {name: table.values for name, table in _tables.items() if table.values}
+    payload = {
+        name: table.values | table.used  # `used`: values got outside of any build
+        for name, table in _tables.items()
+        if table.values or table.used
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".memo-")
     try:

@@ -1,0 +1,95 @@
+"""feeds.memo: what a build keeps, drops and computes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from feeds import memo
+
+TABLE: memo.Memo[str, str | None] = memo.Memo("test.memo")
+
+
+@pytest.fixture(autouse=True)
+def empty_table() -> Iterator[None]:
+    TABLE.clear()
+    yield
+    TABLE.clear()
+
+
+def counting(value: str | None) -> tuple[list[str | None], Callable[[], str | None]]:
+    calls: list[str | None] = []
+
+    def compute() -> str | None:
+        calls.append(value)
+        return value
+
+    return calls, compute
+
+
+def build(keys: list[str], success: bool = True) -> list[str | None]:
+    memo.begin_build()
+    try:
+        return [TABLE.get(key, lambda key=key: key.upper()) for key in keys]  # type: ignore[misc]
+    finally:
+        memo.end_build(success)
+
+
+def test_a_build_keeps_what_it_used_and_drops_the_rest() -> None:
+    build(["a", "b"])
+    build(["b", "c"])
+    assert TABLE.values == {"b": "B", "c": "C"}
+
+
+def test_a_value_is_computed_once_however_often_it_is_asked() -> None:
+    calls, compute = counting("x")
+    memo.begin_build()
+    try:
+        assert [TABLE.get("k", compute) for _ in range(3)] == ["x", "x", "x"]
+    finally:
+        memo.end_build()
+    memo.begin_build()
+    try:
+        assert TABLE.get("k", compute) == "x"
+    finally:
+        memo.end_build()
+    assert calls == ["x"]
+
+
+def test_none_is_a_value_like_any_other() -> None:
+    calls, compute = counting(None)
+    for _ in range(2):
+        memo.begin_build()
+        try:
+            assert TABLE.get("nothing", compute) is None
+            assert TABLE.get("nothing", compute) is None
+        finally:
+            memo.end_build()
+    assert calls == [None]
+
+
+def test_a_failed_build_keeps_the_old_values_and_the_new_ones() -> None:
+    build(["a"])
+    build(["b"], success=False)
+    assert TABLE.values == {"a": "A", "b": "B"}
+
+
+def test_a_value_got_outside_of_a_build_is_found_by_the_next_build() -> None:
+    assert TABLE.get("loose", lambda: "L") == "L"
+    calls, compute = counting("computed again")
+    memo.begin_build()
+    try:
+        assert TABLE.get("loose", compute) == "L"
+    finally:
+        memo.end_build()
+    assert calls == []
+
+
+def test_a_value_got_outside_of_a_build_is_saved(tmp_path: Path) -> None:
+    assert TABLE.get("loose", lambda: "L") == "L"
+    memo.save(tmp_path / "memo.pickle")
+    TABLE.clear()
+    assert memo.load(tmp_path / "memo.pickle")
+    assert TABLE.values == {"loose": "L"}
