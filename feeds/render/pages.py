@@ -167,10 +167,13 @@ class PageRenderer:
             "link": self.feed.link,
             "author": author,
         }
-        self.by_tag: dict[str, list[Entry]] = {tag: [] for tag in catalog.tags}
-        for entry in catalog.entries:
-            for tag in entry.tags:
-                self.by_tag[tag].append(entry)
+        # Each tag's publications (newest first) and events (in start order), sorted once:
+        # filtering the whole catalog for each of 30 tags cost more than a page render.
+        self.tag_publications = _by_tag(catalog.tags, catalog.publications)
+        self.tag_events = {
+            tag: event_window(tuple(events), self.anchor, EVENT_WINDOW)
+            for tag, events in _by_tag(catalog.tags, catalog.events).items()
+        }
         self._macros = template_module("_macros.html", links=self.links, fmt=Formats)
 
     def page(self, template: str, path: str, tag: str | None = None, **context: Any) -> bytes:
@@ -271,9 +274,8 @@ class PageRenderer:
         )
 
     def tag(self, tag: str) -> bytes:
-        publications = [entry for entry in self.catalog.publications if tag in entry.tags]
-        shown = tuple(publications[: TAG_PUBLICATIONS + 1])
-        events = self._tag_events(tag, self.by_tag[tag])
+        shown = tuple(self.tag_publications[tag][: TAG_PUBLICATIONS + 1])
+        events = self.tag_events[tag]
         key = ("tag", self.feed, tag, shown, events)
         return _PAGES.get(key, lambda: self._tag(tag, shown, events))
 
@@ -288,22 +290,14 @@ class PageRenderer:
             subscribe=_subscribe(self.links, tag),
         )
 
-    def _tag_events(self, tag: str, tagged: list[Entry]) -> tuple[Entry, ...]:
-        chosen = {entry.id for entry in tagged if entry.event is not None}
-        events = tuple(entry for entry in self.catalog.events if entry.id in chosen)
-        return event_window(events, self.anchor, EVENT_WINDOW)
-
     def embed(self) -> bytes:
         """Every item any valid query can show: the newest 50 publications and the event
         window, site-wide and for each tag (the script picks from them)."""
         publication_ids = {e.id for e in self.catalog.publications[:EMBED_LIMIT_MAX]}
         event_ids = {e.id for e in event_window(self.catalog.events, self.anchor, EVENT_WINDOW)}
-        for tag, tagged in self.by_tag.items():
-            dated = [e for e in tagged if e.published is not None]
-            dated.sort(key=lambda e: e.id)
-            dated.sort(key=lambda e: e.published, reverse=True)  # type: ignore[arg-type,return-value]
-            publication_ids.update(e.id for e in dated[:EMBED_LIMIT_MAX])
-            event_ids.update(e.id for e in self._tag_events(tag, tagged))
+        for tag in self.catalog.tags:
+            publication_ids.update(e.id for e in self.tag_publications[tag][:EMBED_LIMIT_MAX])
+            event_ids.update(e.id for e in self.tag_events[tag])
         publications = tuple(e for e in self.catalog.publications if e.id in publication_ids)
         events = tuple(e for e in self.catalog.events if e.id in event_ids)
         key = ("embed", self.feed, publications, events)
@@ -324,9 +318,8 @@ class PageRenderer:
     def events_json(self) -> dict[str, bytes]:
         items: dict[str, dict[str, Any]] = {}
         window = event_window(self.catalog.events, self.anchor, EVENT_WINDOW)
-        windows = {None: window} | {
-            tag: self._tag_events(tag, tagged) for tag, tagged in self.by_tag.items()
-        }
+        windows: dict[str | None, tuple[Entry, ...]] = {None: window}
+        windows.update(self.tag_events)
         return {
             events_json_path(tag): _PAGES.get(
                 ("events.json", self.feed, tag, events),
@@ -343,6 +336,15 @@ class PageRenderer:
 
     def not_found(self) -> bytes:
         return _PAGES.get(("404", self.feed), lambda: self.page("404.html", "/404.html"))
+
+
+def _by_tag(tags: tuple[str, ...], entries: tuple[Entry, ...]) -> dict[str, list[Entry]]:
+    """`entries` with each tag, in the order given."""
+    found: dict[str, list[Entry]] = {tag: [] for tag in tags}
+    for entry in entries:
+        for tag in entry.tags:
+            found[tag].append(entry)
+    return found
 
 
 def _description(entry: Entry) -> str:
