@@ -16,6 +16,7 @@ from test_pages_support import elements, parse_html, rich_catalog, text_of
 from feeds import ids, memo
 from feeds.model import Catalog
 from feeds.render import pages
+from feeds.render.entry_key import EntryKey
 
 
 @pytest.fixture(autouse=True)
@@ -101,8 +102,24 @@ def test_pages_no_longer_shown_are_dropped_at_the_end_of_a_build() -> None:
     build(catalog)
     gone = catalog.entries[0]
     build(replace(catalog, entries=catalog.entries[1:]))
-    table = memo._tables["pages.page"]  # the one place the test looks inside
-    assert not [key for key in table.values if isinstance(key, tuple) and gone in key]
+    for name in ("pages.page", "pages.item"):
+        table = memo._tables[name]  # the one place the test looks inside
+        shown = [entries_of(key) for key in table.values]
+        assert shown and not [entries for entries in shown if gone in entries]
+
+
+def entries_of(key: object) -> list[object]:
+    """The entries a memo key names, directly or through an EntryKey."""
+    parts = key if isinstance(key, tuple) else (key,)
+    found: list[object] = []
+    for part in parts:
+        if isinstance(part, EntryKey):
+            found.append(part.entry)
+        elif isinstance(part, tuple):
+            found.extend(entries_of(part))
+        else:
+            found.append(part)
+    return found
 
 
 def test_lists_render_only_the_edited_entrys_item_again() -> None:

@@ -230,7 +230,8 @@ class PageRenderer:
         return {"iframe": iframe, "widget": widget}
 
     def entry(self, entry: Entry) -> bytes:
-        return _PAGES.get(("entry", self.feed, entry), lambda: self._entry(entry))
+        # EntryKey: the entry's hash is computed once, not at each of the table's lookups
+        return _PAGES.get(("entry", EntryKey(self.feed, entry)), lambda: self._entry(entry))
 
     def _entry(self, entry: Entry) -> bytes:
         path = ids.entry_page_path(entry.id)
