@@ -6,11 +6,12 @@ name or a position. This is what makes a reload after editing one entry cheap: o
 the edited entry misses.
 
 - `Memo(name)` registers a table; `memo.get(key, compute)` returns the stored value or
-  computes, stores and returns it.
+  computes, stores and returns it; `memo.put(key, value)` replaces one.
 - `begin_build()` / `end_build()` bracket one Site build: a value not used by the
   latest build is dropped at its end, so memory stays bounded by one catalog's worth
   however long a server runs and however often the catalog changes.
-- `save(path)` / `load(path)` keep the tables between `feeds build` runs (a warm cache).
+- `save(path)` / `load(path)` keep the tables between `feeds build` runs (a warm cache),
+  all but those made with `Memo(name, saved=False)`.
   The file is tagged with a fingerprint of the code, so a change to any module of the
   package, or a different Python, silently starts cold instead of reusing stale output.
 """
@@ -35,10 +36,12 @@ _lock = threading.Lock()  # builds may run in a watcher thread while another sta
 
 
 class Memo(Generic[K, V]):
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, saved: bool = True) -> None:
+        """`saved=False`: a table `save` leaves out (worth keeping only in memory)."""
         if name in _tables:
             raise ValueError(f"two memo tables named {name!r}")
         self.name = name
+        self.saved = saved
         self.values: dict[K, V] = {}  # what the last complete build used (and loaded ones)
         self.used: dict[K, V] = {}  # what the current build has used so far
         _tables[name] = self  # type: ignore[assignment]
@@ -54,6 +57,11 @@ class Memo(Generic[K, V]):
                 value = compute()
         self.used[key] = value
         return value
+
+    def put(self, key: K, value: V) -> None:
+        """Store `value` for `key` (replacing any), as used by the current build."""
+        self.values[key] = value
+        self.used[key] = value
 
     def sweep(self) -> None:
         """Keep only what the last build used: the dict it filled becomes the table (no
@@ -117,7 +125,7 @@ def save(path: Path) -> None:
     payload = {
         name: table.values | table.used  # `used`: values got outside of any build
         for name, table in _tables.items()
-        if table.values or table.used
+        if table.saved and (table.values or table.used)
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".memo-")

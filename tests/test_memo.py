@@ -93,3 +93,15 @@ def test_a_value_got_outside_of_a_build_is_saved(tmp_path: Path) -> None:
     TABLE.clear()
     assert memo.load(tmp_path / "memo.pickle")
     assert TABLE.values == {"loose": "L"}
+
+
+def test_a_value_put_by_a_build_replaces_the_old_one_and_is_kept() -> None:
+    build(["a"])
+    memo.begin_build()
+    try:
+        assert TABLE.get("a", lambda: "not asked") == "A"
+        TABLE.put("a", "A2")
+        assert TABLE.get("a", lambda: "not asked") == "A2"
+    finally:
+        memo.end_build()
+    assert TABLE.values == {"a": "A2"}
