@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from test_catalog_errors import BASE
+
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 #: Address space a check may use: far above a real catalog's needs (the 10k-entry
 #: benchmark catalog checks in ~100 MiB), far below what would hurt a server.
@@ -30,26 +32,8 @@ TIMEOUT_SECONDS = 20.0
 #: The same for the generated 60 MB cases (the slowest takes ~20 s to hit MEMORY_LIMIT).
 BIG_TIMEOUT_SECONDS = 90.0
 
-#: A valid catalog every case starts from (17 lines; line numbers in cases.toml refer to it).
-BASE = """\
-feed:
-  title: Test feed
-  link: https://example.org/
-  base_url: https://feeds.example.org
-  id_authority: example.org,2019
-  timezone: Europe/Brussels
-entries:
-  - id: first
-    title: First entry
-    published: 2019-03-14
-    summary: Some *Markdown*.
-  - id: meeting
-    title: A meeting
-    event:
-      start: 2019-05-21T09:00:00
-      end: 2019-05-21T17:00:00
-      location: Antwerp
-"""
+#: BASE, from the rule table of test_catalog_errors.py, is the valid catalog every case
+#: starts from (17 lines; line numbers in cases.toml refer to it); FEED is its feed block.
 FEED = BASE[: BASE.index("entries:")]
 ENTRY = "  - id: e{n}\n    title: Entry {n}\n    published: 2019-03-14\n"
 
