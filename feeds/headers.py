@@ -105,14 +105,6 @@ def etag_for(output: Representation, encoding: Encoding) -> str:
     return output.etag
 
 
-def body_for(output: Output, encoding: Encoding) -> bytes:
-    if encoding == "gzip":
-        if output.gzip_body is None:
-            raise ValueError(f"{output.path} has no gzip variant")
-        return output.gzip_body
-    return output.body
-
-
 def _vary_and_cors(output: Representation) -> Headers:
     headers: Headers = []
     if output.gzip_etag is not None:  # an Output has both gzip_body and gzip_etag, or neither

@@ -82,10 +82,6 @@ class Entry:
     line: int = field(default=0, compare=False)
 
     @property
-    def is_publication(self) -> bool:
-        return self.published is not None
-
-    @property
     def is_event(self) -> bool:
         return self.event is not None
 
@@ -120,9 +116,6 @@ class Catalog:
     @cached_property
     def tags(self) -> tuple[str, ...]:
         return tuple(sorted({t for e in self.entries for t in e.tags}))
-
-    def with_tag(self, tag: str) -> tuple[Entry, ...]:
-        return tuple(e for e in self.entries if tag in e.tags)
 
     def entry(self, entry_id: str) -> Entry | None:
         for e in self.entries:

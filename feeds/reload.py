@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from .catalog import DEFAULT_MAX_BYTES, CatalogErrors, parse_catalog
+from .catalog import DEFAULT_MAX_BYTES, CatalogErrors
 from .catalog.incremental import CatalogParser
 from .model import Catalog
 from .pack import Mapped, PackReader
@@ -101,14 +101,9 @@ class _Thread:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
-def parse_catalog_file(data: bytes, path: Path) -> Catalog:
-    """The catalog validator, reading the whole file every time (raises CatalogErrors)."""
-    return parse_catalog(data, str(path))
-
-
 def incremental_parser() -> Parse:
     """The watcher's default: the validator, re-reading only the entries an edit changed
-    (`catalog.incremental`; the same Catalog or errors as `parse_catalog_file`)."""
+    (`catalog.incremental`; the same Catalog or errors as `parse_catalog`)."""
     parser = CatalogParser()
 
     def parse(data: bytes, path: Path) -> Catalog:
