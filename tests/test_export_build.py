@@ -20,7 +20,11 @@ from click.testing import CliRunner, Result
 
 from feeds import export, memo
 from feeds.build import CACHE_DIR_NAME
+from feeds.catalog import incremental
+from feeds.catalog.build import Zones
+from feeds.catalog.layout import Chunk
 from feeds.cli import main
+from feeds.model import Entry
 from feeds.render import pages
 from feeds.site import make_output
 
@@ -236,3 +240,45 @@ def test_gzip_bodies_are_compressed_once_per_content() -> None:
     second = make_output("/b.html", bytes(body), when)  # equal bytes, another object
     assert first.gzip_body is not None and second.gzip_body is first.gzip_body
     assert gzip.decompress(second.gzip_body) == body
+
+
+def test_a_rebuild_parses_only_the_edited_entry(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    assert build(str(catalog), "--out", str(out), "--jobs", "1").exit_code == 0
+    edit(catalog, "EUROCITIES political manifesto", "EUROCITIES' political manifesto")
+    memo.clear_all()
+    read: list[bytes] = []
+    read_entry = incremental._read_entry
+
+    def spy(chunk: Chunk, zones: Zones) -> tuple[Entry, int]:
+        read.append(chunk.text)
+        return read_entry(chunk, zones)
+
+    def whole_file(*args: object) -> None:
+        raise AssertionError("the whole catalog was parsed again")
+
+    monkeypatch.setattr(incremental, "_read_entry", spy)
+    monkeypatch.setattr(incremental, "parse_catalog", whole_file)
+    result = build(str(catalog), "--out", str(out), "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert len(read) == 1 and b"EUROCITIES' political manifesto" in read[0]
+    monkeypatch.undo()
+    assert content(files(out)) == cold_build(catalog, tmp_path)
+
+
+def test_a_broken_edit_after_a_cached_build_is_reported_as_check_reports_it(
+    catalog: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    before = files(out)
+    edit(catalog, "2019-05-21", "2019-05-32")
+    memo.clear_all()
+    result = build(str(catalog), "--out", str(out))
+    checked = CliRunner().invoke(main, ["check", str(catalog)])
+    assert result.exit_code == checked.exit_code == 1
+    problems = [line for line in result.stderr.splitlines() if line.startswith(str(catalog))]
+    assert problems and problems == checked.stderr.splitlines()[: len(problems)]
+    assert files(out) == before  # nothing written

@@ -26,6 +26,7 @@ __all__ = [
     "CatalogErrors",
     "load_catalog",
     "parse_catalog",
+    "read_catalog",
 ]
 
 #: Far above any real catalog (100k entries are about 46 MB), far below what hurts.
@@ -37,6 +38,11 @@ _NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-
 
 def load_catalog(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Catalog:
     """Read the catalog file and check it; `Catalog.source` is the path as given."""
+    return parse_catalog(read_catalog(path, max_bytes), os.fspath(path), max_bytes)
+
+
+def read_catalog(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The catalog file's bytes, or CatalogErrors saying why they cannot be read."""
     source = os.fspath(path)
     try:
         with open(source, "rb") as stream:
@@ -49,7 +55,7 @@ def load_catalog(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTE
         raise CatalogErrors(
             [CatalogError(source, 0, "", f"cannot read the catalog: {reason}")]
         ) from None
-    return parse_catalog(data, source, max_bytes)
+    return data
 
 
 def parse_catalog(
