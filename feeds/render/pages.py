@@ -28,6 +28,14 @@ from ..text import summary_html, summary_text
 from . import pages_calendar as cal
 from .entry_key import EntryKey
 from .pages_embed import EMBED_DEFAULTS, EMBED_LIMIT_MAX, validate_embed_query
+from .pages_entry import (
+    CHROME_SLOTS,
+    CalendarLinks,
+    EntryChrome,
+    EntryPageWriter,
+    EntryView,
+    marker,
+)
 from .pages_env import STATIC_FILES, base_path, render_template, static_file, template_module
 from .pages_events_json import events_json, events_json_path
 from .pages_grid import MAX_OCCURRENCES, is_unbounded, month_grid, occurrences
@@ -231,31 +239,53 @@ class PageRenderer:
 
     def entry(self, entry: Entry) -> bytes:
         # EntryKey: the entry's hash is computed once, not at each of the table's lookups
-        return _PAGES.get(("entry", EntryKey(self.feed, entry)), lambda: self._entry(entry))
+        key = ("entry", EntryKey(self.feed, entry))
+        return _PAGES.get(key, lambda: self._entry_pages.page(self._entry_view(entry)))
 
-    def _entry(self, entry: Entry) -> bytes:
-        path = ids.entry_page_path(entry.id)
-        context: dict[str, Any] = {
-            "entry": entry,
-            "event": entry.event,
-            "summary": Markup(summary_html(entry.summary, self.feed.base_url)),  # sanitised
-            "description": _description(entry),
-            "link_host": urlsplit(entry.link).hostname if entry.link else "",
-        }
-        if entry.event is not None:
-            found = occurrences(entry) if entry.event.rrule else []
-            context["occurrences"] = found[:10]
-            context["occurrences_truncated"] = len(found) > 10 or len(found) == MAX_OCCURRENCES
-            context["calendar"] = self._add_to_calendar(entry)
-        return self.page("entry.html", path, **context)
+    def entry_from_template(self, entry: Entry) -> bytes:
+        """The entry page as entry.html renders it: what `entry` must equal (tested)."""
+        view = self._entry_view(entry)
+        return self.page("entry.html", ids.entry_page_path(entry.id), **view.template_context())
 
-    def _add_to_calendar(self, entry: Entry) -> dict[str, str]:
+    @cached_property
+    def _entry_pages(self) -> EntryPageWriter:
+        """The writer of entry pages, with the chrome they share rendered for this build
+        (only when an entry page is rendered: a rebuild may reuse them all)."""
+        slots = {slot: marker(slot) for slot in CHROME_SLOTS}
+        chrome = self.page(
+            "entry_chrome.html",
+            ids.entry_page_path(slots["id"]),
+            entry=Entry(id=slots["id"], title=slots["title"]),
+            description=slots["description"],
+            main=slots["main"],
+        )
+        return EntryPageWriter(EntryChrome(chrome.decode("utf-8")), self.links.tag)
+
+    def _entry_view(self, entry: Entry) -> EntryView:
+        summary = Markup(summary_html(entry.summary, self.feed.base_url))  # sanitised
+        description = _description(entry)
+        link_host = urlsplit(entry.link).hostname if entry.link else ""
+        if entry.event is None:
+            return EntryView(entry, summary, description, link_host)
+        found = occurrences(entry) if entry.event.rrule else []
+        return EntryView(
+            entry,
+            summary,
+            description,
+            link_host,
+            occurrences=tuple(found[:10]),
+            occurrences_truncated=len(found) > 10 or len(found) == MAX_OCCURRENCES,
+            calendar=self._add_to_calendar(entry),
+        )
+
+    def _add_to_calendar(self, entry: Entry) -> CalendarLinks:
         page_url = self.links.absolute(ids.entry_page_path(entry.id))
-        return {
-            "ics_path": self.links.page(ids.entry_ics_path(entry.id)),
-            "google_url": cal.google_template_url(entry, self.feed, page_url),
-            "outlook_url": cal.outlook_compose_url(entry, self.feed, page_url),
-        }
+        google_url, outlook_url = cal.add_event_urls(entry, page_url)
+        return CalendarLinks(
+            ics_path=self.links.page(ids.entry_ics_path(entry.id)),
+            google_url=google_url,
+            outlook_url=outlook_url,
+        )
 
     def events(self) -> bytes:
         key = ("events", self.feed, self.anchor, self.catalog.events)

@@ -2,8 +2,8 @@
 
 Everything here is text for the pages: English day and month names from fixed tables
 (never the process locale, so output is the same on every machine), times shown in the
-event's own zone with the zone named, and URLs for Google Calendar and Outlook built
-with `urlencode` (every value percent-encoded).
+event's own zone with the zone named, and URLs for Google Calendar and Outlook with
+every value percent-encoded.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from ..model import Entry, Event, Feed
+from ..model import Entry, Event
 from ..text import summary_text
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -105,8 +105,24 @@ def outlook_subscribe_url(https_url: str, name: str) -> str:
 
 # --- adding one event ----------------------------------------------------------------
 
+# `quote(text, safe="")` as a table: every UTF-8 byte but RFC 3986's unreserved ones as
+# %XX, indexed by byte value (see percent_encode).
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_PERCENT_ENCODED = [chr(b) if chr(b) in _UNRESERVED else f"%{b:02X}" for b in range(256)]
 
-def _details(entry: Entry, feed: Feed, page_url: str) -> str:
+
+def percent_encode(text: str) -> str:
+    """The same as `urllib.parse.quote(text, safe="")`, about twice as fast on long text.
+
+    The add-to-calendar links carry the event's description, up to 1,000 characters per
+    link for each of 3,000 events at 10k entries; `quote` looks every byte up with a
+    Python-level call, `str.translate` does it in C. The UTF-8 bytes are seen as
+    Latin-1 text so that each byte is one character of the table.
+    """
+    return text.encode("utf-8").decode("latin-1").translate(_PERCENT_ENCODED)
+
+
+def _details(entry: Entry, page_url: str) -> str:
     text = summary_text(entry.summary)
     if len(text) > _DETAILS_MAX_CHARS:
         text = text[: _DETAILS_MAX_CHARS - 1].rstrip() + "…"
@@ -123,30 +139,54 @@ def _utc_stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def google_template_url(entry: Entry, feed: Feed, page_url: str) -> str:
+def _query(params: list[tuple[str, str]]) -> str:
+    """`urlencode(params, quote_via=quote)` for values already percent-encoded."""
+    return "&".join(f"{name}={value}" for name, value in params)
+
+
+def add_event_urls(entry: Entry, page_url: str) -> tuple[str, str]:
+    """The Google Calendar and Outlook.com links that open a new event filled in from
+    `entry`, with the description ending in the page's URL.
+
+    Both carry the title, description and place: each is percent-encoded once here.
+    """
     event = entry.event
     assert event is not None
+    title = percent_encode(entry.title)
+    details = percent_encode(_details(entry, page_url))
+    location = percent_encode(event.location) if event.location else None
+    return (
+        _google_template_url(event, title, details, location),
+        _outlook_compose_url(event, title, details, location),
+    )
+
+
+def _google_template_url(event: Event, title: str, details: str, location: str | None) -> str:
     if event.all_day:
         assert not isinstance(event.start, datetime)
         dates = f"{event.start:%Y%m%d}/{_exclusive_end(event):%Y%m%d}"
     else:
         assert isinstance(event.start, datetime) and isinstance(event.end, datetime)
         dates = f"{_utc_stamp(event.start)}/{_utc_stamp(event.end)}"
-    params = {"action": "TEMPLATE", "text": entry.title, "dates": dates}
-    params["details"] = _details(entry, feed, page_url)
-    if event.location:
-        params["location"] = event.location
+    params = [
+        ("action", "TEMPLATE"),
+        ("text", title),
+        ("dates", percent_encode(dates)),
+        ("details", details),
+    ]
+    if location:
+        params.append(("location", location))
     if event.timezone and not event.all_day:
-        params["ctz"] = event.timezone
+        params.append(("ctz", percent_encode(event.timezone)))
     if event.rrule:
-        params["recur"] = "RRULE:" + event.rrule
-    query = urlencode(params, safe="/", quote_via=quote)
-    return "https://calendar.google.com/calendar/render?" + query
+        params.append(("recur", percent_encode("RRULE:" + event.rrule)))
+    # Google's links keep "/" as it is (`quote(value, safe="/")`). Every value is encoded
+    # with nothing safe, so each "%2F" in the query is an encoded "/" (a "%" of the text
+    # itself is "%25"), and the names and separators hold none.
+    return "https://calendar.google.com/calendar/render?" + _query(params).replace("%2F", "/")
 
 
-def outlook_compose_url(entry: Entry, feed: Feed, page_url: str) -> str:
-    event = entry.event
-    assert event is not None
+def _outlook_compose_url(event: Event, title: str, details: str, location: str | None) -> str:
     if event.all_day:
         assert not isinstance(event.start, datetime)
         start, end = event.start.isoformat(), _exclusive_end(event).isoformat()
@@ -154,17 +194,15 @@ def outlook_compose_url(entry: Entry, feed: Feed, page_url: str) -> str:
         assert isinstance(event.start, datetime) and isinstance(event.end, datetime)
         start = event.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         end = event.end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    params = {
-        "path": "/calendar/action/compose",
-        "rru": "addevent",
-        "subject": entry.title,
-        "startdt": start,
-        "enddt": end,
-        "allday": "true" if event.all_day else "false",
-        "body": _details(entry, feed, page_url),
-    }
-    if event.location:
-        params["location"] = event.location
-    return "https://outlook.live.com/calendar/0/action/compose?" + urlencode(
-        params, quote_via=quote
-    )
+    params = [
+        ("path", "%2Fcalendar%2Faction%2Fcompose"),  # "/calendar/action/compose", encoded
+        ("rru", "addevent"),
+        ("subject", title),
+        ("startdt", percent_encode(start)),
+        ("enddt", percent_encode(end)),
+        ("allday", "true" if event.all_day else "false"),
+        ("body", details),
+    ]
+    if location:
+        params.append(("location", location))
+    return "https://outlook.live.com/calendar/0/action/compose?" + _query(params)

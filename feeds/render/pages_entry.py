@@ -1,0 +1,270 @@
+"""Entry pages (`/entries/<id>/`) written by Python code that follows `entry.html`.
+
+A catalog has one entry page per entry: at 10,000 entries they are nearly all of the
+pages' work in a cold build. Through Jinja each cost ~250 µs: a new context, base.html's
+head, header and footer rendered again, and each helper and macro call going through
+`Context.call`. Here:
+
+- What every entry page shares is rendered from the templates once per build:
+  `entry_chrome.html` is entry.html with its main block replaced, rendered with a
+  marker in place of each page's own text (its id, title and description), then
+  split at the markers (`EntryChrome`).
+- The main block is written by `EntryPageWriter.main`, which mirrors entry.html's
+  `main` block (and the `entry_meta` and `tag_list` macros it calls) line by line,
+  including the whitespace `trim_blocks` and `lstrip_blocks` leave.
+
+entry.html stays the specification: `tests/test_pages_speed_entry.py` renders entry
+pages both ways (the test catalogs, a generated catalog, random entries) and requires
+the same bytes. Change the template and this module together.
+
+Text from the catalog is escaped with markupsafe's `escape`, as Jinja's autoescaping
+does. Text made here of digits and fixed words only (ISO dates, "Tue 21 May 2019",
+counts) is not: escaping leaves it as it is, and at ~0.5 µs a call, the dates of a
+recurring event's occurrences would be its page's largest cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from ..model import Entry, Event
+from . import pages_calendar as cal
+from .pages_grid import Occurrence
+
+# The slots of the chrome: each page's own text, filled in by EntryChrome.fill.
+CHROME_SLOTS = ("id", "title", "description", "main")
+
+
+def marker(slot: str) -> str:
+    """What stands for `slot` when the chrome is rendered. NUL delimits it: no template
+    and no catalog text holds one (the catalog refuses characters XML cannot carry), and
+    escaping leaves it as it is."""
+    return f"\x00{slot}\x00"
+
+
+@dataclass(frozen=True)
+class CalendarLinks:
+    """An event page's add-to-calendar links."""
+
+    ics_path: str
+    google_url: str
+    outlook_url: str
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """What an entry page shows: the entry and what the page derives from it."""
+
+    entry: Entry
+    summary: Markup  # sanitised HTML
+    description: str  # plain text for <meta name="description">
+    link_host: str | None  # host of `entry.link`, named on the "full text" link
+    occurrences: tuple[Occurrence, ...] = ()  # the first ones of a recurring event
+    occurrences_truncated: bool = False
+    calendar: CalendarLinks | None = None  # for an event
+
+    def template_context(self) -> dict[str, Any]:
+        """The names entry.html reads."""
+        return {
+            "entry": self.entry,
+            "event": self.entry.event,
+            "summary": self.summary,
+            "description": self.description,
+            "link_host": self.link_host,
+            "occurrences": self.occurrences,
+            "occurrences_truncated": self.occurrences_truncated,
+            "calendar": self.calendar,
+        }
+
+
+class EntryChrome:
+    """The page around the main block, as literal text with slots between."""
+
+    def __init__(self, rendered: str) -> None:
+        """`rendered`: entry_chrome.html rendered with `marker(slot)` for each slot."""
+        texts = rendered.split("\x00")
+        literals, slots = texts[0::2], texts[1::2]
+        unknown = sorted(set(slots) - set(CHROME_SLOTS))
+        if unknown or len(texts) % 2 == 0:
+            # A template changed how it writes a slot (a filter, say): the split
+            # would not be the template's output any more.
+            raise ValueError(f"entry_chrome.html: markers not as expected: {unknown}")
+        self._pieces = list(zip(literals, [*slots, None], strict=True))
+
+    def fill(self, values: dict[str, str]) -> str:
+        parts = []
+        for literal, slot in self._pieces:
+            parts.append(literal)
+            if slot is not None:
+                parts.append(values[slot])
+        return "".join(parts)
+
+
+class EntryPageWriter:
+    """Writes the entry pages of one build."""
+
+    def __init__(self, chrome: EntryChrome, tag_url: Callable[[str], str]) -> None:
+        self.chrome = chrome
+        self.tag_url = tag_url
+        # Each tag's list item, written once per build (30 tags, 20,000 uses at 10k).
+        self._tag_items: dict[str, str] = {}
+
+    def page(self, view: EntryView) -> bytes:
+        title = escape(view.entry.title)
+        values = {
+            "id": escape(view.entry.id),
+            "title": title,
+            "description": escape(view.description),
+            "main": self.main(view, title),
+        }
+        return self.chrome.fill(values).encode("utf-8")
+
+    def main(self, view: EntryView, title: str) -> str:
+        """entry.html's `main` block; `title` is the entry's, escaped."""
+        entry, event = view.entry, view.entry.event
+        cancelled = " is-cancelled" if event and event.status == "cancelled" else ""
+        out = [
+            f'<article class="entry{cancelled}">\n',
+            "  <header>\n",
+            f"    <h1>{title}</h1>\n",
+            f"    {entry_meta(entry)}\n",
+        ]
+        if entry.updated and entry.updated != entry.published:
+            out.append(
+                f'<p class="meta">Updated <time datetime="{entry.updated.isoformat()}">'
+                f"{cal.day_text(entry.updated.date())}</time></p>"
+            )
+        out.append(f"    {self.tag_list(entry.tags)}\n")
+        out.append("  </header>\n")
+        if event:
+            assert view.calendar is not None
+            out.extend(_event_facts(event, view, view.calendar))
+        if view.summary:
+            out.append(f'  <section class="summary" aria-label="Summary">\n  {view.summary}\n')
+            out.append("  </section>\n")
+        if entry.link:
+            out.append(
+                f'  <p class="more"><a href="{escape(entry.link)}">'
+                f"Read the full text on {escape(view.link_host)}</a></p>\n"
+            )
+        out.append("</article>\n")
+        return "".join(out)
+
+    def tag_list(self, tags: tuple[str, ...]) -> str:
+        """The `tag_list` macro."""
+        if not tags:
+            return ""
+        items = "".join([self._tag_item(tag) for tag in tags])
+        return f'<ul class="tags" aria-label="Tags">\n{items}</ul>\n'
+
+    def _tag_item(self, tag: str) -> str:
+        item = self._tag_items.get(tag)
+        if item is None:
+            item = f'  <li><a href="{escape(self.tag_url(tag))}">{escape(tag)}</a></li>\n'
+            self._tag_items[tag] = item
+        return item
+
+
+def entry_meta(entry: Entry) -> str:
+    """The `entry_meta` macro."""
+    out = ['<p class="meta">\n']
+    if entry.type:
+        out.append(f'<span class="type">{escape(entry.type)}</span>')
+    if entry.is_event:
+        out.append('<span class="type type-event">Event</span>')
+    if entry.published:
+        out.append(
+            f'<span>Published <time datetime="{entry.published.isoformat()}">'
+            f"{cal.day_text(entry.published.date())}</time></span>"
+        )
+    out.append("</p>\n")
+    return "".join(out)
+
+
+def _event_facts(event: Event, view: EntryView, calendar: CalendarLinks) -> list[str]:
+    """entry.html's `event-facts` section."""
+    out = [
+        '  <section class="event-facts" aria-labelledby="event-h">\n',
+        '    <h2 id="event-h">Event</h2>\n',
+    ]
+    if event.status == "cancelled":
+        out.append(
+            '    <p class="notice notice-cancelled"><strong>Cancelled.</strong>'
+            " This event will not take place.</p>\n"
+        )
+    elif event.status == "tentative":
+        out.append(
+            '    <p class="notice notice-tentative"><strong>Tentative.</strong>'
+            " This event is planned but not yet confirmed.</p>\n"
+        )
+    all_day = " (all day)" if event.all_day else ""
+    out += [
+        '    <dl class="facts">\n',
+        "      <dt>When</dt>\n",
+        f'      <dd><time datetime="{cal.iso(event.start)}">'
+        f"{escape(cal.when_text(event))}</time>{all_day}</dd>\n",
+    ]
+    if event.rrule:
+        out += _repeats(event, view)
+    if event.location or event.geo:
+        out.append(f"      <dt>Where</dt>\n      <dd>{_where(event)}</dd>\n")
+    out.append(f"      <dt>Status</dt>\n      <dd>{escape(event.status.capitalize())}</dd>\n")
+    if event.url:
+        out.append(
+            "      <dt>Details</dt>\n"
+            f'      <dd><a href="{escape(event.url)}">Registration and details</a></dd>\n'
+        )
+    out += [
+        "    </dl>\n",
+        "    <h3>Add to your calendar</h3>\n",
+        '    <ul class="buttons">\n',
+        f'      <li><a class="button" href="{escape(calendar.ics_path)}" type="text/calendar"'
+        " download>Download .ics (Apple Calendar, Outlook, Thunderbird)</a></li>\n",
+        f'      <li><a class="button" href="{escape(calendar.google_url)}">'
+        "Google Calendar</a></li>\n",
+        f'      <li><a class="button" href="{escape(calendar.outlook_url)}">Outlook.com</a></li>\n',
+        "    </ul>\n",
+        "  </section>\n",
+    ]
+    return out
+
+
+def _repeats(event: Event, view: EntryView) -> list[str]:
+    out = [
+        "      <dt>Repeats</dt>\n",
+        "      <dd>\n",
+        f"        <code>{escape(event.rrule)}</code>\n",
+        '        <ul class="occurrences">\n',
+    ]
+    for occurrence in view.occurrences:
+        span = cal.span_text(event, occurrence.start, occurrence.end)
+        out.append(
+            f'          <li><time datetime="{cal.iso(occurrence.start)}">'
+            f"{escape(span)}</time></li>\n"
+        )
+    out.append("        </ul>\n")
+    if view.occurrences_truncated:
+        # lstrip_blocks drops the indentation before `{% if %}`, trim_blocks the newline
+        # after `{% endif %}`: the paragraph runs into the next line.
+        out.append(
+            f'<p class="meta">The first {len(view.occurrences)} dates are listed;'
+            " the calendar file has them all.</p>"
+        )
+    out.append("      </dd>\n")
+    return out
+
+
+def _where(event: Event) -> str:
+    # f-strings, not `+` on a Markup: Markup + str would escape the str.
+    location = f"{escape(event.location)}" if event.location else ""
+    if not event.geo:
+        return location
+    place = escape(event.location or "the place")
+    return (
+        f'{location} <a href="{escape(cal.map_url(event.geo))}">Map'
+        f'<span class="visually-hidden"> of {place} on OpenStreetMap</span></a>'
+    )
