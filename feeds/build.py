@@ -9,10 +9,11 @@ Two things make it fast (10k entries, see benchmarks/RESULTS.md):
   checks the union for clashes before the tree is flipped live.
 - A cache between builds, in `.feeds-cache/` next to the catalog (or `--cache-dir`),
   in files named after the catalog:
-  the `feeds.memo` tables (rendered pages, feed entries, events, gzip bodies, each
-  keyed by content) and the manifest of the tree last exported. A rebuild after an
-  edit renders and compresses only what the edit changed, and hard-links every file
-  whose bytes and mtime are unchanged from the live tree instead of writing it. The
+  the parsed catalog (`CatalogParser`: a rebuild parses only the entries whose text
+  changed), the `feeds.memo` tables (rendered pages, feed entries, events, gzip bodies,
+  each keyed by content) and the manifests of the live and the previous tree. A
+  rebuild after an edit renders and compresses only what the edit changed, and
+  recycles the previous tree (`export`): only files that differ are written. The
   cache is tagged with a hash of the code, so an upgrade starts cold; deleting the
   folder is always safe.
 
@@ -29,7 +30,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -39,6 +40,7 @@ from .catalog import CatalogErrors, read_catalog
 from .catalog.incremental import CatalogParser
 from .export import (
     ExportError,
+    ExportResult,
     Stage,
     TreeManifest,
     WriteReport,
@@ -96,13 +98,13 @@ def build_command(
     jobs = options.jobs or _default_jobs(catalog)
     child: _Child | None = None
     renderers = default_renderers()  # imported first: their memo tables receive the cache
-    previous = cache.load()
-    feeds_before = previous_feed_tags(previous, out) if catalog.feed.hub else {}
+    known = cache.load()
+    feeds_before = previous_feed_tags(known, out) if catalog.feed.hub else {}
     try:
-        with staged_export(out, catalog.version, previous) as stage:
+        with staged_export(out, catalog.version, known) as stage:
             child = _build(catalog, renderers, stage, jobs, cache)
         assert stage.result is not None
-        problem = cache.save(stage.result.manifest, jobs)
+        problem = cache.save(_newest_two(stage.result, known), jobs)
     except ExportError as exc:
         print(f"feeds build: {exc}", file=err)
         return 1
@@ -130,15 +132,16 @@ def feed_tags(files: Mapping[str, tuple[str, int]]) -> dict[str, str]:
     return {"/" + name: tag for name, (tag, _) in files.items() if name.endswith(_FEED_SUFFIXES)}
 
 
-def previous_feed_tags(previous: TreeManifest | None, out: Path) -> dict[str, str]:
-    """The feeds' ETags in the export being replaced: from the cached manifest when it
+def previous_feed_tags(known: Sequence[TreeManifest], out: Path) -> dict[str, str]:
+    """The feeds' ETags in the export being replaced: from the cached manifest when one
     describes the live tree, else by hashing the live tree's feed files (a build with
     --no-cache); empty for a first build, which then pings every feed."""
     if not out.is_dir():
         return {}
     live = out.resolve()
-    if previous is not None and live.name == previous.tree:
-        return feed_tags(previous.files)
+    for manifest in known:
+        if live.name == manifest.tree:
+            return feed_tags(manifest.files)
     tags: dict[str, str] = {}
     for path in live.rglob("*"):
         if path.suffix in _FEED_SUFFIXES and path.is_file():
@@ -161,6 +164,15 @@ def ping_hub(feed: Feed, before: Mapping[str, str], after: Mapping[str, str], er
                 file=err,
             )
             return
+
+
+def _newest_two(result: ExportResult, known: Sequence[TreeManifest]) -> tuple[TreeManifest, ...]:
+    """The manifests to keep: the new live tree's and the one live before this build
+    (the next build recycles that one, see `export`)."""
+    if result.manifest is None:
+        return ()
+    replaced = [m for m in known if m.tree == result.replaced]
+    return (result.manifest, *replaced[:1])
 
 
 def _default_jobs(catalog: Catalog) -> int:
@@ -341,18 +353,21 @@ class _Cache:
         assert self.folder is not None
         return self.folder / f"{self.prefix}.memo-{share}.pickle"
 
-    def load(self) -> TreeManifest | None:
-        """Fill the memo tables; the manifest of the live tree, if known. Never fails."""
+    def load(self) -> tuple[TreeManifest, ...]:
+        """Fill the memo tables; the manifests of the live and the previous tree, as far
+        as known. Never fails."""
         if self.folder is None or self.manifest_file is None:
-            return None
+            return ()
         for share in (0, 1):
             memo.load(self._memo_file(share))
         try:
             with self.manifest_file.open("rb") as handle:
-                manifest = pickle.load(handle)
+                manifests = pickle.load(handle)
         except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
-            return None
-        return manifest if isinstance(manifest, TreeManifest) else None
+            return ()
+        if not isinstance(manifests, tuple):
+            return ()
+        return tuple(m for m in manifests if isinstance(m, TreeManifest))
 
     def save_memo(self, share: int) -> str | None:
         if self.folder is None:
@@ -363,8 +378,8 @@ class _Cache:
             return f"could not save the cache in {self.folder}: {exc.strerror or exc}"
         return None
 
-    def save(self, manifest: TreeManifest | None, jobs: int) -> str | None:
-        """Save the parent's tables and the manifest; a message if that failed."""
+    def save(self, manifests: tuple[TreeManifest, ...], jobs: int) -> str | None:
+        """Save the parent's tables and the manifests; a message if that failed."""
         if self.folder is None or self.manifest_file is None:
             return None
         problem = self.save_memo(share=0) or (self.save_parser() if jobs < 2 else None)
@@ -373,7 +388,7 @@ class _Cache:
         try:
             if jobs < 2:  # the other share's tables are in memo-0 now; keep one copy
                 self._memo_file(1).unlink(missing_ok=True)
-            _write_atomically(self.manifest_file, manifest)
+            _write_atomically(self.manifest_file, manifests)
         except OSError as exc:
             return f"could not save the cache in {self.folder}: {exc.strerror or exc}"
         return None

@@ -22,8 +22,17 @@ starting with `.site.`, which a crash leaves as garbage that the next build remo
 3. point a new symlink at it and rename that over `site` (the atomic step);
 4. remove older trees, keeping the previous one for a rollback.
 
+Recycling: when the caller knows what the tree before the live one holds (its
+manifest, from the last build), step 1 does not start from an empty folder: that tree
+is renamed to `.site.build-XXXX/` and only the files that differ are replaced (a new
+inode each time, unlinked then created: its unchanged files may be hard links shared
+with the live tree, which must never change) and the files no longer planned removed.
+A rebuild after a small edit then costs what changed instead of a link per file and a
+whole tree removed in step 4 (10k entries: ~30,000 links and unlinks, seconds).
+
 An OSError before step 3 (disk full, permissions) removes the partial tree and leaves
-the previous export as it was.
+the previous export as it was (a recycled tree is gone then; the next build writes a
+fresh one).
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ import secrets
 import shutil
 import stat
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,8 +81,10 @@ class ExportResult:
     gzip_files: int  # of which .gz variants
     bytes: int  # their total size
     seconds: float
-    linked: int = 0  # of `files`, unchanged since the previous tree: hard-linked, not written
+    # of `files`, unchanged since an earlier tree: hard-linked or kept (recycled), not written
+    linked: int = 0
     manifest: TreeManifest | None = None
+    replaced: str | None = None  # the tree that was live before (now the previous one)
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,7 @@ class WriteReport:
 
 def summary(result: ExportResult, seconds: float) -> str:
     """One line: what was written where, how big, how long."""
-    reused = f"; {result.linked} unchanged, hard-linked" if result.linked else ""
+    reused = f"; {result.linked} unchanged, not written" if result.linked else ""
     return (
         f"built {result.out} -> {result.tree.name}: {result.files} files "
         f"({result.gzip_files} .gz), {_size(result.bytes)} in {seconds:.2f} s{reused}"
@@ -120,14 +131,15 @@ def _size(count: int) -> str:
     return f"{count / (1024 * 1024):.1f} MiB"
 
 
-def export_site(site: Site, out: Path, previous: TreeManifest | None = None) -> ExportResult:
+def export_site(site: Site, out: Path, known: Sequence[TreeManifest] = ()) -> ExportResult:
     """Write `site` under `out` atomically; raise ExportError on anything the operator must fix.
 
-    `previous`, the manifest of the tree `out` points to now (from the last build's
-    result), lets unchanged files be hard-linked instead of written.
+    `known`, the manifests of the trees next to `out` (from the last builds' results),
+    lets unchanged files be hard-linked from the live tree, or kept in a recycled one,
+    instead of written.
     """
     plan = plan_files(site.outputs.values())
-    with staged_export(out, site.version, previous) as stage:
+    with staged_export(out, site.version, known) as stage:
         stage.write(plan)
     assert stage.result is not None
     return stage.result
@@ -227,7 +239,7 @@ def _is_our_tree(out: Path, target: str) -> bool:
 
 
 @contextmanager
-def staged_export(out: Path, version: str, previous: TreeManifest | None = None) -> Iterator[Stage]:
+def staged_export(out: Path, version: str, known: Sequence[TreeManifest] = ()) -> Iterator[Stage]:
     """Lock `out`, yield a Stage to write the new tree into, then make it live.
 
     The caller writes every file with `Stage.write` (another process may write a share
@@ -245,7 +257,8 @@ def staged_export(out: Path, version: str, previous: TreeManifest | None = None)
     with _build_lock(parent / f".{out.name}.lock", out):
         current = _current_tree(out)
         try:
-            stage = Stage(out, _make_staging(out), _reusable(current, previous))
+            staging, recycled = _staging(out, current, known)
+            stage = Stage(out, staging, _reusable(current, known), recycled)
         except OSError as exc:
             raise ExportError(_describe(exc, out.parent, out)) from exc
         try:
@@ -266,14 +279,35 @@ def staged_export(out: Path, version: str, previous: TreeManifest | None = None)
         seconds=time.perf_counter() - started,
         linked=report.linked,
         manifest=TreeManifest(tree.name, report.manifest),
+        replaced=current.name if current else None,
     )
 
 
-def _reusable(current: Path | None, previous: TreeManifest | None) -> _Reuse | None:
-    """The live tree's files that may be hard-linked, if the manifest describes that tree."""
-    if current is None or previous is None or previous.tree != current.name:
-        return None
-    return _Reuse(str(current), previous.files)
+def _reusable(current: Path | None, known: Sequence[TreeManifest]) -> _Reuse | None:
+    """The live tree's files that may be hard-linked, if a manifest describes that tree."""
+    for manifest in known:
+        if current is not None and manifest.tree == current.name:
+            return _Reuse(str(current), manifest.files)
+    return None
+
+
+def _staging(
+    out: Path, current: Path | None, known: Sequence[TreeManifest]
+) -> tuple[str, dict[str, tuple[str, int]] | None]:
+    """The folder to build in and what it already holds: a recycled tree (the one before
+    the live one, renamed, with its manifest) or a new empty folder (None)."""
+    for manifest in known:
+        tree = out.parent / manifest.tree
+        if (
+            (current is None or manifest.tree != current.name)
+            and _is_our_tree(out, manifest.tree)
+            and tree.is_dir()
+            and not tree.is_symlink()
+        ):
+            staging = _staging_name(out)
+            os.rename(tree, staging)
+            return staging, dict(manifest.files)
+    return _make_staging(out), None
 
 
 @dataclass(frozen=True)
@@ -285,10 +319,17 @@ class _Reuse:
 class Stage:
     """A new export tree being written in a hidden folder next to `out`."""
 
-    def __init__(self, out: Path, staging: str, reuse: _Reuse | None) -> None:
+    def __init__(
+        self,
+        out: Path,
+        staging: str,
+        reuse: _Reuse | None,
+        recycled: dict[str, tuple[str, int]] | None = None,
+    ) -> None:
         self.out = out
         self.staging = staging
         self.reuse = reuse
+        self.recycled = recycled  # what a recycled staging tree holds; None: it was empty
         self.report = WriteReport()
         self.result: ExportResult | None = None
         self._folders = {""}  # made by this process, relative to the tree
@@ -304,10 +345,7 @@ class Stage:
                     current = f"{self.staging}/{folder}"
                     self._make_folders(folder)
                 current = f"{self.staging}/{item.name}"
-                if self._link_unchanged(item, current):
-                    report.linked += 1
-                else:
-                    _write_file(current, item.body, item.mtime_ns)
+                report.linked += self._place(item, current)
                 report.files += 1
                 report.gzip_files += item.gzip
                 report.bytes += len(item.body)
@@ -316,6 +354,25 @@ class Stage:
             raise ExportError(_describe(exc, current, self.out)) from exc
         self.add(report)
         return report
+
+    def _place(self, item: PlannedFile, target: str) -> bool:
+        """Put `item` at `target`; True if its bytes were already there or linked."""
+        if self.recycled is not None:
+            if self._kept(item, target):
+                return True
+            _clear(target)  # never write into it: it may be a link shared with the live tree
+        if self._link_unchanged(item, target):
+            return True
+        _write_file(target, item.body, item.mtime_ns)
+        return False
+
+    def _kept(self, item: PlannedFile, target: str) -> bool:
+        """The recycled tree's copy holds these bytes: its manifest says so and its size
+        and mtime agree (a file replaced or truncated since is written afresh)."""
+        assert self.recycled is not None
+        if self.recycled.get(item.name) != (item.tag, item.mtime_ns):
+            return False
+        return _same_file(target, item)
 
     def add(self, report: WriteReport) -> None:
         """Count files another process wrote into this tree; refuse a name both wrote."""
@@ -332,6 +389,8 @@ class Stage:
         _refuse_file_folder_clashes(self.report.manifest.keys())
         current = self.staging
         try:
+            if self.recycled is not None:
+                self._remove_unplanned(self.recycled.keys() - self.report.manifest.keys())
             _flush_to_disk(Path(self.staging))
             final = f".{self.out.name}.{(version or 'unversioned')[:12]}.{secrets.token_hex(4)}"
             current = str(self.out.parent / final)
@@ -340,6 +399,24 @@ class Stage:
         except OSError as exc:
             raise ExportError(_describe(exc, current, self.out)) from exc
         return self.out.parent / final
+
+    def _remove_unplanned(self, names: Iterable[str]) -> None:
+        """Remove the recycled tree's files that this build did not plan, and the folders
+        that leaves empty (nginx would answer 403 for one, not 404)."""
+        folders: set[str] = set()
+        for name in names:
+            try:
+                os.unlink(f"{self.staging}/{name}")
+            except (FileNotFoundError, IsADirectoryError):
+                continue  # gone, or a folder of this build's files now
+            folders.add(name.rpartition("/")[0])
+        for folder in sorted(folders, key=len, reverse=True):  # the deepest first
+            while folder:
+                try:
+                    os.rmdir(f"{self.staging}/{folder}")
+                except OSError:
+                    break  # not empty: it holds planned files
+                folder = folder.rpartition("/")[0]
 
     def _make_folders(self, folder: str) -> None:
         parts = folder.split("/")
@@ -351,8 +428,12 @@ class Stage:
             try:
                 os.mkdir(path, _DIR_MODE)
             except FileExistsError:
-                if not os.path.isdir(path):  # a file where a folder is needed
-                    raise
+                if not os.path.isdir(path):
+                    if self.recycled is None:  # a file where a folder is needed
+                        raise
+                    os.unlink(path)  # a recycled tree's file, where a folder is needed now
+                    os.mkdir(path, _DIR_MODE)
+                    os.chmod(path, _DIR_MODE)
             else:
                 os.chmod(path, _DIR_MODE)  # mkdir honours the umask; the export is public
             self._folders.add(relative)
@@ -367,15 +448,7 @@ class Stage:
         if self.reuse is None or self.reuse.files.get(item.name) != (item.tag, item.mtime_ns):
             return False
         source = f"{self.reuse.tree}/{item.name}"
-        try:
-            found = os.lstat(source)
-        except FileNotFoundError:
-            return False
-        if (
-            not stat.S_ISREG(found.st_mode)
-            or found.st_size != len(item.body)
-            or found.st_mtime_ns != item.mtime_ns
-        ):
+        if not _same_file(source, item):
             return False
         try:
             os.link(source, target)
@@ -386,8 +459,35 @@ class Stage:
         return True
 
 
+def _same_file(path: str, item: PlannedFile) -> bool:
+    """`path` is a regular file of `item`'s size and mtime (its bytes per a manifest)."""
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return (
+        stat.S_ISREG(found.st_mode)
+        and found.st_size == len(item.body)
+        and found.st_mtime_ns == item.mtime_ns
+    )
+
+
+def _clear(path: str) -> None:
+    """Make room at `path` in a recycled tree: unlink a file, remove a folder."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except IsADirectoryError:
+        shutil.rmtree(path)
+
+
+def _staging_name(out: Path) -> str:
+    return os.path.join(out.parent, f".{out.name}.build-{secrets.token_hex(4)}")
+
+
 def _make_staging(out: Path) -> str:
-    staging = os.path.join(out.parent, f".{out.name}.build-{secrets.token_hex(4)}")
+    staging = _staging_name(out)
     os.mkdir(staging, _DIR_MODE)
     os.chmod(staging, _DIR_MODE)  # mkdir honours the umask; the export must be world-readable
     return staging
