@@ -6,20 +6,38 @@ table hashes a key when it is read, when it is marked used and again when the ta
 swept after the build, for each of the ~10,000 entries of each format, so the key
 computes the hash of (feed, entry) once and keeps it. Equality is still the content's
 (checked by identity first).
+
+One key per entry object: `EntryKey(feed, entry)` gives back the key made before for
+that very Entry (and Feed), found by the entry's identity in a `feeds.memo` table swept
+per build. A reload hands over unchanged entries as the same objects, so every
+renderer of every build shares one key per entry, hashed once when the entry was read,
+and memo lookups compare keys by identity instead of comparing entries field by field.
+The table holds each entry it names, so an id in it always belongs to that entry.
 """
 
 from __future__ import annotations
 
+from ..memo import Memo
 from ..model import Entry, Feed
 
 
 class EntryKey:
     __slots__ = ("_hash", "entry", "feed")
 
-    def __init__(self, feed: Feed, entry: Entry) -> None:
-        self.feed = feed
-        self.entry = entry
-        self._hash = hash((_feed_hash(feed), entry))
+    _hash: int
+    entry: Entry
+    feed: Feed
+
+    def __new__(cls, feed: Feed, entry: Entry) -> EntryKey:
+        known = _BY_IDENTITY.get(id(entry), _nothing)
+        if known is not None and known.entry is entry and known.feed is feed:
+            return known
+        key = object.__new__(cls)
+        key.feed = feed
+        key.entry = entry
+        key._hash = hash((_feed_hash(feed), entry))
+        _BY_IDENTITY.put(id(entry), key)
+        return key
 
     def __hash__(self) -> int:
         return self._hash
@@ -29,7 +47,7 @@ class EntryKey:
             return NotImplemented
         # Identity first: a reload hands over unchanged entries as the same objects, and a
         # dataclass's == builds two tuples of all its fields before comparing them.
-        return (
+        return self is other or (
             self._hash == other._hash
             and (self.entry is other.entry or self.entry == other.entry)
             and (self.feed is other.feed or self.feed == other.feed)
@@ -38,6 +56,14 @@ class EntryKey:
     def __reduce__(self) -> tuple[type[EntryKey], tuple[Feed, Entry]]:
         # Rebuilt (hash recomputed) when unpickled: string hashes differ between processes.
         return (EntryKey, (self.feed, self.entry))
+
+
+# id(entry) -> the key of that entry. Not saved: ids mean nothing in another process.
+_BY_IDENTITY: Memo[int, EntryKey | None] = Memo("entry_key.by_identity", saved=False)
+
+
+def _nothing() -> None:
+    return None
 
 
 # The hash of the feed the last key was for: every key of a build has the same Feed.
