@@ -133,13 +133,17 @@ def catalog_text(kinds: list[int], indent: int) -> str:
 
 
 def outcome(read: object) -> tuple[str, object]:
-    """("catalog", catalog and its entry lines) or ("errors", the errors), comparable."""
+    """("catalog", catalog, its orders and their entries' lines) or ("errors", the
+    errors), comparable. The orders may be carried over from the parser's last catalog:
+    they must hold the new entries (lines included), in the order sorting gives."""
     try:
         catalog = read()  # type: ignore[operator]
     except CatalogErrors as exc:
         return "errors", exc.errors
     assert isinstance(catalog, Catalog)
-    return "catalog", (catalog, [entry.line for entry in catalog.entries])
+    orders = (catalog.entries, catalog.publications, catalog.events)
+    lines = [[entry.line for entry in order] for order in orders]
+    return "catalog", (catalog, catalog.publications, catalog.events, catalog.tags, lines)
 
 
 def same_as_full(parser: CatalogParser, text: str | bytes) -> None:

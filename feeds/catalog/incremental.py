@@ -18,11 +18,20 @@ full reader: a file of another shape, a chunk or a feed block with any problem a
 (the full reader then reports them with their exact lines and paths), a chunk that
 reads as anything but one entry, duplicate ids. A broken file is therefore as slow to
 report as before; a good edit is fast.
+
+The Catalog's orders (`publications`, `events`, `tags`: sorting 10,000 aware datetimes
+in a dozen zones costs ~0.1 s) are carried over from the last catalog when the edit
+left every entry where it was and changed nothing they are sorted by (`_carry_orders`):
+the sort would make the very same comparisons, so it would give the same permutation.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from itertools import compress
+from operator import is_not
 
 from ..model import Catalog, Entry, Feed
 from . import DEFAULT_MAX_BYTES, parse_catalog
@@ -58,6 +67,7 @@ class CatalogParser:
         self._entries: dict[bytes, tuple[Entry, int]] = {}
         self._zones: Zones | None = None
         self._feeds: dict[bytes, tuple[Feed, Zones]] = {}
+        self._catalog: Catalog | None = None  # the last good parse, whose orders we carry
         self.reused = 0  # entries taken from the last parse, for logs and tests
         self.parsed = 0  # entries parsed this time by the shortcut
 
@@ -66,14 +76,19 @@ class CatalogParser:
         self.reused = self.parsed = 0
         layout = split(data) if len(data) <= self.max_bytes else None
         known = self._known(layout) if layout is not None else None
+        catalog: Catalog | None = None
         if layout is not None and known is not None:
             try:
-                return self._parse_chunks(layout, *known, data, source)
+                catalog = self._parse_chunks(layout, *known, data, source)
             except _Fallback:
                 self.reused = self.parsed = 0
-        catalog = parse_catalog(data, source, self.max_bytes)
-        if layout is not None:
-            self._remember(layout, catalog)
+        if catalog is None:
+            catalog = parse_catalog(data, source, self.max_bytes)
+            if layout is not None:
+                self._remember(layout, catalog)
+        if self._catalog is not None:
+            _carry_orders(self._catalog, catalog)
+        self._catalog = catalog
         return catalog
 
     def _known(self, layout: Layout) -> tuple[Feed, Zones, dict[bytes, tuple[Entry, int]]] | None:
@@ -220,3 +235,60 @@ def _at_line(entry: Entry, line: int) -> Entry:
     moved.__dict__.update(entry.__dict__)
     moved.__dict__["line"] = line
     return moved
+
+
+# --- orders carried from the last catalog ------------------------------------------------
+
+# What each order of `model.Catalog` sorts its entries by (see the properties there).
+_ORDER_KEYS: dict[str, Callable[[Entry], object]] = {
+    "publications": lambda entry: (entry.id, entry.published),
+    "events": lambda entry: (entry.id, entry.event.start if entry.event else None),
+    "tags": lambda entry: entry.tags,
+}
+
+
+def _carry_orders(previous: Catalog, catalog: Catalog) -> None:
+    """Give `catalog` the orders `previous` computed, with its replaced entries swapped
+    in, where that is what computing them would give.
+
+    It is when the entries differ only where one entry replaced another at the same
+    position with sort keys that compare exactly alike (`_alike`): sorting then makes the
+    same comparisons with the same outcomes, so it gives the same permutation. Else the
+    order is left to be computed (a `cached_property`, which this fills by assignment).
+    """
+    if len(previous.entries) != len(catalog.entries):
+        return
+    positions = list(
+        compress(range(len(catalog.entries)), map(is_not, previous.entries, catalog.entries))
+    )
+    pairs = [(previous.entries[i], catalog.entries[i]) for i in positions]
+    swapped = {id(old): new for old, new in pairs}
+    for name, key in _ORDER_KEYS.items():
+        order = previous.__dict__.get(name)  # where cached_property keeps a computed order
+        if order is None or not all(_alike(key(old), key(new)) for old, new in pairs):
+            continue
+        if name != "tags":
+            order = tuple([swapped.get(id(entry), entry) for entry in order])
+        object.__setattr__(catalog, name, order)  # frozen: assign past its __setattr__
+
+
+def _alike(a: object, b: object) -> bool:
+    """Whether `a` and `b` compare alike with every value: equal, of the same type, and
+    datetimes with the same wall time, fold and zone (datetimes of one tzinfo object are
+    compared by wall time, others by instant: a zone equal but not identical could change
+    the outcome, except a fixed offset's)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, tuple):
+        assert isinstance(b, tuple)
+        return len(a) == len(b) and all(map(_alike, a, b))
+    if isinstance(a, datetime):
+        assert isinstance(b, datetime)
+        return (
+            a.replace(tzinfo=None) == b.replace(tzinfo=None)
+            and a.fold == b.fold
+            and (a.tzinfo is b.tzinfo or (type(a.tzinfo) is timezone and a.tzinfo == b.tzinfo))
+        )
+    return isinstance(a, str | date) and a == b
