@@ -1,10 +1,11 @@
-"""Entry pages are written by Python (feeds/render/pages_entry.py) that follows entry.html;
-these tests hold the two to the same bytes.
+"""Entry pages and list items are written by Python (feeds/render/pages_entry.py,
+pages_fragments.py) that follows entry.html and _macros.html; these tests hold the two
+to the same bytes.
 
 Every entry of the test catalogs, of a generated catalog and of random catalogs is
-rendered both ways: `PageRenderer.entry` (the fast path the Site uses) and
-`PageRenderer.entry_from_template` (entry.html through Jinja). A change to the template,
-its macros or base.html that the fast path does not follow fails here.
+rendered both ways: `PageRenderer.entry` and `.item` (the fast paths the Site uses) and
+`PageRenderer.entry_from_template` and `.item_from_template` (the templates through
+Jinja). A change to the templates that the fast paths do not follow fails here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import Markup
 from test_hostile_content import catalog as hostile_catalog
 from test_pages_support import ROOT, bundled_catalog, rich_catalog
 
@@ -40,6 +42,10 @@ def assert_both_ways_alike(catalog: Catalog) -> None:
     for entry in catalog.entries:
         fast, template = renderer.entry(entry), renderer.entry_from_template(entry)
         assert fast == template, f"{entry.id}: the fast path and entry.html differ"
+        for heading in ("h2", "h3"):
+            fast_item = renderer.item(entry, heading)
+            assert fast_item == renderer.item_from_template(entry, heading), entry.id
+            assert isinstance(fast_item, Markup)  # inserted as it is by the list templates
 
 
 def generated_catalog(entries: int) -> Catalog:

@@ -38,6 +38,7 @@ from .pages_entry import (
 )
 from .pages_env import STATIC_FILES, base_path, render_template, static_file, template_module
 from .pages_events_json import events_json, events_json_path
+from .pages_fragments import Fragments
 from .pages_grid import MAX_OCCURRENCES, is_unbounded, month_grid, occurrences
 from .pages_select import (
     EVENT_WINDOW,
@@ -182,7 +183,7 @@ class PageRenderer:
             tag: event_window(tuple(events), self.anchor, EVENT_WINDOW)
             for tag, events in _by_tag(catalog.tags, catalog.events).items()
         }
-        self._macros = template_module("_macros.html", links=self.links, fmt=Formats)
+        self.fragments = Fragments(self.links.entry, self.links.tag)
 
     def page(self, template: str, path: str, tag: str | None = None, **context: Any) -> bytes:
         return render_template(
@@ -198,11 +199,21 @@ class PageRenderer:
         )
 
     def item(self, entry: Entry, heading: str) -> Markup:
-        """The `entry_item` macro's output for `entry`, memoised (see _ITEMS)."""
+        """The `entry_item` macro's output for `entry` (written by pages_fragments.py),
+        memoised (see _ITEMS)."""
         return _ITEMS.get(
             (heading, EntryKey(self.feed, entry)),
-            lambda: self._macros.entry_item(entry, heading),
+            lambda: self.fragments.entry_item(entry, heading),
         )
+
+    def item_from_template(self, entry: Entry, heading: str) -> Markup:
+        """The `entry_item` macro through Jinja: what `item` must equal (tested)."""
+        item: Markup = self._macros.entry_item(entry, heading)
+        return item
+
+    @cached_property
+    def _macros(self) -> Any:
+        return template_module("_macros.html", links=self.links, fmt=Formats)
 
     def home(self) -> bytes:
         publications = self.catalog.publications[: HOME_PUBLICATIONS + 1]
@@ -259,7 +270,7 @@ class PageRenderer:
             description=slots["description"],
             main=slots["main"],
         )
-        return EntryPageWriter(EntryChrome(chrome.decode("utf-8")), self.links.tag)
+        return EntryPageWriter(EntryChrome(chrome.decode("utf-8")), self.fragments)
 
     def _entry_view(self, entry: Entry) -> EntryView:
         summary = Markup(summary_html(entry.summary, self.feed.base_url))  # sanitised

@@ -10,22 +10,20 @@ head, header and footer rendered again, and each helper and macro call going thr
   marker in place of each page's own text (its id, title and description), then
   split at the markers (`EntryChrome`).
 - The main block is written by `EntryPageWriter.main`, which mirrors entry.html's
-  `main` block (and the `entry_meta` and `tag_list` macros it calls) line by line,
-  including the whitespace `trim_blocks` and `lstrip_blocks` leave.
+  `main` block line by line, including the whitespace `trim_blocks` and
+  `lstrip_blocks` leave (the macros it calls are in pages_fragments.py).
 
 entry.html stays the specification: `tests/test_pages_speed_entry.py` renders entry
 pages both ways (the test catalogs, a generated catalog, random entries) and requires
 the same bytes. Change the template and this module together.
 
-Text from the catalog is escaped with markupsafe's `escape`, as Jinja's autoescaping
-does. Text made here of digits and fixed words only (ISO dates, "Tue 21 May 2019",
-counts) is not: escaping leaves it as it is, and at ~0.5 µs a call, the dates of a
-recurring event's occurrences would be its page's largest cost.
+Escaping as in pages_fragments.py: catalog text through markupsafe's `escape`, dates
+and counts written here as they are (escaping would leave them unchanged, at ~0.5 µs a
+call, and a recurring event's page lists ten of each).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +31,7 @@ from markupsafe import Markup, escape
 
 from ..model import Entry, Event
 from . import pages_calendar as cal
+from .pages_fragments import Fragments, entry_meta
 from .pages_grid import Occurrence
 
 # The slots of the chrome: each page's own text, filled in by EntryChrome.fill.
@@ -107,11 +106,9 @@ class EntryChrome:
 class EntryPageWriter:
     """Writes the entry pages of one build."""
 
-    def __init__(self, chrome: EntryChrome, tag_url: Callable[[str], str]) -> None:
+    def __init__(self, chrome: EntryChrome, fragments: Fragments) -> None:
         self.chrome = chrome
-        self.tag_url = tag_url
-        # Each tag's list item, written once per build (30 tags, 20,000 uses at 10k).
-        self._tag_items: dict[str, str] = {}
+        self.fragments = fragments
 
     def page(self, view: EntryView) -> bytes:
         title = escape(view.entry.title)
@@ -138,7 +135,7 @@ class EntryPageWriter:
                 f'<p class="meta">Updated <time datetime="{entry.updated.isoformat()}">'
                 f"{cal.day_text(entry.updated.date())}</time></p>"
             )
-        out.append(f"    {self.tag_list(entry.tags)}\n")
+        out.append(f"    {self.fragments.tag_list(entry.tags)}\n")
         out.append("  </header>\n")
         if event:
             assert view.calendar is not None
@@ -153,36 +150,6 @@ class EntryPageWriter:
             )
         out.append("</article>\n")
         return "".join(out)
-
-    def tag_list(self, tags: tuple[str, ...]) -> str:
-        """The `tag_list` macro."""
-        if not tags:
-            return ""
-        items = "".join([self._tag_item(tag) for tag in tags])
-        return f'<ul class="tags" aria-label="Tags">\n{items}</ul>\n'
-
-    def _tag_item(self, tag: str) -> str:
-        item = self._tag_items.get(tag)
-        if item is None:
-            item = f'  <li><a href="{escape(self.tag_url(tag))}">{escape(tag)}</a></li>\n'
-            self._tag_items[tag] = item
-        return item
-
-
-def entry_meta(entry: Entry) -> str:
-    """The `entry_meta` macro."""
-    out = ['<p class="meta">\n']
-    if entry.type:
-        out.append(f'<span class="type">{escape(entry.type)}</span>')
-    if entry.is_event:
-        out.append('<span class="type type-event">Event</span>')
-    if entry.published:
-        out.append(
-            f'<span>Published <time datetime="{entry.published.isoformat()}">'
-            f"{cal.day_text(entry.published.date())}</time></span>"
-        )
-    out.append("</p>\n")
-    return "".join(out)
 
 
 def _event_facts(event: Event, view: EntryView, calendar: CalendarLinks) -> list[str]:
