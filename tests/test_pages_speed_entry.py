@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
+from markupsafe import escape as markupsafe_escape
 from test_hostile_content import catalog as hostile_catalog
 from test_pages_support import ROOT, bundled_catalog, rich_catalog
 
@@ -28,6 +29,7 @@ from feeds.catalog import parse_catalog
 from feeds.model import Author, Catalog, Entry, Event, Feed
 from feeds.render.pages import PageRenderer
 from feeds.render.pages_entry import EntryChrome, marker
+from feeds.render.pages_fragments import escape
 
 
 @pytest.fixture(autouse=True)
@@ -179,3 +181,11 @@ def test_a_chrome_with_a_slot_written_otherwise_is_refused() -> None:
     # e.g. `{{ entry.title|upper }}` in a template: the marker no longer names a slot
     with pytest.raises(ValueError, match="markers not as expected"):
         EntryChrome(f"<title>{marker('title').upper()}</title>{marker('main')}")
+
+
+# --- escaping -------------------------------------------------------------------------
+
+
+@given(st.text() | texts)
+def test_escape_writes_what_autoescaping_writes(text: str) -> None:
+    assert escape(text) == markupsafe_escape(text)

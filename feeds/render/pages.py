@@ -275,7 +275,8 @@ class PageRenderer:
     def _entry_view(self, entry: Entry) -> EntryView:
         summary = Markup(summary_html(entry.summary, self.feed.base_url))  # sanitised
         description = _description(entry)
-        link_host = urlsplit(entry.link).hostname if entry.link else ""
+        # The catalog accepts only links with a host, so "or" never applies to its entries
+        link_host = (urlsplit(entry.link).hostname or "") if entry.link else ""
         if entry.event is None:
             return EntryView(entry, summary, description, link_host)
         found = occurrences(entry) if entry.event.rrule else []
