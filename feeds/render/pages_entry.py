@@ -91,15 +91,18 @@ class EntryChrome:
             # A template changed how it writes a slot (a filter, say): the split
             # would not be the template's output any more.
             raise ValueError(f"entry_chrome.html: markers not as expected: {unknown}")
-        self._pieces = list(zip(literals, [*slots, None], strict=True))
+        # Kept encoded: the chrome is half of each page, encoded once instead of per page.
+        encoded = [literal.encode("utf-8") for literal in literals]
+        self._pieces = list(zip(encoded, [*slots, None], strict=True))
 
-    def fill(self, values: dict[str, str]) -> str:
+    def fill(self, values: dict[str, str]) -> bytes:
+        """The page in UTF-8, with `values[slot]` in each slot."""
         parts = []
         for literal, slot in self._pieces:
             parts.append(literal)
             if slot is not None:
-                parts.append(values[slot])
-        return "".join(parts)
+                parts.append(values[slot].encode("utf-8"))
+        return b"".join(parts)
 
 
 class EntryPageWriter:
@@ -117,7 +120,7 @@ class EntryPageWriter:
             "description": escape(view.description),
             "main": self.main(view, title),
         }
-        return self.chrome.fill(values).encode("utf-8")
+        return self.chrome.fill(values)
 
     def main(self, view: EntryView, title: str) -> str:
         """entry.html's `main` block; `title` is the entry's, escaped."""
