@@ -6,7 +6,8 @@ name or a position. This is what makes a reload after editing one entry cheap: o
 the edited entry misses.
 
 - `Memo(name)` registers a table; `memo.get(key, compute)` returns the stored value or
-  computes, stores and returns it; `memo.put(key, value)` replaces one.
+  computes, stores and returns it; `memo.put(key, value)` replaces one. `ByIdentity`
+  is a table found by an object's identity instead of its content.
 - `begin_build()` / `end_build()` bracket one Site build: a value not used by the
   latest build is dropped at its end, so memory stays bounded by one catalog's worth
   however long a server runs and however often the catalog changes.
@@ -82,6 +83,38 @@ class Memo(Generic[K, V]):
 
 
 _MISSING = object()  # a stored value may be None
+
+Obj = TypeVar("Obj")
+
+
+class ByIdentity(Generic[Obj, V]):
+    """A table of values derived from objects, found by the object's identity.
+
+    For objects handed over unchanged from one build to the next (the entries a reload
+    did not touch, the feed documents made only of them), where hashing the object's
+    content would cost more than the lookup should save. An equal object that is not the
+    same one misses. A `Memo` underneath (never saved: ids mean nothing in another
+    process) keeps, swept per build like any table, each object with its value, so an id
+    in it always belongs to the object it was stored for.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._table: Memo[int, tuple[Obj, V] | None] = Memo(name, saved=False)
+
+    def get(self, obj: Obj, compute: Callable[[], V]) -> V:
+        known = self._table.get(id(obj), _none)
+        if known is not None and known[0] is obj:
+            return known[1]
+        value = compute()
+        self._table.put(id(obj), (obj, value))
+        return value
+
+    def put(self, obj: Obj, value: V) -> None:
+        self._table.put(id(obj), (obj, value))
+
+
+def _none() -> None:
+    return None
 
 
 def begin_build() -> None:

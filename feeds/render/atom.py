@@ -20,7 +20,7 @@ is given once, on the feed, and applies to every entry.
 from __future__ import annotations
 
 from .. import ids
-from ..memo import Memo
+from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Feed
 from ..text import summary_html
 from .datefmt import rfc3339
@@ -60,6 +60,7 @@ ATOM = Format(
     entry=entry_bytes,
     frames=Memo("atom.frame"),
     entries=Memo("atom.entry"),
+    documents=ByIdentity("atom.document"),
 )
 
 

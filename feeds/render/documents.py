@@ -22,6 +22,12 @@ tables keyed by content: entry bytes by (feed, entry) (an `EntryKey`), frames by
 `frame_key` (every field but the entries, plus the `updated` they give). A rebuild after
 one entry is edited serializes that entry and the frames whose `updated` moved, and
 joins bytes for the rest.
+
+And a rebuild after an edit that moved no publication (a title, a summary, a link: the
+usual edit) does not even walk the 10k entries of each format: `feed_documents` hands
+the last build's documents over, the same objects for the documents the edit did not
+touch, and each format finds those documents' bytes by identity (`Format.documents`).
+Only the few documents holding an edited entry are joined again.
 """
 
 from __future__ import annotations
@@ -29,16 +35,17 @@ from __future__ import annotations
 import weakref
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from functools import cached_property, partial
-from itertools import chain
+from itertools import chain, compress
+from operator import is_not
 from zoneinfo import ZoneInfo
 
 from .. import ids
-from ..memo import Memo
+from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Feed
-from .archive import partition
+from .archive import archive_year, partition
 from .entry_key import EntryKey
 
 # `updated` of a document without entries: fixed, so that an empty feed is still
@@ -128,20 +135,26 @@ class Frame:
 
 @dataclass(frozen=True)
 class Format:
-    """How one format serializes the two kinds of pieces `assemble` joins."""
+    """How one format serializes the two kinds of pieces `assemble` joins, and the tables
+    that keep them (and whole documents) between builds."""
 
     extension: str  # "atom": documents are `<base>feed.atom`
     frame: Callable[[FeedDocument], Frame]
     entry: Callable[[Feed, Entry], bytes]  # the entry's bytes as they sit in a document
     frames: Memo[Hashable, Frame]
     entries: Memo[EntryKey, bytes]
+    documents: ByIdentity[FeedDocument, bytes]  # a document handed over by `feed_documents`
 
 
 def assemble(catalog: Catalog, fmt: Format) -> dict[str, bytes]:
-    """Every feed document of `catalog` in one format: {Site path: bytes}."""
+    """Every feed document of `catalog` in one format: {Site path: bytes}.
+
+    A document that `feed_documents` handed over unchanged from the last build is the
+    same object, whose bytes are found by identity; only the others are joined.
+    """
     feed = catalog.feed
     # Entry bytes by object identity for this call: each publication is in several
-    # documents, and one memo lookup (a hash of the whole entry) per publication is enough.
+    # documents, and one memo lookup per publication is enough.
     seen: dict[int, bytes] = {}
 
     def entry_bytes(entry: Entry) -> bytes:
@@ -151,27 +164,94 @@ def assemble(catalog: Catalog, fmt: Format) -> dict[str, bytes]:
             found = seen[id(entry)] = fmt.entries.get(EntryKey(feed, entry), compute)
         return found
 
-    outputs: dict[str, bytes] = {}
-    for document in feed_documents(catalog):
+    def document_bytes(document: FeedDocument) -> bytes:
         frame = fmt.frames.get(document.frame_key, partial(fmt.frame, document))
-        outputs[document.path(fmt.extension)] = frame.wrap(map(entry_bytes, document.entries))
-    return outputs
+        return frame.wrap(map(entry_bytes, document.entries))
+
+    return {
+        document.path(fmt.extension): fmt.documents.get(
+            document,
+            partial(document_bytes, document),
+        )
+        for document in feed_documents(catalog)
+    }
 
 
-# The documents of the last catalog asked about: Atom, RSS and JSON Feed each ask in one
-# build. A weak reference, so that it never keeps an old catalog alive.
-_last: tuple[weakref.ref[Catalog], tuple[FeedDocument, ...]] | None = None
+@dataclass(frozen=True)
+class _Documents:
+    """The documents of the last catalog asked about (Atom, RSS and JSON Feed each ask in
+    one build), and what it takes to hand them over to the next catalog."""
+
+    catalog: weakref.ref[Catalog]  # weak: never keeps an old catalog alive
+    feed: Feed
+    publications: tuple[Entry, ...]  # the catalog's, which `holding` refers to
+    documents: tuple[FeedDocument, ...]
+    holding: dict[int, list[int]]  # id(publication) -> positions of the documents with it
+
+
+# One slot: the documents of the last catalog. A memo table, so that it is swept with the
+# others, and emptied with them by `memo.clear_all()` (a cold start).
+_LAST: Memo[str, _Documents | None] = Memo("documents.last", saved=False)
+_SLOT = "last"
 
 
 def feed_documents(catalog: Catalog) -> tuple[FeedDocument, ...]:
-    """Every feed document: the publications, then each tag, each live before its archives."""
-    global _last
-    last = _last
-    if last is not None and last[0]() is catalog:
-        return last[1]
+    """Every feed document: the publications, then each tag, each live before its archives.
+
+    After an edit that left every publication where it was in `catalog.publications`,
+    with its tags and archive year, the documents are those of the last catalog: the
+    same objects where none of their entries changed, the edited entries swapped in
+    where some did (`_handed_over`). Else they are made again.
+    """
+    last = _LAST.get(_SLOT, _no_documents)
+    if last is not None and last.catalog() is catalog:
+        return last.documents
+    handed_over = _handed_over(last, catalog) if last is not None else None
+    current = handed_over if handed_over is not None else _made(catalog)
+    _LAST.put(_SLOT, current)
+    return current.documents
+
+
+def _no_documents() -> None:
+    return None
+
+
+def _made(catalog: Catalog) -> _Documents:
     documents = _feed_documents(catalog)
-    _last = (weakref.ref(catalog), documents)
-    return documents
+    holding: defaultdict[int, list[int]] = defaultdict(list)
+    for position, document in enumerate(documents):
+        for entry in document.entries:
+            holding[id(entry)].append(position)
+    return _Documents(
+        weakref.ref(catalog), catalog.feed, catalog.publications, documents, dict(holding)
+    )
+
+
+def _handed_over(last: _Documents, catalog: Catalog) -> _Documents | None:
+    """`last`'s documents with the publications that changed swapped in, when nothing
+    that decides which document holds what changed: the feed, the order of the
+    publications and each one's tags and archive year. None otherwise."""
+    feed, old, new = catalog.feed, last.publications, catalog.publications
+    if not (feed is last.feed or feed == last.feed) or len(old) != len(new):
+        return None
+    changed = list(compress(range(len(new)), map(is_not, old, new)))
+    zone = feed_zone(feed)
+    for position in changed:
+        before, after = old[position], new[position]
+        if before.tags != after.tags or archive_year(before, zone) != archive_year(after, zone):
+            return None
+    if not changed:
+        return replace(last, catalog=weakref.ref(catalog), publications=new)
+    swapped = {id(old[position]): new[position] for position in changed}
+    holding = dict(last.holding)
+    for position in changed:
+        holding[id(new[position])] = holding.pop(id(old[position]))
+    documents = list(last.documents)
+    for index in sorted({index for entry in swapped.values() for index in holding[id(entry)]}):
+        document = documents[index]
+        entries = tuple([swapped.get(id(entry), entry) for entry in document.entries])
+        documents[index] = replace(document, entries=entries)
+    return _Documents(weakref.ref(catalog), feed, new, tuple(documents), holding)
 
 
 def _feed_documents(catalog: Catalog) -> tuple[FeedDocument, ...]:

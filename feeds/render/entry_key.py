@@ -8,16 +8,15 @@ computes the hash of (feed, entry) once and keeps it. Equality is still the cont
 (checked by identity first).
 
 One key per entry object: `EntryKey(feed, entry)` gives back the key made before for
-that very Entry (and Feed), found by the entry's identity in a `feeds.memo` table swept
-per build. A reload hands over unchanged entries as the same objects, so every
-renderer of every build shares one key per entry, hashed once when the entry was read,
-and memo lookups compare keys by identity instead of comparing entries field by field.
-The table holds each entry it names, so an id in it always belongs to that entry.
+that very Entry (and Feed), found by the entry's identity (`feeds.memo.ByIdentity`, a
+table swept per build). A reload hands over unchanged entries as the same objects, so
+all renderers of all builds share one key per entry, hashed once, and memo lookups
+compare keys by identity instead of comparing entries field by field.
 """
 
 from __future__ import annotations
 
-from ..memo import Memo
+from ..memo import ByIdentity
 from ..model import Entry, Feed
 
 
@@ -29,14 +28,18 @@ class EntryKey:
     feed: Feed
 
     def __new__(cls, feed: Feed, entry: Entry) -> EntryKey:
-        known = _BY_IDENTITY.get(id(entry), _nothing)
-        if known is not None and known.entry is entry and known.feed is feed:
-            return known
+        key = _BY_IDENTITY.get(entry, lambda: cls._make(feed, entry))
+        if key.feed is not feed:  # the same entry in another feed: another key
+            key = cls._make(feed, entry)
+            _BY_IDENTITY.put(entry, key)
+        return key
+
+    @classmethod
+    def _make(cls, feed: Feed, entry: Entry) -> EntryKey:
         key = object.__new__(cls)
         key.feed = feed
         key.entry = entry
         key._hash = hash((_feed_hash(feed), entry))
-        _BY_IDENTITY.put(id(entry), key)
         return key
 
     def __hash__(self) -> int:
@@ -58,12 +61,8 @@ class EntryKey:
         return (EntryKey, (self.feed, self.entry))
 
 
-# id(entry) -> the key of that entry. Not saved: ids mean nothing in another process.
-_BY_IDENTITY: Memo[int, EntryKey | None] = Memo("entry_key.by_identity", saved=False)
-
-
-def _nothing() -> None:
-    return None
+# Each entry's key, by the entry's identity (see the module doc).
+_BY_IDENTITY: ByIdentity[Entry, EntryKey] = ByIdentity("entry_key.by_identity")
 
 
 # The hash of the feed the last key was for: every key of a build has the same Feed.

@@ -35,7 +35,7 @@ from datetime import date, datetime
 from typing import Any
 
 from .. import ids
-from ..memo import Memo
+from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Event, Feed
 from ..text import summary_html
 from .datefmt import rfc3339
@@ -82,6 +82,7 @@ JSON = Format(
     entry=item_bytes,
     frames=Memo("json.frame"),
     entries=Memo("json.item"),
+    documents=ByIdentity("json.document"),
 )
 
 

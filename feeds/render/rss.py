@@ -17,7 +17,7 @@ once per distinct entry, and joined into each document's frame
 from __future__ import annotations
 
 from .. import ids
-from ..memo import Memo
+from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Feed
 from ..text import summary_html
 from .datefmt import rfc822
@@ -54,6 +54,7 @@ RSS = Format(
     entry=item_bytes,
     frames=Memo("rss.frame"),
     entries=Memo("rss.item"),
+    documents=ByIdentity("rss.document"),
 )
 
 
