@@ -195,7 +195,7 @@ def _outlook_compose_url(event: Event, title: str, details: str, location: str |
         start = event.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         end = event.end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     params = [
-        ("path", "%2Fcalendar%2Faction%2Fcompose"),  # "/calendar/action/compose", encoded
+        ("path", percent_encode("/calendar/action/compose")),
         ("rru", "addevent"),
         ("subject", title),
         ("startdt", percent_encode(start)),

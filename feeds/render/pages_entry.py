@@ -133,6 +133,7 @@ class EntryPageWriter:
             f"    {entry_meta(entry)}\n",
         ]
         if entry.updated and entry.updated != entry.published:
+            # A whole `{% if %}` line: no indentation, no newline (lstrip/trim_blocks)
             out.append(
                 f'<p class="meta">Updated <time datetime="{entry.updated.isoformat()}">'
                 f"{cal.day_text(entry.updated.date())}</time></p>"
