@@ -169,7 +169,7 @@ def test_random_entries_render_alike_both_ways(feed: Feed, entry_list: list[Entr
 
 
 def test_the_chrome_has_each_slot_where_base_html_puts_it() -> None:
-    chrome = PageRenderer(rich_catalog())._entry_pages.chrome
+    chrome = PageRenderer(rich_catalog()).entry_writer.chrome
     slots = {"id": "ID", "title": "TITLE", "description": "DESC", "main": "MAIN"}
     filled = chrome.fill(slots).decode("utf-8")
     assert "<title>TITLE · Test &amp; &lt;b&gt;feeds&lt;/b&gt;</title>" in filled

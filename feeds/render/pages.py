@@ -251,7 +251,7 @@ class PageRenderer:
     def entry(self, entry: Entry) -> bytes:
         # EntryKey: the entry's hash is computed once, not at each of the table's lookups
         key = ("entry", EntryKey(self.feed, entry))
-        return _PAGES.get(key, lambda: self._entry_pages.page(self._entry_view(entry)))
+        return _PAGES.get(key, lambda: self.entry_writer.page(self._entry_view(entry)))
 
     def entry_from_template(self, entry: Entry) -> bytes:
         """The entry page as entry.html renders it: what `entry` must equal (tested)."""
@@ -259,7 +259,7 @@ class PageRenderer:
         return self.page("entry.html", ids.entry_page_path(entry.id), **view.template_context())
 
     @cached_property
-    def _entry_pages(self) -> EntryPageWriter:
+    def entry_writer(self) -> EntryPageWriter:
         """The writer of entry pages, with the chrome they share rendered for this build
         (only when an entry page is rendered: a rebuild may reuse them all)."""
         slots = {slot: marker(slot) for slot in CHROME_SLOTS}
