@@ -128,8 +128,8 @@ def tail(log: Path, lines: int = 30) -> str:
 
 
 def require_app() -> None:
-    """The web app's pieces must exist: wsgi.py, gunicorn.conf.py, feeds.web."""
-    missing = [p.name for p in (ROOT / "wsgi.py", ROOT / "gunicorn.conf.py") if not p.exists()]
+    """The web app's pieces must exist: asgi.py, gunicorn.conf.py, feeds.web."""
+    missing = [p.name for p in (ROOT / "asgi.py", ROOT / "gunicorn.conf.py") if not p.exists()]
     if not (ROOT / "feeds" / "web.py").exists():
         missing.append("feeds/web.py")
     if missing:
@@ -158,7 +158,7 @@ def gunicorn_env(catalog: Path, extra: dict[str, str] | None = None) -> dict[str
 def start_app(
     catalog: Path, log: Path, extra_args: Sequence[str] = (), env: dict[str, str] | None = None
 ) -> Iterator[App]:
-    """`gunicorn -c gunicorn.conf.py wsgi:app` (the documented command) on a free loopback port.
+    """`gunicorn -c gunicorn.conf.py asgi:app` (the documented command) on a free loopback port.
 
     `--bind` on the command line overrides the config file's bind; everything else
     (workers, threads, preload) is the shipped configuration.
@@ -172,7 +172,7 @@ def start_app(
         "--bind",
         f"127.0.0.1:{port}",
         *extra_args,
-        "wsgi:app",
+        "asgi:app",
     ]
     with log.open("wb") as sink:
         process = subprocess.Popen(

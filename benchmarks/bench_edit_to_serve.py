@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_edit_to_serve.py            # 10k catalog, 5 edits per mode
     .venv/bin/python benchmarks/bench_edit_to_serve.py --size 1k --repeat 3
 
-Starts the app with the documented command (`gunicorn -c gunicorn.conf.py wsgi:app`,
+Starts the app with the documented command (`gunicorn -c gunicorn.conf.py asgi:app`,
 FEEDS_CATALOG pointing at a copy of the generated catalog, a free loopback port, and
 FEEDS_WORKER_HEADER=true so answers say which worker sent them). Each round changes the
 title of the newest publication (so /feed.atom must change) and saves the file, either
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         log = workdir / "gunicorn.log"
         with start_app(catalog, log, env={"FEEDS_WORKER_HEADER": "true"}) as app:
             print(
-                f"app: gunicorn -c gunicorn.conf.py wsgi:app on port {app.port}, catalog {catalog}"
+                f"app: gunicorn -c gunicorn.conf.py asgi:app on port {app.port}, catalog {catalog}"
             )
             for mode in args.modes.split(","):
                 rounds = run_rounds(app, catalog, mode, args, interval)

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_memory.py                    # 10k catalog
     .venv/bin/python benchmarks/bench_memory.py --size 100k --no-reload
 
-Starts the app with the documented command (`gunicorn -c gunicorn.conf.py wsgi:app`,
+Starts the app with the documented command (`gunicorn -c gunicorn.conf.py asgi:app`,
 FEEDS_CATALOG set, a free loopback port), sends warm-up requests to the main URLs (every
 worker answers some), then reads each worker's VmRSS (resident, shared pages included),
 RssAnon (its private heap) and Pss (proportional share of pages shared with the master

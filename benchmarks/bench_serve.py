@@ -5,7 +5,7 @@
 
 Builds the export of the catalog with `feeds build`, starts nginx on it with the shipped
 deploy/nginx.conf (as many worker processes as gunicorn has workers) and the app with
-`gunicorn -c gunicorn.conf.py wsgi:app` (FEEDS_CATALOG set, bound to a free loopback
+`gunicorn -c gunicorn.conf.py asgi:app` (FEEDS_CATALOG set, bound to a free loopback
 port), then for each path runs wrk against both, interleaved: a 200 without and with
 `Accept-Encoding: gzip`, and a 304 (If-None-Match with that server's current ETag, via
 benchmarks/wrk/status.lua, which also counts the statuses received). Prints requests/s,
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             started = stack.enter_context(start_app(catalog, workdir / "gunicorn.log"))
             app = Target("app", started.port)
             nginx = stack.enter_context(start_nginx(root, workers, workdir))
-            print(f"app: gunicorn -c gunicorn.conf.py wsgi:app ({workers} workers) on {app.port}")
+            print(f"app: gunicorn -c gunicorn.conf.py asgi:app ({workers} workers) on {app.port}")
             print(f"nginx: deploy/nginx.conf, worker_processes {workers}, on {nginx.port}")
             check_same_bodies(app, nginx, paths)
             bench(app, nginx, paths, args)

@@ -76,9 +76,8 @@ def make_view(
     return (maker or ViewMaker()).from_outputs(outputs, site.version)
 
 
-def embed_query_problem(environ: WSGIEnvironment, tags: frozenset[str]) -> str | None:
+def embed_query_problem(query: str, tags: frozenset[str]) -> str | None:
     """Why the query of /embed/ is refused (400), or None: a typo in a snippet should show."""
-    query = environ.get("QUERY_STRING", "")
     if not query:
         return None
     try:
@@ -124,9 +123,11 @@ def with_banner(output: Output, problems: tuple[str, ...]) -> Output:
 # --- the thin WSGI layer ------------------------------------------------------------------
 
 
-def _plain(
-    status: str, text: str, extra: Sequence[tuple[str, str]] = ()
-) -> tuple[str, Headers, bytes]:
+# An answer: status line, header list, body (empty for HEAD and 304).
+Answer = tuple[str, Headers, bytes]
+
+
+def _plain(status: str, text: str, extra: Sequence[tuple[str, str]] = ()) -> Answer:
     """A short plain-text answer (errors, redirects): never cached, never sniffed."""
     body = text.encode()
     headers: Headers = [
@@ -169,60 +170,72 @@ class SiteResponder:
         self.dev = dev
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method: str = environ["REQUEST_METHOD"]
+        answer = self.answer(
+            method,
+            environ.get("PATH_INFO") or "/",
+            environ.get("QUERY_STRING", ""),
+            environ.get("HTTP_ACCEPT_ENCODING"),
+            environ.get("HTTP_IF_NONE_MATCH"),
+            environ.get("HTTP_IF_MODIFIED_SINCE"),
+        )
+        if answer is None:
+            return self.fallback(environ, start_response)
+        status, headers, body = answer
+        start_response(status, headers)
+        return [body] if body and method != "HEAD" else []
+
+    def answer(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        accept_encoding: str | None,
+        if_none_match: str | None,
+        if_modified_since: str | None,
+    ) -> Answer | None:
+        """The answer to a request, or None for the fallback app: the whole decision,
+        shared by the WSGI and the ASGI front (`feeds.asgi`). `path` is spelled as WSGI's
+        PATH_INFO (`served.wsgi_key`). The caller sends no body for HEAD (a 200 to HEAD
+        comes with an empty one: the mapped body is not even read)."""
         if self.watch and not self.source.running_here():
             self.source.start()  # first request of this process (gunicorn: of the worker)
         view = self.source.view
-        path: str = environ.get("PATH_INFO") or "/"
         if view is None:
             if path == "/health":
-                return self.fallback(environ, start_response)
-            return self._send(start_response, environ, *self._unavailable())
+                return None
+            return self._with_worker(*self._unavailable())
         served = view.served.get(path)
         if served is None:
             if path + "/" in view.served:
-                return self._send(start_response, environ, *_redirect(path + "/", environ))
-            return self.fallback(environ, start_response)
-        method = environ["REQUEST_METHOD"]
+                return self._with_worker(*_redirect(path + "/", query))
+            return None
         if method != "GET" and method != "HEAD":
-            return self._send(start_response, environ, *_NOT_ALLOWED)
+            return self._with_worker(*_NOT_ALLOWED)
         if path == "/embed/":
-            problem = embed_query_problem(environ, view.tags)
+            problem = embed_query_problem(query, view.tags)
             if problem is not None:
                 text = f"400 Bad Request: {problem}\n"
-                return self._send(start_response, environ, *_plain("400 Bad Request", text))
+                return self._with_worker(*_plain("400 Bad Request", text))
         variant = served.identity
-        if served.gzip is not None and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING")):
+        if served.gzip is not None and accepts_gzip(accept_encoding):
             variant = served.gzip
-        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-        if_modified_since = environ.get("HTTP_IF_MODIFIED_SINCE")
         if (if_none_match is not None or if_modified_since is not None) and is_not_modified(
             etag=variant.etag,
             last_modified=served.last_modified,
             if_none_match=if_none_match,
             if_modified_since=if_modified_since,
         ):
-            start_response("304 Not Modified", self._with_worker(variant.not_modified_headers))
-            return []
-        start_response("200 OK", self._with_worker(variant.ok_headers))
-        return [] if method == "HEAD" else [variant.data[variant.start : variant.stop]]
+            return self._with_worker("304 Not Modified", variant.not_modified_headers, b"")
+        body = b"" if method == "HEAD" else variant.data[variant.start : variant.stop]
+        return self._with_worker("200 OK", variant.ok_headers, body)
 
-    def _with_worker(self, headers: Headers) -> Headers:
+    def _with_worker(self, status: str, headers: Headers, body: bytes) -> Answer:
         if self.worker_header:
-            return [*headers, ("X-Worker", str(os.getpid()))]
-        return headers
+            return status, [*headers, ("X-Worker", str(os.getpid()))], body
+        return status, headers, body
 
-    def _send(
-        self,
-        start_response: StartResponse,
-        environ: WSGIEnvironment,
-        status: str,
-        headers: Headers,
-        body: bytes,
-    ) -> list[bytes]:
-        start_response(status, self._with_worker(headers))
-        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
-
-    def _unavailable(self) -> tuple[str, Headers, bytes]:
+    def _unavailable(self) -> Answer:
         problems = self.source.problems
         text = "503 Service Unavailable: no good catalog has been loaded yet; see /health\n"
         if self.dev and problems:
@@ -230,9 +243,8 @@ class SiteResponder:
         return _plain("503 Service Unavailable", text, [("Retry-After", "5")])
 
 
-def _redirect(location: str, environ: WSGIEnvironment) -> tuple[str, Headers, bytes]:
+def _redirect(location: str, query: str) -> Answer:
     target = urllib.parse.quote(location.encode("latin-1"), safe="/-._~!$&'()*+,;=:@")
-    query = environ.get("QUERY_STRING")
     if query:
         target += "?" + query
     return _plain(
@@ -457,9 +469,10 @@ def runtime(app: Flask) -> Runtime:
 
 
 def start_background(app: object) -> None:
-    """Start this process's watcher (gunicorn's post_worker_init calls it)."""
-    flask_app = app if isinstance(app, Flask) else None
-    if flask_app is not None and flask_app.config["RELOAD"]:
+    """Start this process's watcher (gunicorn's post_worker_init calls it with the app it
+    loaded: this Flask app, or the ASGI front holding one as `flask`). Idempotent."""
+    flask_app = app if isinstance(app, Flask) else getattr(app, "flask", None)
+    if isinstance(flask_app, Flask) and flask_app.config["RELOAD"]:
         runtime(flask_app).source.start()
 
 

@@ -5,7 +5,7 @@ every second, good and broken in turn, by atomic rename and by writing in place.
     .venv/bin/python reliability/load_reload.py --seconds 8 --connections 16 --json out.json
 
 What runs, all on 127.0.0.1:
-- gunicorn as documented (`gunicorn -c gunicorn.conf.py wsgi:app`, FEEDS_CATALOG set,
+- gunicorn as documented (`gunicorn -c gunicorn.conf.py asgi:app`, FEEDS_CATALOG set,
   a free port), production settings: reload on, 1 s stat interval;
 - wrk (reliability/paths.lua) over every path of the Site, with and without gzip, some
   requests revalidating with an ETag; it counts every status;
@@ -214,7 +214,7 @@ def rss_mib(pid: int) -> float | None:
 
 
 def process_name(pid: int) -> str:
-    """ "gunicorn: worker [wsgi:app]" and the like: what the process is."""
+    """ "gunicorn: worker [asgi:app]" and the like: what the process is."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
@@ -322,7 +322,7 @@ def gunicorn(catalog: Path, workers: int, log: Path) -> Iterator[Server]:
         "FEEDS_WORKERS": str(workers),
         "FEEDS_WEBSUB": "false",
     }
-    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
+    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "asgi:app"]
     with start_process(argv, port, log, cwd=ROOT, env=env) as server:
         yield server
 

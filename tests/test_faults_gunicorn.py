@@ -30,6 +30,7 @@ from test_faults import (
     restore,
 )
 from test_web_support import retitle_untagged
+from werkzeug.datastructures import Headers
 
 from feeds.catalog import load_catalog
 from feeds.site import Site, build_site
@@ -41,13 +42,15 @@ WORKERS = 2
 pytestmark = pytest.mark.slow
 
 
-def fetch(server: Server, path: str) -> tuple[int, dict[str, str], bytes]:
+def fetch(server: Server, path: str) -> tuple[int, Headers, bytes]:
     """One request on its own connection, so that either worker may take it."""
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=HANG_GUARD)
     try:
         connection.request("GET", path, headers={"Connection": "close"})
         response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
+        # Field names without case (RFC 9110 5.1): the asgi worker's answers from Flask
+        # (through a2wsgi: /health, 404s) name them in lower case.
+        return response.status, Headers(response.getheaders()), response.read()
     finally:
         connection.close()
 
@@ -73,7 +76,7 @@ def catalog(tmp_path: Path) -> Path:
 @contextmanager
 def run_gunicorn(catalog: Path, log: Path) -> Iterator[Server]:
     port = free_port()
-    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
+    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "asgi:app"]
     with start_process(argv, port, log, cwd=ROOT, env=gunicorn_env(catalog, port)) as server:
         yield server
 

@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from servers import Server, free_port, start_process
+from werkzeug.datastructures import Headers
 
 from feeds.catalog import load_catalog, parse_catalog
 from feeds.site import Site, build_site
@@ -26,13 +28,15 @@ WORKERS = 2
 pytestmark = pytest.mark.slow
 
 
-def fetch(server: Server, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+def fetch(server: Server, path: str, method: str = "GET") -> tuple[int, Headers, bytes]:
     """One request on its own connection (so the kernel may hand it to either worker)."""
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     try:
         connection.request(method, path, headers={"Connection": "close"})
         response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
+        # Field names without case (RFC 9110 5.1): the asgi worker's answers from Flask
+        # (through a2wsgi: /health, 404s) name them in lower case.
+        return response.status, Headers(response.getheaders()), response.read()
     finally:
         connection.close()
 
@@ -44,17 +48,23 @@ def catalog(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def gunicorn(catalog: Path, tmp_path: Path) -> Iterator[Server]:
+# The documented command (the asgi worker serving asgi:app) and the threaded WSGI one.
+INTERFACES = [("asgi", "asgi:app"), ("gthread", "wsgi:app")]
+
+
+@pytest.fixture(params=INTERFACES, ids=[worker for worker, _app in INTERFACES])
+def gunicorn(catalog: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+    worker_class, app = request.param
     port = free_port()
     env = {
         **os.environ,
         "FEEDS_CATALOG": str(catalog),
         "FEEDS_BIND": f"127.0.0.1:{port}",
         "FEEDS_WORKERS": str(WORKERS),
+        "FEEDS_WORKER_CLASS": worker_class,
         "FEEDS_WORKER_HEADER": "true",  # X-Worker: <pid>, to see each worker converge
     }
-    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
+    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), app]
     with start_process(argv, port, tmp_path / "gunicorn.log", cwd=ROOT, env=env) as server:
         yield server
 
@@ -163,7 +173,7 @@ def test_one_builder_serves_every_worker_and_stops_with_the_server(
         "FEEDS_WORKERS": str(WORKERS),
         "FEEDS_WORKER_HEADER": "true",
     }
-    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
+    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "asgi:app"]
     with start_process(argv, port, tmp_path / "gunicorn.log", cwd=ROOT, env=env) as server:
         pids = worker_pids(server)
         builders = set()
@@ -188,3 +198,25 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+@pytest.mark.parametrize(
+    ("worker_class", "app", "wanted"),
+    [("asgi", "wsgi:app", "asgi:app"), ("gthread", "asgi:app", "wsgi:app")],
+)
+def test_the_wrong_app_for_the_worker_class_stops_the_server_clearly(
+    catalog: Path, worker_class: str, app: str, wanted: str
+) -> None:
+    env = {
+        **os.environ,
+        "FEEDS_CATALOG": str(catalog),
+        "FEEDS_BIND": f"127.0.0.1:{free_port()}",
+        "FEEDS_WORKERS": "1",
+        "FEEDS_WORKER_CLASS": worker_class,
+    }
+    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), app]
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 4  # gunicorn's "app failed to load", not a respawn loop
+    assert f"the {worker_class} worker class serves {wanted}" in result.stderr
+    assert f"gunicorn -c gunicorn.conf.py {wanted}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -57,6 +57,7 @@ TRAVERSALS = [
     "/tags/..%2f..%2f/feed.atom",
     "/entries.yaml",
     "/wsgi.py",
+    "/asgi.py",
     "/feeds/web.py",
     "/gunicorn.conf.py",
     "/.git/config",
@@ -316,7 +317,7 @@ def gunicorn(catalog_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         "FEEDS_WORKERS": "2",
         "FEEDS_WEBSUB": "false",
     }
-    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
+    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "asgi:app"]
     log = tmp_path_factory.mktemp("gunicorn-hostile") / "gunicorn.log"
     with start_process(argv, port, log, cwd=ROOT, env=env) as server:
         yield server

@@ -1,0 +1,123 @@
+"""The ASGI front of the web app: what gunicorn's asyncio worker serves (`asgi.py`).
+
+    app = create_asgi_app("entries.yaml")
+
+Why a second front: answering a Site path is a dictionary lookup and a few header
+checks (`web.SiteResponder.answer`), so what a request costs is the server's own work
+around it. Measured on 2 cores with wrk (benchmarks/RESULTS.md), gunicorn's threaded
+WSGI worker spends ~150 us of CPU per request (a thread hand-off per request, and
+header handling in Python); its asyncio worker with uvloop spends ~60 us. The decision
+itself is the very same code for both fronts.
+
+Site paths are answered here, on the event loop (nothing in an answer blocks: the body
+is in memory or in the mapped pack). Everything else (`/health`, the plain 404 and 405
+answers) goes to the Flask app through a2wsgi, which runs it in a thread.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from a2wsgi import WSGIMiddleware
+from flask import Flask
+
+from .headers import Headers
+from .web import SiteResponder, create_app, start_background
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+# The request headers an answer depends on, as ASGI names them (lower case).
+_ACCEPT_ENCODING = b"accept-encoding"
+_IF_NONE_MATCH = b"if-none-match"
+_IF_MODIFIED_SINCE = b"if-modified-since"
+_WANTED = frozenset((_ACCEPT_ENCODING, _IF_NONE_MATCH, _IF_MODIFIED_SINCE))
+
+
+class FeedsASGI:
+    """ASGI app: Site paths answered by the Flask app's `SiteResponder`, the rest by
+    the Flask app itself."""
+
+    def __init__(self, flask_app: Flask) -> None:
+        responder = flask_app.wsgi_app
+        if not isinstance(responder, SiteResponder):
+            raise TypeError("FeedsASGI needs an app made by feeds.web.create_app")
+        self.flask = flask_app
+        self.responder = responder
+        self.fallback = WSGIMiddleware(flask_app)  # type: ignore[arg-type]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        # Anything else (websocket): returning without accepting refuses it.
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method: str = scope["method"]
+        wanted = _request_headers(scope["headers"])
+        answer = self.responder.answer(
+            method,
+            path_info(scope),
+            scope["query_string"].decode("latin-1"),
+            wanted.get(_ACCEPT_ENCODING),
+            wanted.get(_IF_NONE_MATCH),
+            wanted.get(_IF_MODIFIED_SINCE),
+        )
+        if answer is None:
+            await self.fallback(scope, receive, send)  # type: ignore[arg-type]
+            return
+        status, headers, body = answer
+        await send(
+            {"type": "http.response.start", "status": int(status[:3]), "headers": _encoded(headers)}
+        )
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                start_background(self.flask)  # this worker's watcher of the build
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def path_info(scope: Scope) -> str:
+    """The request path as WSGI's PATH_INFO spells it (percent-decoded bytes read as
+    latin-1), which is how `served.View` keys its paths: from the raw path when the
+    server gives it, so that bytes that are not UTF-8 reach the lookup as they came."""
+    raw: bytes | None = scope.get("raw_path")
+    if raw is None:
+        path: str = scope["path"]
+        return path.encode("utf-8").decode("latin-1")
+    return urllib.parse.unquote_to_bytes(raw.partition(b"?")[0]).decode("latin-1")
+
+
+def _request_headers(fields: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
+    """The headers an answer depends on; repeated fields joined as a WSGI server joins
+    them (RFC 9110 5.3: a list header sent twice means the same as one joined by commas)."""
+    found: dict[bytes, str] = {}
+    for name, value in fields:
+        if name in _WANTED:
+            text = value.decode("latin-1")
+            found[name] = f"{found[name]}, {text}" if name in found else text
+    return found
+
+
+def _encoded(headers: Headers) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+
+def create_asgi_app(
+    catalog_path: str | os.PathLike[str] | None = None, test_config: dict[str, Any] | None = None
+) -> FeedsASGI:
+    """The ASGI app serving `catalog_path`; configured like `web.create_app`."""
+    return FeedsASGI(create_app(catalog_path, test_config))
