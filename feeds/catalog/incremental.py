@@ -12,6 +12,12 @@ checks take from the feed). A chunk seen before costs a dictionary lookup; a new
 is parsed and checked alone, as the document `entries:\\n<chunk>`, with the same code
 as the full reader, then its line numbers are moved to where the chunk sits.
 
+After a good parse the next version is not even split whole: `edit_layout.edited` finds
+the bytes that differ and splits only the chunks around them, and the entries before
+and after those are the last catalog's (moved by the lines the edit added or removed),
+so a save that changes one entry of 10,000 costs a few milliseconds, most of them the
+file's hash.
+
 The result must be exactly what `parse_catalog` gives, errors included, so every
 shortcut is taken only when it is provably the same, and anything else goes to the
 full reader: a file of another shape, a chunk or a feed block with any problem at all
@@ -28,7 +34,7 @@ the sort would make the very same comparisons, so it would give the same permuta
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timezone
 from itertools import compress
 from operator import is_not
@@ -37,6 +43,7 @@ from ..model import Catalog, Entry, Feed
 from . import DEFAULT_MAX_BYTES, parse_catalog
 from .assemble import CatalogAssembler, EntryReader
 from .build import Zones, build_feed, feed_zones
+from .edit_layout import Edit, Split, edited
 from .errors import Problems, StopReading
 from .layout import Chunk, Layout, split
 from .yamlnodes import Map, Node, compose
@@ -68,70 +75,116 @@ class CatalogParser:
         self._zones: Zones | None = None
         self._feeds: dict[bytes, tuple[Feed, Zones]] = {}
         self._catalog: Catalog | None = None  # the last good parse, whose orders we carry
+        # The last good parse's file, when its entries are its chunks' in order: the next
+        # version is split by its difference from it (`edit_layout`).
+        self._split: Split | None = None
         self.reused = 0  # entries taken from the last parse, for logs and tests
         self.parsed = 0  # entries parsed this time by the shortcut
 
     def parse(self, data: bytes, source: str = "entries.yaml") -> Catalog:
         """The Catalog of `data`, or CatalogErrors: the same as `parse_catalog`."""
         self.reused = self.parsed = 0
-        layout = split(data) if len(data) <= self.max_bytes else None
-        known = self._known(layout) if layout is not None else None
         catalog: Catalog | None = None
-        if layout is not None and known is not None:
-            try:
-                catalog = self._parse_chunks(layout, *known, data, source)
-            except _Fallback:
-                self.reused = self.parsed = 0
+        layout: Layout | None = None
+        if len(data) <= self.max_bytes:
+            edit = edited(self._split, data) if self._split is not None else None
+            layout = edit.split.layout if edit is not None else split(data)
+            if layout is not None:
+                try:
+                    catalog = self._shortcut(layout, edit, data, source)
+                except _Fallback:
+                    self.reused = self.parsed = 0
         if catalog is None:
             catalog = parse_catalog(data, source, self.max_bytes)
+            self._split = None
             if layout is not None:
-                self._remember(layout, catalog)
+                self._remember(layout, catalog, data)
         if self._catalog is not None:
             _carry_orders(self._catalog, catalog)
         self._catalog = catalog
         return catalog
 
-    def _known(self, layout: Layout) -> tuple[Feed, Zones, dict[bytes, tuple[Entry, int]]] | None:
-        """The feed and the cache to read `layout` with; None when reading the file whole
-        is faster (one libyaml parse of it all beats thousands of small ones)."""
-        try:
-            feed, zones = self._feed(layout.feed)
-        except _Fallback:
-            return None
-        cache = self._entries if zones == self._zones else {}
-        misses = sum(1 for chunk in layout.chunks if chunk.text not in cache)
-        return (feed, zones, cache) if misses <= _MOST_MISSES_PER_PARSE else None
+    def _shortcut(self, layout: Layout, edit: Edit | None, data: bytes, source: str) -> Catalog:
+        """The catalog read chunk by chunk, or _Fallback (also when reading the file
+        whole is faster: one libyaml parse of it all beats thousands of small ones)."""
+        feed, zones = self._feed(layout.feed)
+        same_zones = zones == self._zones
+        if same_zones and edit is not None and self._catalog is not None:
+            entries = self._edited_entries(edit, zones)
+            self._split = edit.split
+            return self._catalog_of(feed, zones, layout, entries, data, source)
+        cache = self._entries if same_zones else {}  # entries checked with other zones: no
+        if sum(1 for chunk in layout.chunks if chunk.text not in cache) > _MOST_MISSES_PER_PARSE:
+            raise _Fallback
+        entries = self._chunk_entries(layout, zones, cache)
+        self._split = Split.of(data, layout)
+        return self._catalog_of(feed, zones, layout, entries, data, source)
 
-    def _parse_chunks(
+    def _chunk_entries(
+        self, layout: Layout, zones: Zones, cache: dict[bytes, tuple[Entry, int]]
+    ) -> tuple[Entry, ...]:
+        """Every chunk's entry, from the cache or read now."""
+        entries: dict[bytes, tuple[Entry, int]] = {}
+        for chunk in layout.chunks:
+            entries[chunk.text] = self._entry(chunk, zones, cache)
+        if len(entries) != len(layout.chunks):
+            raise _Fallback  # two chunks with the same text: duplicate ids
+        _check_ids(entry for entry, _ in entries.values())
+        self._entries = entries
+        return tuple(entry for entry, _ in entries.values())
+
+    def _edited_entries(self, edit: Edit, zones: Zones) -> tuple[Entry, ...]:
+        """The last catalog's entries with those of the edited chunks replaced, and the
+        ones after them moved by the lines the edit added or removed."""
+        assert self._catalog is not None and self._split is not None
+        chunks = edit.split.layout.chunks
+        middle = chunks[edit.first : edit.first + edit.count]
+        if sum(1 for chunk in middle if chunk.text not in self._entries) > _MOST_MISSES_PER_PARSE:
+            raise _Fallback
+        read = [self._entry(chunk, zones, self._entries) for chunk in middle]
+        before, after = self._catalog.entries[: edit.first], self._catalog.entries[edit.end :]
+        if edit.lines:
+            after = tuple(_at_line(entry, entry.line + edit.lines) for entry in after)
+        entries = before + tuple(entry for entry, _ in read) + after
+        _check_ids(entries)
+        self.reused += len(entries) - len(middle)
+        # The cache follows: the replaced chunks out, the new ones in, the moved ones moved.
+        for chunk in self._split.layout.chunks[edit.first : edit.end]:
+            del self._entries[chunk.text]
+        self._entries.update((chunk.text, known) for chunk, known in zip(middle, read, strict=True))
+        if edit.lines:
+            moved = chunks[edit.first + edit.count :]
+            for chunk, entry in zip(moved, after, strict=True):
+                self._entries[chunk.text] = (entry, self._entries[chunk.text][1])
+        return entries
+
+    def _entry(
+        self, chunk: Chunk, zones: Zones, cache: dict[bytes, tuple[Entry, int]]
+    ) -> tuple[Entry, int]:
+        """The chunk's entry at the chunk's line, and its offset in the chunk."""
+        known = cache.get(chunk.text)
+        if known is None:
+            self.parsed += 1
+            return _read_entry(chunk, zones)
+        self.reused += 1
+        entry, offset = known
+        return _at_line(entry, chunk.line + offset), offset
+
+    def _catalog_of(
         self,
-        layout: Layout,
         feed: Feed,
         zones: Zones,
-        cache: dict[bytes, tuple[Entry, int]],
+        layout: Layout,
+        entries: tuple[Entry, ...],
         data: bytes,
         source: str,
     ) -> Catalog:
-        entries: dict[bytes, tuple[Entry, int]] = {}
-        for chunk in layout.chunks:
-            known = cache.get(chunk.text)
-            if known is None:
-                known = _read_entry(chunk, zones)
-                self.parsed += 1
-            else:
-                self.reused += 1
-            entry, offset = known
-            entries[chunk.text] = (_at_line(entry, chunk.line + offset), offset)
-        if len(entries) != len(layout.chunks):
-            raise _Fallback  # two chunks with the same text: duplicate ids
-        catalog_entries = tuple(entry for entry, _ in entries.values())
-        if len({entry.id for entry in catalog_entries}) != len(catalog_entries):
-            raise _Fallback  # duplicate ids: the full reader says where each one is
-        self._entries, self._zones = entries, zones
+        self._zones = zones
         self._feeds = {layout.feed: (feed, zones)}
         version = hashlib.sha256(data).hexdigest()
-        return Catalog(feed=feed, entries=catalog_entries, source=source, version=version)
+        return Catalog(feed=feed, entries=entries, source=source, version=version)
 
-    def _remember(self, layout: Layout, catalog: Catalog) -> None:
+    def _remember(self, layout: Layout, catalog: Catalog, data: bytes) -> None:
         """Fill the cache from a full parse of a file of the usual shape.
 
         Chunk i gave entry i when there are as many chunks as entries and each entry
@@ -157,12 +210,19 @@ class CatalogParser:
         }
         self._zones = zones
         self._feeds = {layout.feed: (feed, zones)}
+        self._split = Split.of(data, layout)
 
     def _feed(self, text: bytes) -> tuple[Feed, Zones]:
         known = self._feeds.get(text)
         if known is None:
             known = _read_feed(text)
         return known
+
+
+def _check_ids(entries: Iterable[Entry]) -> None:
+    ids = [entry.id for entry in entries]
+    if len(set(ids)) != len(ids):
+        raise _Fallback  # duplicate ids: the full reader says where each one is
 
 
 def _read_feed(text: bytes) -> tuple[Feed, Zones]:
