@@ -14,8 +14,10 @@ A calendar is its header (icalendar), the VTIMEZONEs its events use (`ics_timezo
 and the events' VEVENT bytes, each rendered once per entry (`ics_event.event_pieces`),
 concatenated: every component is whole content lines ending in CRLF, folded line by
 line, so concatenating components is what writing the whole calendar at once gives.
-`render` looks each event up once (the lookup hashes the whole entry) and builds every
-calendar from those pieces; headers are memoised by (feed, tag).
+`render` looks each event up once and builds every calendar from those pieces; headers
+are memoised by (feed, tag), and whole calendars by their header and the very pieces
+they join (pieces are one object per distinct event, compared by identity), so a
+rebuild after an edit joins only the calendars holding the edited event.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ _END = b"END:VCALENDAR\r\n"
 
 _SUBSCRIPTION_HEADS: Memo[tuple[Feed, str | None], bytes] = Memo("ics.subscription_head")
 _SINGLE_EVENT_HEADS: Memo[Feed, bytes] = Memo("ics.single_event_head")
+# Whole calendars by (head, pieces): not saved, pieces are compared by identity.
+_CALENDARS: Memo[tuple[bytes, tuple[EventPieces, ...]], bytes] = Memo("ics.calendar", saved=False)
 
 
 def render(catalog: Catalog) -> dict[str, bytes]:
@@ -121,6 +125,11 @@ def _head(header: Calendar) -> bytes:
 
 def _assemble(head: bytes, pieces: Sequence[EventPieces]) -> bytes:
     """Header properties, then VTIMEZONEs, then VEVENTs, inside one VCALENDAR."""
+    key = (head, tuple(pieces))
+    return _CALENDARS.get(key, lambda: _joined(*key))
+
+
+def _joined(head: bytes, pieces: tuple[EventPieces, ...]) -> bytes:
     timezones = vtimezones(piece.zone_span for piece in pieces)
     return b"".join((head, timezones, *(piece.vevent for piece in pieces), _END))
 

@@ -69,9 +69,14 @@ def event_url(feed: Feed, entry: Entry, event: Event) -> str:
     return event.url or entry.link or feed.url(ids.entry_page_path(entry.id))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EventPieces:
-    """What a calendar needs of one event entry."""
+    """What a calendar needs of one event entry.
+
+    Compared (and hashed) by identity: one object per distinct (feed, entry) of a build
+    (`event_pieces`), so that a calendar can be memoised by the tuple of its events'
+    pieces at the cost of hashing pointers.
+    """
 
     vevent: bytes  # folded content lines, CRLF, ready to concatenate
     zone_span: ZoneSpan | None  # the zone and years its VTIMEZONE must cover; None: no zone
