@@ -330,6 +330,7 @@ class Stage:
         self.staging = staging
         self.reuse = reuse
         self.recycled = recycled  # what a recycled staging tree holds; None: it was empty
+        self._chmod = _umask_narrows_files()  # read once per build, not once per file
         self.report = WriteReport()
         self.result: ExportResult | None = None
         self._folders = {""}  # made by this process, relative to the tree
@@ -363,7 +364,7 @@ class Stage:
             _clear(target)  # never write into it: it may be a link shared with the live tree
         if self._link_unchanged(item, target):
             return True
-        _write_file(target, item.body, item.mtime_ns)
+        _write_file(target, item.body, item.mtime_ns, self._chmod)
         return False
 
     def _kept(self, item: PlannedFile, target: str) -> bool:
@@ -493,11 +494,20 @@ def _make_staging(out: Path) -> str:
     return staging
 
 
-def _write_file(path: str, body: bytes, mtime_ns: int) -> None:
+def _umask_narrows_files() -> bool:
+    """Whether this process's umask would take bits off `_FILE_MODE` (then every new
+    file needs a chmod; the usual 022 does not, which saves a call per file)."""
+    mask = os.umask(0o022)  # the only way to read it before Python 3.13: set, then restore
+    os.umask(mask)
+    return bool(mask & _FILE_MODE)
+
+
+def _write_file(path: str, body: bytes, mtime_ns: int, chmod: bool = True) -> None:
     # O_EXCL: the plan already refuses duplicates; this makes a second write impossible.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
     try:
-        os.fchmod(fd, _FILE_MODE)
+        if chmod:  # the umask took bits off: the export must be world-readable
+            os.fchmod(fd, _FILE_MODE)
         view = memoryview(body)
         while view:
             view = view[os.write(fd, view) :]

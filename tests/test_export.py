@@ -133,11 +133,11 @@ def _fail_after(monkeypatch: pytest.MonkeyPatch, files: int, error: int) -> None
     real = export._write_file
     calls = {"n": 0}
 
-    def write(path: Path, body: bytes, mtime_ns: int) -> None:
+    def write(path: Path, body: bytes, mtime_ns: int, chmod: bool = True) -> None:
         calls["n"] += 1
         if calls["n"] > files:
             raise OSError(error, os.strerror(error), str(path))
-        real(path, body, mtime_ns)
+        real(path, body, mtime_ns, chmod)
 
     monkeypatch.setattr(export, "_write_file", write)
 

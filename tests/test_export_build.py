@@ -174,10 +174,10 @@ def test_disk_full_in_the_second_process_is_a_clear_error(
     before, names = files(out), sorted(os.listdir(tmp_path))
     real = export._write_file
 
-    def full_for_pages(path: str, body: bytes, mtime_ns: int) -> None:
+    def full_for_pages(path: str, body: bytes, mtime_ns: int, chmod: bool = True) -> None:
         if path.endswith(".html"):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
-        real(path, body, mtime_ns)
+        real(path, body, mtime_ns, chmod)
 
     monkeypatch.setattr(export, "_write_file", full_for_pages)
     result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")

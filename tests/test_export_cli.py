@@ -119,7 +119,7 @@ def test_disk_full_is_a_clear_error_and_keeps_the_old_export(
     assert build(str(catalog), "--out", str(out)).exit_code == 0
     before = tree(out)
 
-    def full(path: Path, body: bytes, mtime_ns: int) -> None:
+    def full(path: Path, body: bytes, mtime_ns: int, chmod: bool = True) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     monkeypatch.setattr(export, "_write_file", full)
