@@ -9,14 +9,18 @@ templates in benchmarks/peers/hugo/ (one Atom feed of every publication and one
 iCalendar file of every event, Markdown summaries rendered by Hugo's markdownify), runs
 interleaved, each into a fresh output folder: cold builds, ours with an empty reuse
 cache of its own (`--cache-dir` beside the output); `--warm` keeps our folder and cache
-between runs instead (runs after the first rebuild an unchanged catalog). Prints median
-wall time, CPU time, peak RSS and the ratio ours/Hugo. Hugo reads the YAML catalog
-itself (a copy in its data/ folder, made before timing).
+between runs instead (runs after the first rebuild an unchanged catalog), and `--edit`
+(with --warm) retitles one publication before each run after the first, a different
+one each time, as an editor's save does: both tools then build that edited catalog.
+With --warm the medians are over the rebuilds (runs 2+); run 1, cold, is printed
+apart. Prints median wall time, CPU time, peak RSS and the ratio ours/Hugo. Hugo reads
+the YAML catalog itself (a copy in its data/ folder, made before timing).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 import tempfile
@@ -117,16 +121,38 @@ def print_run(i: int, name: str, result: RunResult) -> None:
     )
 
 
+_TITLE = re.compile(rb'^(    title: ".*?)(?: \[edit \d+\])?"$', re.MULTILINE)
+
+
+def edit_one_title(catalog: Path, edit: int) -> None:
+    """Retitle the `edit`-th entry (an editor's save: write a copy, rename it over)."""
+    data = catalog.read_bytes()
+    matches = list(_TITLE.finditer(data))
+    if not matches:
+        raise BenchError(f"no double-quoted title to edit in {catalog}")
+    match = matches[(edit * 7919) % len(matches)]  # spread over the file, one per run
+    title = match.group(1) + f' [edit {edit}]"'.encode()
+    data = data[: match.start()] + title + data[match.end() :]
+    temporary = catalog.with_name(f".{catalog.name}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(catalog)
+
+
 def bench_size(
-    n: int, repeat: int, only: str, workdir: Path, warm: bool = False
+    n: int, repeat: int, only: str, workdir: Path, warm: bool = False, edit: bool = False
 ) -> tuple[Runs | None, Runs | None]:
     """Interleaved runs of both tools on the n-entry catalog, each into a fresh folder.
 
     With `warm`, our runs after the first rebuild into the same folder (an unchanged
-    catalog: what a rebuild after an edit can reuse at best).
+    catalog: what a rebuild after an edit can reuse at best); with `edit` too, each run
+    after the first builds a catalog with one more title changed. With `warm`, run 1
+    (cold) is left out of the medians.
     """
-    catalog = ensure_catalog(n)
-    print(f"\n## {n:,} entries: {catalog} ({catalog.stat().st_size:,} bytes)", flush=True)
+    source = ensure_catalog(n)
+    catalog = workdir / str(n) / source.name  # a copy: --edit changes it
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, catalog)
+    print(f"\n## {n:,} entries: {source} ({source.stat().st_size:,} bytes)", flush=True)
     ours = Runs() if only in ("both", "ours") else None
     hugo = Runs() if only in ("both", "hugo") else None
     ours_out = workdir / str(n) / "ours" / "site"
@@ -136,15 +162,23 @@ def bench_size(
         ours_cmd, how = build_argv(catalog, ours_out)
         print(f"ours: {how}")
     hugo_cmd: list[str] = []
+    site = hugo_site(workdir / str(n), catalog)
     if hugo is not None:
-        hugo_cmd = hugo_argv(hugo_site(workdir / str(n), catalog), hugo_out, workdir / "hugo-cache")
+        hugo_cmd = hugo_argv(site, hugo_out, workdir / "hugo-cache")
     for i in range(repeat):
+        if edit and i > 0:
+            edit_one_title(catalog, i)
+            shutil.copyfile(catalog, site / "data" / "catalog.yaml")  # Hugo's copy, untimed
         if ours is not None:
-            ours.results.append(run_once(ours_cmd, ours_out.parent, "feeds build", keep=warm))
-            print_run(i, "feeds build", ours.results[-1])
+            result = run_once(ours_cmd, ours_out.parent, "feeds build", keep=warm)
+            if not (warm and i == 0):
+                ours.results.append(result)
+            print_run(i, "feeds build", result)
         if hugo is not None:
-            hugo.results.append(run_once(hugo_cmd, hugo_out, "hugo"))
-            print_run(i, "hugo", hugo.results[-1])
+            result = run_once(hugo_cmd, hugo_out, "hugo")
+            if not (warm and i == 0):
+                hugo.results.append(result)
+            print_run(i, "hugo", result)
     if hugo is not None:
         print("  " + describe_hugo_output(hugo_out))
     return ours, hugo
@@ -177,7 +211,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="rebuild ours into the same folder (runs after the first reuse the export)",
     )
+    parser.add_argument(
+        "--edit",
+        action="store_true",
+        help="with --warm: retitle one entry before each run after the first",
+    )
     args = parser.parse_args(argv)
+    if args.edit and not args.warm:
+        parser.error("--edit needs --warm (a rebuild after an edit)")
+    if args.warm and args.repeat < 2:
+        parser.error("--warm needs --repeat 2 or more (run 1 is the cold build)")
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     print(f"# bench_build: {machine_summary()}")
     print(f"# {tool_version([HUGO, 'version'])}")
@@ -186,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="feeds-bench-build-"))
     try:
         for n in sizes:
-            ours, hugo = bench_size(n, args.repeat, args.only, workdir, args.warm)
+            ours, hugo = bench_size(n, args.repeat, args.only, workdir, args.warm, args.edit)
             measured[n] = (ours, hugo)
             rows.append([f"{n:,}", *cells(ours), *cells(hugo), ratio(ours, hugo)])
     except BenchError as exc:
@@ -194,8 +237,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    kind = "ours rebuilt into one folder (--warm)" if args.warm else "each into a new folder"
-    print(f"\nMedian of {args.repeat} runs, {kind}; peak RSS: the largest; CPU = user + sys.\n")
+    if args.warm:
+        what = "after a one-title edit (--edit)" if args.edit else "of an unchanged catalog"
+        kind = f"runs 2-{args.repeat}: ours rebuilt into one folder {what}"
+    else:
+        kind = f"{args.repeat} runs, each into a new folder"
+    print(f"\nMedian of {kind}; peak RSS: the largest; CPU = user + sys.\n")
     header = ["entries", "ours wall", "ours CPU", "ours RSS", "Hugo wall", "Hugo CPU", "Hugo RSS"]
     print_table([*header, "ours/Hugo (wall)"], rows)
     print_scaling(measured)
