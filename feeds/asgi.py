@@ -98,7 +98,10 @@ def path_info(scope: Scope) -> str:
     if raw is None:
         path: str = scope["path"]
         return path.encode("utf-8").decode("latin-1")
-    return urllib.parse.unquote_to_bytes(raw.partition(b"?")[0]).decode("latin-1")
+    raw = raw.partition(b"?")[0]
+    if b"%" in raw:
+        raw = urllib.parse.unquote_to_bytes(raw)
+    return raw.decode("latin-1")
 
 
 def _request_headers(fields: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
@@ -112,8 +115,23 @@ def _request_headers(fields: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
     return found
 
 
+# The header lists of a View are prepared once per output and shared by every request
+# for it (`served.Variant`), so their bytes are kept by the list's identity: the list
+# itself is held in the entry, so its id cannot be reused while the entry lives. Reset
+# when large, so that the lists of Sites no longer served are let go.
+_ENCODED: dict[int, tuple[Headers, list[tuple[bytes, bytes]]]] = {}
+_ENCODED_MOST = 50_000
+
+
 def _encoded(headers: Headers) -> list[tuple[bytes, bytes]]:
-    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    known = _ENCODED.get(id(headers))
+    if known is not None and known[0] is headers:
+        return known[1]
+    fields = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    if len(_ENCODED) >= _ENCODED_MOST:
+        _ENCODED.clear()
+    _ENCODED[id(headers)] = (headers, fields)
+    return fields
 
 
 def create_asgi_app(
