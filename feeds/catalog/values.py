@@ -29,11 +29,26 @@ Convert = Callable[[Node, str, Problems], T]
 # XML 1.0 allows tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD and U+10000 up; feeds
 # and pages are XML or HTML, so anything else would make them invalid. HTML also makes
 # DEL, the C1 controls (U+0085 included) and the noncharacters parse errors.
-_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
-    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+_NOT_XML_BMP_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+_NONCHARACTERS_BEYOND_BMP = "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)
 )
-_NOT_XML = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{_NONCHARACTERS}]")
+_NOT_XML = re.compile(f"[{_NOT_XML_BMP_CHARS}{_NONCHARACTERS_BEYOND_BMP}]")
+# The same class without the characters beyond U+FFFF, for text that has none (nearly
+# all): `re` tests a class of BMP characters with one table lookup a character, but the
+# 32 single characters beyond make it walk a list for every character, several times
+# slower on the summaries. Both give the same first match on such text.
+_NOT_XML_BMP = re.compile(f"[{_NOT_XML_BMP_CHARS}]")
+_BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
 _SPACE = re.compile(r"\s")
+# A URL that `url` accepts without asking urlsplit (most of them): http(s), a host of
+# letters, digits, dots and dashes, an optional port, then anything printable in ASCII
+# after the first / ? or #. urlsplit takes the scheme as written (lowercase already), the
+# host up to that first / ? or # (so no brackets, no @, no non-ASCII in it, nothing it
+# could refuse), removes nothing (no tab, newline or leading space), and the hostname is
+# not empty; no space nor any character _NOT_XML finds is printable ASCII.
+# tests/test_catalog_fast_paths.py checks it against the general path.
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:[/?#][!-~]*)?")
 ID_PATTERN = re.compile(r"[a-z0-9-]+")
 TAG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 _DATE = r"(\d{4})-(\d{2})-(\d{2})"
@@ -72,8 +87,15 @@ def scalar_text(node: Node, what: str = "text") -> str:
     return node.value
 
 
+def first_not_xml(value: str) -> re.Match[str] | None:
+    """The first character XML 1.0 or HTML cannot carry, if any."""
+    if value.isascii() or _BEYOND_BMP.search(value) is None:  # isascii() costs nothing
+        return _NOT_XML_BMP.search(value)
+    return _NOT_XML.search(value)
+
+
 def check_xml_chars(value: str) -> None:
-    bad = _NOT_XML.search(value)
+    bad = first_not_xml(value)
     if bad:
         char = ord(bad.group())
         raise Invalid(
@@ -168,12 +190,19 @@ def url(node: Node, path: str, problems: Problems) -> str:
     value = scalar_text(node, "a URL")
     if len(value) > 2000:
         raise Invalid(f"is too long ({len(value):,} characters; at most 2,000)")
+    if _PLAIN_URL.fullmatch(value):
+        return value  # what the checks below accept, without urlsplit (see _PLAIN_URL)
+    return _checked_url(value)
+
+
+def _checked_url(value: str) -> str:
+    """The general URL check: urlsplit, then an http(s) scheme, a host, no space."""
     try:
         parts = urlsplit(value)
     except ValueError as exc:
         raise Invalid(f"{shown(value)} is not a valid URL ({exc})") from None
     absolute = parts.scheme in ("http", "https") and bool(parts.hostname)
-    if not absolute or _SPACE.search(value) or _NOT_XML.search(value):
+    if not absolute or _SPACE.search(value) or first_not_xml(value):
         raise Invalid(
             f"{shown(value)} is not an absolute http(s) URL; write it in full, "
             "e.g. https://www.example.org/page"
@@ -274,23 +303,18 @@ def date_or_datetime(node: Node, path: str, problems: Problems) -> date | dateti
         raise Invalid(f"must be {_DATE_HELP}")
     day = _DATE_RE.fullmatch(value)
     moment = _DATETIME_RE.fullmatch(value) if day is None else None
-    if day is not None:
-        year, month, days = day.groups()
-        result: date | datetime = _build(value, lambda: date(int(year), int(month), int(days)))
-    elif moment is not None:
-        result = _build(value, lambda: _datetime_from(moment))
-    else:
-        raise Invalid(f"must be {_DATE_HELP}, not {shown(value)}")
+    try:
+        if day is not None:
+            result: date | datetime = date(int(day[1]), int(day[2]), int(day[3]))
+        elif moment is not None:
+            result = _datetime_from(moment)
+        else:
+            raise Invalid(f"must be {_DATE_HELP}, not {shown(value)}")
+    except ValueError as exc:  # Invalid is not one
+        raise Invalid(f"{value} is not a real date or time ({exc})") from None
     if not YEARS[0] <= result.year <= YEARS[1]:
         raise Invalid(f"{value}: the year must be in {YEARS[0]}..{YEARS[1]}")
     return result
-
-
-def _build(value: str, make: Callable[[], T]) -> T:
-    try:
-        return make()
-    except ValueError as exc:
-        raise Invalid(f"{value} is not a real date or time ({exc})") from None
 
 
 def _datetime_from(match: re.Match[str]) -> datetime:
