@@ -14,7 +14,8 @@ that no CommonMark rule has a choice to make in it:
   what may open a block (`#`, `>`, `-`, `+`, `=`, `|`, two backticks or tildes, digits
   followed by `.` or `)`, `*` or `_` followed by a space, a line of only `*`, `_` and
   spaces), and no line starts or ends with white space (no indented code, no hard line
-  breaks, nothing trimmed); no tab, CR or NUL anywhere (markdown-it normalises those).
+  breaks, nothing trimmed); no control character but the newline anywhere (markdown-it
+  normalises some: tab, CR, NUL).
   A line may start with `[` because the links below are never `[label]:` definitions;
 - inline: no backslash, no `![`, no `&` that starts an entity reference, no `<` that
   starts an autolink (found with markdown-it's own expressions), code spans of single
@@ -27,6 +28,11 @@ that no CommonMark rule has a choice to make in it:
   nested, inside a link's text or outside it) or, if it cannot close, opens one. Then
   CommonMark's delimiter algorithm pairs each closer with that opener.
 
+`parse(text)` reads such a text once into a `Document`: each paragraph's text with the
+markup as marks (control characters the subset never lets through), and the link
+destinations. From it `html()` writes markdown-it's HTML, and `feeds.text` writes its
+sanitised HTML and plain text directly, without parsing HTML again (see there).
+
 `tests/test_feeds_text_subset.py` checks, on generated texts dense in exactly those
 characters, that whenever `render` answers, its answer equals markdown-it's.
 """
@@ -34,6 +40,8 @@ characters, that whenever `render` answers, its answer equals markdown-it's.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import NamedTuple
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
@@ -47,30 +55,108 @@ _NOT_PARAGRAPH_LINE = re.compile(
     r"[#>+=|-]|``|~~|[*_](\s|$)|[*_\s]+$|\d+[.)]|\s|\ufeff|.*[\s\ufeff]$"
 )
 _BLANK_LINE = re.compile(r"[ ]*")
-_UNSUPPORTED = re.compile(r"[\t\r\0\\]|!\[")
+# Backslash escapes and images are outside the subset. Control characters (but the
+# newline) are too: markdown-it normalises some, and the others are free to be the
+# marks of a `Document`. So are lone surrogates, which nh3 refuses (the slow path
+# raises on them, so must the fast one).
+_UNSUPPORTED = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\\\ud800-\udfff]|!\[")
 # What may be in a link destination written plainly (markdown-it then takes it as is).
 _PLAIN_DESTINATION = re.compile(r"[^\s\x00-\x1f\x7f()<>\[\]\"'`&\\]+")
 
 # Where an inline rule of the subset may start; everything else is text.
 _SPECIAL = re.compile(r"[`*_\[\]<&]")
 
-_TAGS = {("*", 1): "em", ("_", 1): "em", ("*", 2): "strong", ("_", 2): "strong"}
+# Marks standing for markup in a `Document`'s text: control characters, which the subset
+# never lets through (`_UNSUPPORTED`), so a mark is never text.
+EM, EM_END, STRONG, STRONG_END, CODE, CODE_END, LINK, LINK_END = (chr(c) for c in range(1, 9))
+MARKS = re.compile("[\x01-\x08]")
+_OPENING = {("*", 1): EM, ("_", 1): EM, ("*", 2): STRONG, ("_", 2): STRONG}
+_CLOSING = {EM: EM_END, STRONG: STRONG_END}
+
+# The HTML markdown-it writes for each mark but LINK (whose tag holds its destination).
+MARKUP = {
+    EM: "<em>",
+    EM_END: "</em>",
+    STRONG: "<strong>",
+    STRONG_END: "</strong>",
+    CODE: "<code>",
+    CODE_END: "</code>",
+    LINK_END: "</a>",
+}
+
+# Link destinations that markdown-it's normalizeLink returns as they are and its
+# validateLink accepts, which covers nearly every link in practice; any other is left
+# to markdown-it (mdurl's parser and encoder, a Python loop over each character):
+# - characters mdurl.encode keeps (ASCII letters, digits, `;/?:@=+$,-_.!~*#`, and `%`
+#   followed by two hex digits; `&'()` never reach here, see _PLAIN_DESTINATION);
+# - shapes mdurl.parse splits and mdurl.format joins back unchanged: a path from the
+#   root; http(s)://host[/...]; mailto:local@host, with an ASCII host name of
+#   dot-separated labels (punycode leaves those alone; a part mdurl would reject is
+#   not a label; `:` would be a port, `@` credentials), at most 255 characters long.
+_URL_CHAR = r"(?:[A-Za-z0-9;/?:@=+$,\-_.!~*#]|%[0-9A-Fa-f]{2})"
+_HOST = r"[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
+_KEPT_DESTINATION = re.compile(
+    rf"/(?!/){_URL_CHAR}*|https?://{_HOST}(?:/{_URL_CHAR}*)?|mailto:[A-Za-z0-9._+-]+@{_HOST}"
+)
+_HOST_MAX_LENGTH = 255
 
 
 class _Outside(Exception):
     """The text is outside the subset: markdown-it renders it."""
 
 
+class Document(NamedTuple):
+    """A text of the subset, read: what its HTML and its plain text are made from."""
+
+    paragraphs: tuple[str, ...]  # each paragraph's text, with marks for its markup
+    hrefs: tuple[str, ...]  # the normalised destination of each LINK mark, in order
+
+    def html(self) -> str:
+        """markdown-it's HTML."""
+        return self.write(escapeHtml, lambda href: f'<a href="{escapeHtml(href)}">', MARKUP)
+
+    def write(
+        self, escape: Callable[[str], str], link: Callable[[str], str], markup: dict[str, str]
+    ) -> str:
+        """`<p>`s of the paragraphs' text, escaped by `escape` (which must leave the
+        marks alone), with each mark written as `markup` says and LINK as
+        `link(destination)`: the HTML of one serialiser or another."""
+        hrefs = iter(self.hrefs)
+        written: list[str] = []
+        for paragraph in self.paragraphs:
+            html = escape(paragraph)
+            for mark, tag in markup.items():
+                if mark in html:  # most paragraphs hold few marks; `in` is cheap
+                    html = html.replace(mark, tag)
+            if LINK in html:
+                first, *rest = html.split(LINK)
+                html = first + "".join(link(next(hrefs)) + after for after in rest)
+            written.append(f"<p>{html}</p>\n")
+        return "".join(written)
+
+    def texts(self) -> list[str]:
+        """Each paragraph's text without markup."""
+        return [MARKS.sub("", paragraph) for paragraph in self.paragraphs]
+
+
 def render(text: str, markdown: MarkdownIt) -> str | None:
     """markdown-it's HTML for `text` (configured as `markdown`), or None outside the subset."""
+    document = parse(text, markdown)
+    return document.html() if document is not None else None
+
+
+def parse(text: str, markdown: MarkdownIt) -> Document | None:
+    """`text` read as `markdown` reads it, or None outside the subset."""
     if _UNSUPPORTED.search(text) or not _supported(markdown):
         return None
+    hrefs: list[str] = []
     try:
-        return "".join(
-            f"<p>{_Inline(paragraph, markdown).render()}</p>\n" for paragraph in _paragraphs(text)
+        paragraphs = tuple(
+            _Inline(paragraph, markdown, hrefs).read() for paragraph in _paragraphs(text)
         )
     except _Outside:
         return None
+    return Document(paragraphs, tuple(hrefs))
 
 
 def _supported(markdown: MarkdownIt) -> bool:
@@ -97,28 +183,37 @@ def _paragraphs(text: str) -> list[str]:
     return paragraphs
 
 
-class _Inline:
-    """One paragraph's inline content, rendered left to right."""
+def normalized_link(destination: str, markdown: MarkdownIt) -> str | None:
+    """markdown-it's normalised `destination`, or None if markdown-it rejects it."""
+    if len(destination) <= _HOST_MAX_LENGTH and _KEPT_DESTINATION.fullmatch(destination):
+        return destination
+    href = markdown.normalizeLink(destination)
+    return href if markdown.validateLink(href) else None
 
-    def __init__(self, src: str, markdown: MarkdownIt) -> None:
+
+class _Inline:
+    """One paragraph's inline content, read left to right into text with marks."""
+
+    def __init__(self, src: str, markdown: MarkdownIt, hrefs: list[str]) -> None:
         self.src = src
         self.markdown = markdown
-        self.state = StateInline(src, markdown, {}, [])  # for its scanDelims only
+        self.hrefs = hrefs  # the document's, in order
+        self.state: StateInline | None = None  # for its scanDelims only, made when needed
         self.out: list[str] = []
 
-    def render(self) -> str:
+    def read(self) -> str:
         self._segment(0, len(self.src), in_link=False)
         return "".join(self.out)
 
     def _segment(self, pos: int, end: int, in_link: bool) -> None:
-        """Render src[pos:end] (a paragraph, or a link's text) with its own emphasis."""
+        """Read src[pos:end] (a paragraph, or a link's text) with its own emphasis."""
         src, out = self.src, self.out
         open_runs: list[tuple[str, int]] = []
         text_start = pos
         while (special := _SPECIAL.search(src, pos, end)) is not None:
             pos = special.start()
             char = src[pos]
-            out.append(escapeHtml(src[text_start:pos]))
+            out.append(src[text_start:pos])
             if char == "`":
                 pos = self._code(pos, end)
             elif char in "*_":
@@ -126,15 +221,15 @@ class _Inline:
             elif char == "[" and not in_link:
                 pos = self._link(pos, end)
             elif char == "<" and not self._starts_autolink(pos, end):
-                out.append("&lt;")
+                out.append("<")
                 pos += 1
             elif char == "&" and not (DIGITAL_RE.match(src, pos) or NAMED_RE.match(src, pos)):
-                out.append("&amp;")
+                out.append("&")
                 pos += 1
             else:
                 raise _Outside
             text_start = pos
-        out.append(escapeHtml(src[text_start:end]))
+        out.append(src[text_start:end])
         if open_runs:
             raise _Outside
 
@@ -147,11 +242,13 @@ class _Inline:
             raise _Outside
         if close + 1 < end and self.src[close + 1] == "`":  # a run of two: another rule
             raise _Outside
-        self.out.append(f"<code>{escapeHtml(content)}</code>")
+        self.out.append(f"{CODE}{content}{CODE_END}")
         return close + 1
 
     def _emphasis(self, pos: int, end: int, open_runs: list[tuple[str, int]]) -> int:
         marker = self.src[pos]
+        if self.state is None:
+            self.state = StateInline(self.src, self.markdown, {}, [])
         self.state.posMax = end
         scanned = self.state.scanDelims(pos, marker == "*")
         length = scanned.length
@@ -163,10 +260,10 @@ class _Inline:
             # Also when the run could open: a closer is matched first, and 1+1 or 2+2 is
             # never a multiple of 3, so the rule of 3 never stops this pair.
             open_runs.pop()
-            self.out.append(f"</{_TAGS[marker, length]}>")
+            self.out.append(_CLOSING[_OPENING[marker, length]])
         elif scanned.can_open and not scanned.can_close:
             open_runs.append((marker, length))
-            self.out.append(f"<{_TAGS[marker, length]}>")
+            self.out.append(_OPENING[marker, length])
         else:
             raise _Outside
         return pos + length
@@ -183,12 +280,13 @@ class _Inline:
         close = destination.end()
         if close >= end or src[close] != ")":
             raise _Outside
-        href = self.markdown.normalizeLink(destination.group())
-        if not self.markdown.validateLink(href):
+        href = normalized_link(destination.group(), self.markdown)
+        if href is None:
             raise _Outside
-        self.out.append(f'<a href="{escapeHtml(href)}">')
+        self.hrefs.append(href)
+        self.out.append(LINK)
         self._segment(pos + 1, label_end, in_link=True)
-        self.out.append("</a>")
+        self.out.append(LINK_END)
         return close + 1
 
     def _starts_autolink(self, pos: int, end: int) -> bool:
