@@ -59,6 +59,13 @@ class Memo(Generic[K, V]):
         self.used[key] = value
         return value
 
+    def peek(self, key: K) -> V | None:
+        """The value stored for `key`, if any, without counting it as used."""
+        value = self.used.get(key, _MISSING)
+        if value is _MISSING:
+            value = self.values.get(key)
+        return value  # type: ignore[return-value]
+
     def put(self, key: K, value: V) -> None:
         """Store `value` for `key` (replacing any), as used by the current build."""
         self.values[key] = value

@@ -6,13 +6,11 @@ the same bytes and the same ETags; a request never renders anything.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from . import memo
+from . import gzip_resume, memo
 from .model import Catalog
 
 # Each renderer is a pure function Catalog -> {url path: body}. Add a format by adding
@@ -110,11 +108,11 @@ def catalog_last_modified(catalog: Catalog) -> datetime:
 _GZIPPED: memo.Memo[tuple[bytes, bool], bytes | None] = memo.Memo("site.gzip")
 
 
-def _gzip(body: bytes, compressible: bool) -> bytes | None:
+def _gzip(path: str, body: bytes, compressible: bool) -> bytes | None:
     """Deterministic gzip (mtime 0), or None when not worth it."""
     if not compressible or len(body) < _GZIP_MIN_BYTES:
         return None
-    gz = gzip.compress(body, compresslevel=6, mtime=0)
+    gz = gzip_resume.gzip(path, body)  # large bodies: resumed where the last version differs
     return gz if len(gz) < len(body) else None
 
 
@@ -136,10 +134,10 @@ def make_output(path: str, body: bytes, last_modified: datetime) -> Output:
 
 def _new_output(path: str, body: bytes, last_modified: datetime) -> Output:
     content_type = content_type_for(path)
-    sha = hashlib.sha256(body).digest()
+    sha = gzip_resume.sha256(path, body)
     digest = sha.hex()[:32]
     compressible = not content_type.startswith("image/") or content_type.startswith("image/svg")
-    gz = _GZIPPED.get((sha, compressible), lambda: _gzip(body, compressible))
+    gz = _GZIPPED.get((sha, compressible), lambda: _gzip(path, body, compressible))
     return Output(
         path=path,
         body=body,
