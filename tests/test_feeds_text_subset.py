@@ -18,6 +18,7 @@ import nh3
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from markdown_it.rules_inline.state_inline import StateInline
 
 from feeds import markdown_subset, memo, text
 
@@ -225,3 +226,29 @@ def test_usual_summaries_take_the_fast_path(markdown: str) -> None:
 )
 def test_anything_else_goes_to_markdown_it(markdown: str) -> None:
     assert markdown_subset.render(markdown, MD) is None
+
+
+# Characters of every class scanDelims tells apart: white space (ASCII, Unicode, the
+# edges), ASCII and Unicode punctuation and symbols, letters, digits, markers.
+DELIMITER_NEIGHBOURS = [*" \n\u00a0\u3000a1é東.,!?\"'()[]*_`<>&«»’€", "\u2028"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(st.sampled_from(DELIMITER_NEIGHBOURS), max_size=3).map("".join),
+    st.sampled_from(["*", "**", "***", "_", "__", "___"]),
+    st.lists(st.sampled_from(DELIMITER_NEIGHBOURS), max_size=3).map("".join),
+)
+def test_delimiter_runs_are_classified_as_scan_delims_does(
+    before: str, run: str, after: str
+) -> None:
+    """The cached classification reads only the characters next to the run."""
+    src = before + run + after
+    if after.startswith(run[0]):
+        return  # the run would be longer
+    state = StateInline(src, MD, {}, [])
+    expected = state.scanDelims(len(before), run[0] == "*")
+    scanned = markdown_subset._scan_delimiters(
+        before[-1] if before else " ", run, after[0] if after else " "
+    )
+    assert scanned == expected
