@@ -7,14 +7,17 @@ to sit on both sides of each shortcut's edge.
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from collections.abc import Callable
+
+import yaml
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from feeds.catalog import BLOCKS
-from feeds.catalog.errors import Invalid, Problems
+from feeds.catalog import BLOCKS, yamlnodes
+from feeds.catalog.errors import Invalid, Problems, StopReading
 from feeds.catalog.schema import key_in_path
 from feeds.catalog.values import _NOT_XML, _PLAIN_URL, _checked_url, first_not_xml, url
-from feeds.catalog.yamlnodes import Scalar
+from feeds.catalog.yamlnodes import Map, Node, Scalar, Seq
 
 PROPERTY = settings(max_examples=400, deadline=None)
 
@@ -81,3 +84,98 @@ def test_schema_names_are_their_own_field_paths() -> None:
     for block in BLOCKS.values():
         for name in block:
             assert key_in_path(name) == name
+
+
+# --- the tree builder's shortcut for plain scalars ---------------------------------------
+
+
+def tree(node: Node | None) -> object:
+    """A node as plain data: kind, line and contents (nodes have no __eq__)."""
+    if isinstance(node, Scalar):
+        return ("scalar", node.line, node.value, node.null)
+    if isinstance(node, Seq):
+        return ("list", node.line, [tree(item) for item in node.items])
+    if isinstance(node, Map):
+        fields = [(key, line, tree(value)) for key, (line, value) in node.fields.items()]
+        return ("mapping", node.line, fields)
+    return None if node is None else ("rejected", node.line)
+
+
+class KeepsEveryOther:
+    """Hooks that record what they are given and keep every second top-level item."""
+
+    def __init__(self) -> None:
+        self.calls: list[object] = []
+
+    def top_value(self, key: str, key_line: int, node: Node) -> None:
+        self.calls.append(("value", key, key_line, tree(node)))
+
+    def top_item(self, key: str, node: Node) -> bool:
+        self.calls.append(("item", key, tree(node)))
+        return len(self.calls) % 2 == 0
+
+
+Built = tuple[object, list[object], list[str]]
+
+
+def build_event_by_event(data: bytes) -> Built:
+    """The general path: every event through _TreeBuilder.feed, none by the shortcut."""
+    problems, hooks = Problems("c.yaml"), KeepsEveryOther()
+    builder = yamlnodes._TreeBuilder(problems, hooks)
+    parser = yaml.CSafeLoader(data)
+    try:
+        while (event := parser.get_event()) is not None and builder.feed(event):
+            pass
+    finally:
+        parser.dispose()
+    return tree(builder.root), hooks.calls, [str(error) for error in problems.errors]
+
+
+def build_with_compose(data: bytes) -> Built:
+    problems, hooks = Problems("c.yaml"), KeepsEveryOther()
+    root = yamlnodes.compose(data, problems, hooks)
+    return tree(root), hooks.calls, [str(error) for error in problems.errors]
+
+
+SCALARS = ["a", "~", "null", "''", '""', "!!str x", "!!null ~", "!!int 1", "&a x", "*a", "!x 1"]
+SCALARS += ["!!python/object:x 1", "", "|\n  block", "'quoted'", "[]", "{}", "[a, ~]", "{a: 1}"]
+KEYS = ["feed", "entries", "title", "a", "~", "''", "? [k]", "!!str k", "&k k", "*k", "a"]
+
+
+@st.composite
+def yaml_documents(draw: st.DrawFn, depth: int = 0) -> str:
+    """Mappings and lists of the scalars, keys and marks above, nested a few levels."""
+    lines: list[str] = []
+    indent = "  " * depth
+    items = draw(st.booleans())  # a list, else a mapping; mixed only now and then
+    for _ in range(draw(st.integers(0, 4))):
+        nested = depth < 3 and draw(st.booleans())
+        item = items != draw(st.sampled_from([False] * 9 + [True]))
+        head = f"{indent}- " if item else f"{indent}{draw(st.sampled_from(KEYS))}: "
+        if nested:
+            lines.append(head.rstrip())
+            lines.append(draw(yaml_documents(depth + 1)))
+        else:
+            lines.append(head + draw(st.sampled_from(SCALARS)))
+    return "\n".join(lines)
+
+
+def outcome(build: Callable[[bytes], Built], data: bytes) -> object:
+    try:
+        return build(data)
+    except StopReading:  # too many problems, or items
+        return "stopped"
+
+
+@settings(max_examples=400, deadline=None)
+@given(yaml_documents())
+def test_compose_builds_what_feeding_event_by_event_builds(document: str) -> None:
+    """Same tree, same lines, same hook calls, same problems (even on broken YAML)."""
+    data = document.encode()
+    try:
+        general = outcome(build_event_by_event, data)
+    except yaml.YAMLError:
+        event("not YAML")
+        return  # a syntax error ends compose before any tree is returned: not the shortcut's
+    event("YAML")
+    assert outcome(build_with_compose, data) == general

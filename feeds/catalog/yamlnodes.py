@@ -15,6 +15,7 @@ and lists beyond MAX_ITEMS and more than one document.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import yaml
@@ -127,19 +128,24 @@ class TopLevelHooks(Protocol):
 
 _NO_KEY = object()  # a mapping frame waiting for its next key
 _BAD_KEY = object()  # a key that was reported; its value is dropped
+_IN_LIST = object()  # the key of a list frame: it never has one
 
 
 class _Frame:
-    __slots__ = ("node", "key", "top_key")
+    """An open mapping or list, and (for a mapping) the key waiting for its value."""
+
+    __slots__ = ("node", "key", "key_line", "top_key")
 
     def __init__(self, node: Seq | Map, top_key: str | None = None) -> None:
         self.node = node
-        self.key: object = _NO_KEY
+        # A mapping's key (str) once read, until its value is; _NO_KEY or _BAD_KEY otherwise.
+        self.key: object = _IN_LIST if isinstance(node, Seq) else _NO_KEY
+        self.key_line = 0
         self.top_key = top_key  # for a list that is a top-level value: its key
 
 
 class _TreeBuilder:
-    """Builds the tree from parser events, one call per event (the hot loop of loading)."""
+    """Builds the tree from parser events, one step per event (the hot loop of loading)."""
 
     def __init__(self, problems: Problems, hooks: TopLevelHooks | None) -> None:
         self.problems = problems
@@ -149,6 +155,30 @@ class _TreeBuilder:
         self.documents = 0
         self.skipping = 0  # open collections inside a rejected one (too deep, foreign tag)
         self.skipped_line = 0  # where that rejected collection starts
+
+    def read(self, next_event: Callable[[], Event | None]) -> None:
+        """Take every event of the stream, or up to the one that ends reading."""
+        stack = self.stack
+        while (event := next_event()) is not None:
+            # Most events (~80%) are scalars inside a mapping or list, with neither
+            # anchor nor tag: they take this shortcut, the very steps of _scalar() and
+            # _attach() for them, with fewer calls and no node for a key. The marks are
+            # never None in PyYAML's or libyaml's events (line_of allows for it).
+            if (
+                type(event) is ScalarEvent
+                and stack
+                and not self.skipping
+                and event.anchor is None
+                and (event.tag is None or event.tag in ALLOWED_TAGS)
+            ):
+                frame = stack[-1]
+                line = event.start_mark.line + 1  # type: ignore[union-attr]
+                if frame.key is _NO_KEY:
+                    frame.key, frame.key_line = event.value, line
+                else:
+                    self._attach(Scalar(line, event.value, _null(event)))
+            elif not self.feed(event):
+                return
 
     def feed(self, event: Event) -> bool:
         """Take one parser event; False once the rest of the stream must be ignored."""
@@ -182,11 +212,7 @@ class _TreeBuilder:
             self._refuse_anchor_or_tag(event, line)
             self._attach(Rejected(line))
             return
-        value = event.value
-        null = event.tag == _NULL_TAG or (
-            value in _NULL_WORDS and bool(event.implicit[0]) and not event.style
-        )  # plain ~, null or nothing; libyaml says style '', PyYAML None
-        self._attach(Scalar(line, value, null))
+        self._attach(Scalar(line, event.value, _null(event)))
 
     def _collection(self, event: CollectionStartEvent) -> None:
         line = line_of(event.start_mark)
@@ -215,9 +241,9 @@ class _TreeBuilder:
             return None
         root = self.stack[0]
         key = root.key
-        if not isinstance(key, Scalar) or not isinstance(root.node, Map):
+        if not isinstance(key, str) or not isinstance(root.node, Map):
             return None
-        return None if key.value in root.node.fields else key.value
+        return None if key in root.node.fields else key
 
     def _reject_alias(self, event: AliasEvent) -> None:
         line = line_of(event.start_mark)
@@ -252,51 +278,55 @@ class _TreeBuilder:
                 self._attach(Rejected(self.skipped_line))
 
     def _attach(self, node: Node) -> None:
+        """Put a complete node in its place: the root, a list item, a key or a value."""
         if not self.stack:
             self.root = node
             return
         frame = self.stack[-1]
-        if isinstance(frame.node, Seq):
-            if not self._handed_over(frame, node):
-                if len(frame.node.items) >= MAX_ITEMS and frame.top_key is None:
-                    self._too_many(frame.node, "items")
-                frame.node.items.append(node)
-        elif frame.key is _NO_KEY:
-            frame.key = self._key(node)
+        key = frame.key
+        if key is _IN_LIST:
+            self._add_item(frame, node)
+        elif key is _NO_KEY:
+            frame.key, frame.key_line = self._key(node), node.line
         else:
-            key, frame.key = frame.key, _NO_KEY
-            if not isinstance(key, Scalar) or not self._add_field(frame.node, key, node):
+            frame.key = _NO_KEY
+            if not isinstance(key, str) or not self._add_field(frame, key, node):
                 return
             if len(self.stack) == 1 and self.hooks is not None:
-                self.hooks.top_value(key.value, key.line, node)
+                self.hooks.top_value(key, frame.key_line, node)
 
-    def _handed_over(self, frame: _Frame, item: Node) -> bool:
-        """Give an item of a top-level list to the hooks; True if they keep it."""
-        if frame.top_key is None or self.hooks is None:
-            return False
-        return self.hooks.top_item(frame.top_key, item)
+    def _add_item(self, frame: _Frame, item: Node) -> None:
+        """Append to a list, unless the hooks keep the item (of a top-level list)."""
+        top_key, hooks = frame.top_key, self.hooks
+        if top_key is not None and hooks is not None and hooks.top_item(top_key, item):
+            return
+        items = frame.node.items  # type: ignore[union-attr]  # _IN_LIST: a Seq
+        if len(items) >= MAX_ITEMS and frame.top_key is None:
+            self._too_many(frame.node, "items")
+        items.append(item)
 
     def _key(self, node: Node) -> object:
         if isinstance(node, Scalar):
-            return node
+            return node.value
         if not isinstance(node, Rejected):
             self.problems.add(node.line, "", f"a key must be a plain word, not {kind(node)}")
         return _BAD_KEY
 
-    def _add_field(self, mapping: Map, key: Scalar, value: Node) -> bool:
+    def _add_field(self, frame: _Frame, key: str, value: Node) -> bool:
         """Add key: value; False (and a problem) if the key is already there."""
-        first = mapping.fields.get(key.value)
+        mapping: Map = frame.node  # type: ignore[assignment]  # a key: a Map
+        first = mapping.fields.get(key)
         if first is not None:
             self.problems.add(
-                key.line,
+                frame.key_line,
                 "",
-                f"duplicate key {key.value!r} (first on line {first[0]}); "
+                f"duplicate key {key!r} (first on line {first[0]}); "
                 "keep one, YAML would silently use the last",
             )
             return False
         if len(mapping.fields) >= MAX_ITEMS:
             self._too_many(mapping, "keys")
-        mapping.fields[key.value] = (key.line, value)
+        mapping.fields[key] = (frame.key_line, value)
         return True
 
     def _too_many(self, collection: Node, what: str) -> None:
@@ -309,6 +339,13 @@ class _TreeBuilder:
         raise StopReading()
 
 
+def _null(event: ScalarEvent) -> bool:
+    """Plain ~, null or nothing (libyaml gives the style '', PyYAML None), or !!null."""
+    return (
+        event.value in _NULL_WORDS and bool(event.implicit[0]) and not event.style
+    ) or event.tag == _NULL_TAG
+
+
 def compose(data: bytes, problems: Problems, hooks: TopLevelHooks | None = None) -> Node | None:
     """The document's root node, or None when there is no usable tree.
 
@@ -319,8 +356,7 @@ def compose(data: bytes, problems: Problems, hooks: TopLevelHooks | None = None)
     parser = _Loader(data)
     try:
         # get_event() directly: yaml.parse() adds a generator and check_event() per event.
-        while (event := parser.get_event()) is not None and builder.feed(event):
-            pass
+        builder.read(parser.get_event)
     except yaml.MarkedYAMLError as exc:
         problems.add(line_of(exc.problem_mark or exc.context_mark), "", _syntax_message(exc))
         return None
