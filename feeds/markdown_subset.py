@@ -161,10 +161,8 @@ def parse(text: str, markdown: MarkdownIt) -> Document | None:
 
 
 def _supported(markdown: MarkdownIt) -> bool:
-    options = markdown.options
-    return not (
-        options.get("html") or options.get("linkify") or options.get("typographer")
-    ) and not options.get("breaks")
+    options = markdown.options  # its properties: faster than the Mapping's get()
+    return not (options.html or options.linkify or options.typographer or options.breaks)
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -236,7 +234,7 @@ class _Inline:
             elif char == "<" and not self._starts_autolink(pos, end):
                 out.append("<")
                 pos += 1
-            elif char == "&" and not (DIGITAL_RE.match(src, pos) or NAMED_RE.match(src, pos)):
+            elif char == "&" and not self._starts_entity(pos):
                 out.append("&")
                 pos += 1
             else:
@@ -305,6 +303,15 @@ class _Inline:
         self._segment(pos + 1, label_end, in_link=True)
         self.out.append(LINK_END)
         return close + 1
+
+    def _starts_entity(self, pos: int) -> bool:
+        """Whether markdown-it's entity rule could take the `&` at `pos` (a superset)."""
+        following = self.src[pos + 1 : pos + 2]
+        # Its expressions need `#` or a letter next (any character they match ignoring
+        # case is alphabetic), which most `&` in prose are not followed by.
+        if following != "#" and not following.isalpha():
+            return False
+        return bool(DIGITAL_RE.match(self.src, pos) or NAMED_RE.match(self.src, pos))
 
     def _starts_autolink(self, pos: int, end: int) -> bool:
         """Whether markdown-it's autolink rule could take the `<` at `pos` (a superset)."""
