@@ -33,7 +33,8 @@ TOKENS = [
     *["&amp;", "&#35;", "&#x41;", "&bogus;", "&x", "1.", "2)", "- ", "* ", "> ", "# "],
     *["---", "===", "    ", "http://a.example/b_c", "<http://a.example/>", "<x@y.example>"],
     *["mailto:x@y.example", "javascript:alert(1)", "/rel/path", "b*c", "d_e", "<b>"],
-    *["`\u3000`", "`\u00a0`", "&nbsp;", "\u00a0\n", "\n\u00a0", "&ſt;", "&\u212ax;", "&#"],
+    *["`\u3000`", "`\u00a0`", "&nbsp;", "\u00a0\n", "\n\u00a0", "\ufeff", "\ufeff\n"],
+    *["&ſt;", "&\u212ax;", "&#"],
 ]
 hostile_texts = st.lists(st.sampled_from(TOKENS), max_size=24).map("".join)
 
