@@ -16,7 +16,15 @@ from hypothesis import strategies as st
 from feeds.catalog import BLOCKS, yamlnodes
 from feeds.catalog.errors import Invalid, Problems, StopReading
 from feeds.catalog.schema import key_in_path
-from feeds.catalog.values import _NOT_XML, _PLAIN_URL, _checked_url, first_not_xml, url
+from feeds.catalog.values import (
+    _NOT_XML,
+    _PLAIN_URL,
+    _checked_url,
+    check_xml_chars,
+    first_not_xml,
+    text,
+    url,
+)
 from feeds.catalog.yamlnodes import Map, Node, Scalar, Seq
 
 PROPERTY = settings(max_examples=400, deadline=None)
@@ -179,3 +187,37 @@ def test_compose_builds_what_feeding_event_by_event_builds(document: str) -> Non
         return  # a syntax error ends compose before any tree is returned: not the shortcut's
     event("YAML")
     assert outcome(build_with_compose, data) == general
+
+
+def test_printable_text_has_no_character_check_xml_chars_refuses() -> None:
+    """The text converter returns printable text without the character checks."""
+    refused = [chr(code) for code in range(0x110000) if _NOT_XML.match(chr(code))]
+    assert len(refused) > 2000  # the controls, the surrogates, the noncharacters
+    assert not any(char.isprintable() for char in refused)
+    assert not any(char.isprintable() for char in "\n\r\u2028\u2029\x85")  # line breaks
+
+
+def general_one_line_text(value: str, max_length: int) -> str:
+    """What `text(max_length, one_line=True)` does without its shortcut."""
+    if len(value) > max_length:
+        raise Invalid(f"is too long ({len(value):,} characters; at most {max_length:,})")
+    if not value.strip():
+        raise Invalid("is empty; write some text or remove the key")
+    check_xml_chars(value)
+    if "\n" in value.strip() or "\r" in value.strip():
+        raise Invalid("must be one line; put longer text in the summary")
+    return value
+
+
+@PROPERTY
+@given(edge_text, st.sampled_from([5, 100]))
+def test_text_gives_what_its_general_path_gives(value: str, max_length: int) -> None:
+    def outcome(convert: Callable[[], str]) -> str:
+        try:
+            return "accepted " + convert()
+        except Invalid as exc:
+            return "refused " + exc.message
+
+    node = Scalar(1, value, False)
+    fast = outcome(lambda: text(max_length, one_line=True)(node, "title", Problems("c.yaml")))
+    assert fast == outcome(lambda: general_one_line_text(value, max_length))

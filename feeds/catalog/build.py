@@ -87,28 +87,31 @@ def feed_zones(fields: Fields | None) -> Zones:
 
 
 def build_entry(fields: Fields, path: str, zones: Zones, problems: Problems) -> Entry | None:
+    values = fields.values  # read directly: this runs for every entry
     published = _instant(fields, "published", path, zones, problems)
     updated = _instant(fields, "updated", path, zones, problems)
     if published is not None and updated is not None:
         _check_updated_not_before_published(fields, path, published, updated, problems)
-    event_fields: Fields | None = fields.get("event")
+    event_fields: Fields | None = values.get("event")
     event = build_event(event_fields, f"{path}.event", zones, problems) if event_fields else None
     if (
         fields.missing_required
-        or len(fields.values) < len(fields.nodes)  # a value was rejected
+        or len(values) < len(fields.nodes)  # a value was rejected
         or (event_fields is not None and event is None)
-        or _lost(fields, ("published", "updated"), published, updated)
+        # a date was read but gave no instant (its problem is reported)
+        or (published is None and "published" in values)
+        or (updated is None and "updated" in values)
     ):
         return None
     return Entry(
-        id=fields.values["id"],
-        title=fields.values["title"],
-        summary=fields.get("summary", ""),
-        type=fields.get("type"),
-        tags=fields.get("tags", ()),
+        id=values["id"],
+        title=values["title"],
+        summary=values.get("summary", ""),
+        type=values.get("type"),
+        tags=values.get("tags", ()),
         published=published,
         updated=updated or published,
-        link=fields.get("link"),
+        link=values.get("link"),
         event=event,
         line=fields.line,
     )
@@ -139,18 +142,11 @@ def _day(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def _lost(fields: Fields, names: tuple[str, ...], *values: object) -> bool:
-    """True when a field was written but produced no value (its problem is reported)."""
-    return any(
-        name in fields.values and value is None for name, value in zip(names, values, strict=True)
-    )
-
-
 def _instant(
     fields: Fields, name: str, path: str, zones: Zones, problems: Problems
 ) -> datetime | None:
     """published/updated as an aware datetime: a day is midnight in the feed's zone."""
-    value: date | datetime | None = fields.get(name)
+    value: date | datetime | None = fields.values.get(name)
     if value is None:
         return None
     try:

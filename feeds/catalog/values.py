@@ -80,6 +80,8 @@ def shown(value: str, limit: int = 60) -> str:
 
 def scalar_text(node: Node, what: str = "text") -> str:
     """The text of a scalar node; Invalid for a list, a mapping or a rejected node."""
+    if type(node) is Scalar:  # nearly always: one test (no class derives from Scalar)
+        return node.value
     if isinstance(node, Rejected):
         raise Invalid()
     if not isinstance(node, Scalar):
@@ -95,6 +97,8 @@ def first_not_xml(value: str) -> re.Match[str] | None:
 
 
 def check_xml_chars(value: str) -> None:
+    # Every character it refuses is one str.isprintable() refuses (a control, a
+    # surrogate or a noncharacter): tests/test_catalog_fast_paths.py checks them all.
     bad = first_not_xml(value)
     if bad:
         char = ord(bad.group())
@@ -113,6 +117,8 @@ def text(max_length: int, one_line: bool = False) -> Convert[str]:
             raise Invalid(f"is too long ({len(value):,} characters; at most {max_length:,})")
         if not value.strip():
             raise Invalid("is empty; write some text or remove the key")
+        if value.isprintable():
+            return value  # no line break, nor any character check_xml_chars refuses
         check_xml_chars(value)
         if one_line and ("\n" in value.strip() or "\r" in value.strip()):
             raise Invalid("must be one line; put longer text in the summary")
