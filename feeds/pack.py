@@ -113,8 +113,18 @@ class PackWriter:
     def _store(self, site: Site) -> None:
         outputs = site.outputs
         rows = self._rows
-        changed = [output for path, output in outputs.items() if _stale(rows.get(path), output)]
-        gone = [path for path in rows if path not in outputs]
+        # An Output the last Site published too (the same object: reused by feeds.site)
+        # has its row already; only the others are compared with theirs.
+        last = self._site.outputs if self._site is not None else {}
+        changed = [
+            output
+            for path, output in outputs.items()
+            if last.get(path) is not output and _stale(rows.get(path), output)
+        ]
+        if len(rows) == len(outputs) and all(output.path in rows for output in changed):
+            gone: list[str] = []  # as many paths, none new: the same paths
+        else:
+            gone = [path for path in rows if path not in outputs]
         freed = sum(_stored_length(rows[o.path]) for o in changed if o.path in rows)
         freed += sum(_stored_length(rows[path]) for path in gone)
         new = sum(len(body) for etag, body in _bodies(changed) if etag not in self._where)
