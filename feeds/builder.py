@@ -56,7 +56,7 @@ def run(catalog: Path, directory: Path, interval: float, websub: bool) -> int:
         signal.signal(number, lambda number, frame: stopping.append(number))
     parent = os.getppid()
     while not stopping:
-        time.sleep(interval)  # a signal cuts it short
+        time.sleep(watcher.next_wait())  # a signal cuts it short
         if stopping:
             break
         if os.getppid() != parent:

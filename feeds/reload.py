@@ -49,6 +49,7 @@ DEFAULT_INTERVAL = 0.1
 #: of an edit-to-serve (after the builder's), on a file that only our builder writes.
 PACK_INTERVAL = 0.02
 Build = Callable[[Catalog], Site]
+_CLOCK_TICK = 0.01  # seconds: how far a file's ctime may lag behind time.time()
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,11 @@ class Polling:
     def check_now(self) -> bool:
         raise NotImplementedError
 
+    def next_wait(self) -> float:
+        """Seconds until the next check: `interval`, or less when a check asked to look
+        again sooner (a file that will have held still long enough by then)."""
+        return self.interval
+
     def start(self) -> None:
         """Check now and then every `interval` s in a daemon thread of this process.
 
@@ -159,7 +165,7 @@ class Polling:
                 self.check_now()
             except Exception:  # never let the watcher die: the next check may succeed
                 log.exception("%s: check failed", self._thread_name)
-            if stop.wait(self.interval):
+            if stop.wait(self.next_wait()):
                 return
 
 
@@ -187,9 +193,13 @@ class CatalogWatcher(Polling, Generic[View]):
         self.path = path
         # An editor that rewrites the file in place (same inode) can be caught between two
         # writes, and the first part alone may be valid YAML: with this, a file changed in
-        # place is read only once its stat stayed the same for one more check.
+        # place is read only once it held still for `interval`: its stat stayed the same
+        # for one more check, or its ctime (which the kernel sets at every write and no
+        # writer can set back, unlike the mtime) is that old. The ctime lets the read come
+        # `interval` after the save instead of a whole check after the save was noticed.
         self.settle_in_place = settle_in_place
         self._pending: _Stamp | None = None
+        self._look_again: float | None = None  # seconds: when the pending file will be old
         self._derive = derive
         self._parse = parse if parse is not None else incremental_parser()
         self._build = build
@@ -229,14 +239,21 @@ class CatalogWatcher(Polling, Generic[View]):
                 return False  # touched or rewritten with the same bytes
             return self._load(data, digest)
 
+    def next_wait(self) -> float:
+        look_again, self._look_again = self._look_again, None
+        return self.interval if look_again is None else min(self.interval, look_again)
+
     def _read_if_changed(self) -> tuple[bytes | None, _Stamp]:
-        stamp = _Stamp.of(os.stat(self.path))
+        info = os.stat(self.path)
+        stamp = _Stamp.of(info)
         if stamp == self._seen.stamp:
             return None, stamp
         seen = self._seen.stamp
         if self.settle_in_place and seen is not None and stamp.inode == seen.inode:
             pending, self._pending = self._pending, stamp
-            if pending != stamp:
+            unsettled = self._unsettled_for(info)
+            if pending != stamp and unsettled > 0:
+                self._look_again = unsettled
                 raise _Unsettled  # changed in place since the last look: let it settle
         # O_NONBLOCK: a FIFO (or device) put in place of the catalog must not block the
         # watcher; anything but a regular file is refused before reading.
@@ -252,6 +269,15 @@ class CatalogWatcher(Polling, Generic[View]):
         if not settled or len(data) != min(stamp.size, DEFAULT_MAX_BYTES + 1):
             raise _Unsettled
         return data, stamp
+
+    def _unsettled_for(self, info: os.stat_result) -> float:
+        """Seconds until the file's last change is `interval` old (0: it is); `interval`
+        when its ctime is in the future (another clock: only the next check can tell)."""
+        age = time.time_ns() - info.st_ctime_ns
+        if age < 0:
+            return self.interval
+        # The kernel stamps files from a coarse clock, up to a tick behind time.time().
+        return max(0.0, self.interval + _CLOCK_TICK - age / 1e9)
 
     def _load(self, data: bytes, digest: str) -> bool:
         live = self._live
