@@ -21,8 +21,10 @@ that no CommonMark rule has a choice to make in it:
   starts an autolink (found with markdown-it's own expressions), code spans of single
   backticks within one line, links `[text](destination)` with a plain destination
   (no spaces, brackets, parentheses, quotes, `<>`, `&` or backslash) that markdown-it's
-  own `validateLink` accepts, and brackets only in such links;
-- emphasis: each run of `*` or `_` is classified by markdown-it's own `scanDelims`; a
+  own `validateLink` accepts (normalised by its `normalizeLink`, or kept as is when
+  that is provably its answer: `normalized_link`), and brackets only in such links;
+- emphasis: each run of `*` or `_` is classified by markdown-it's own `scanDelims`
+  (once per characters around the run, all it reads: `_scan_delimiters`); a
   run that can neither open nor close stays text; any other has 1 or 2 characters and
   either closes the last open run exactly (same character, same length: strictly
   nested, inside a link's text or outside it) or, if it cannot close, opens one. Then

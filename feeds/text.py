@@ -180,9 +180,11 @@ _LINK_REL = ' rel="noopener noreferrer"'
 
 
 def _sanitised(document: Document, base_url: str) -> str:
-    """What nh3 (`_html_cleaner(base_url)`) makes of `document.html()`: the same tags,
-    the text escaped as nh3 escapes it, each link's destination through the filter and
-    `rel` added (nh3 adds it to every `<a>`, with or without a destination)."""
+    """What nh3 (`_html_cleaner(base_url)`) makes of `document.html()`: the same tags
+    (all allowed, and already a tree: emphasis strictly nested, code holding only text,
+    no link in a link, so html5ever moves nothing), the text escaped as nh3 escapes it,
+    each link's destination through the filter (dropped if refused) and `rel` added
+    (nh3 adds it to every `<a>`, with or without a destination)."""
 
     def link(href: str) -> str:
         absolute = _absolute_url(base_url, href)
