@@ -8,12 +8,15 @@ to sit on both sides of each shortcut's edge.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import yaml
+from dateutil.rrule import rrulestr  # type: ignore[import-untyped,unused-ignore]
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from feeds.catalog import BLOCKS, yamlnodes
+from feeds.catalog.build import _first_occurrence
 from feeds.catalog.errors import Invalid, Problems, StopReading
 from feeds.catalog.schema import key_in_path
 from feeds.catalog.values import (
@@ -221,3 +224,31 @@ def test_text_gives_what_its_general_path_gives(value: str, max_length: int) -> 
     node = Scalar(1, value, False)
     fast = outcome(lambda: text(max_length, one_line=True)(node, "title", Problems("c.yaml")))
     assert fast == outcome(lambda: general_one_line_text(value, max_length))
+
+
+# --- a recurrence rule's first occurrence -------------------------------------------------
+
+
+@PROPERTY
+@given(
+    start=st.datetimes(min_value=datetime(9200, 1, 1), max_value=datetime(9599, 12, 31, 23, 59)),
+    whole_seconds=st.booleans(),
+    parts=st.fixed_dictionaries(
+        {"FREQ": st.sampled_from(["DAILY", "WEEKLY", "MONTHLY", "YEARLY"])},
+        optional={
+            "INTERVAL": st.integers(1, 1000).map(str),
+            "WKST": st.sampled_from(["MO", "TU", "WE", "TH", "FR", "SA", "SU"]),
+            "COUNT": st.integers(1, 10).map(str),
+            "UNTIL": st.just("99991231"),
+            "BYMONTH": st.integers(1, 12).map(str),  # not start-keeping: the general path
+        },
+    ),
+)
+def test_first_occurrence_is_what_dateutil_gives(
+    start: datetime, whole_seconds: bool, parts: dict[str, str]
+) -> None:
+    """check_occurs probes from the start moved to the years 9200-9599."""
+    probe = start.replace(microsecond=0) if whole_seconds else start
+    unbounded = ";".join(f"{k}={v}" for k, v in parts.items() if k not in ("COUNT", "UNTIL"))
+    expected = rrulestr(unbounded, dtstart=probe).after(probe, inc=True)
+    assert _first_occurrence(parts, probe) == expected

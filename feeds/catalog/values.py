@@ -307,7 +307,7 @@ def date_or_datetime(node: Node, path: str, problems: Problems) -> date | dateti
     value = scalar_text(node, _DATE_HELP)
     if len(value) > 64:
         raise Invalid(f"must be {_DATE_HELP}")
-    day = _DATE_RE.fullmatch(value)
+    day = _DATE_RE.fullmatch(value) if len(value) == 10 else None  # a date is 10 characters
     moment = _DATETIME_RE.fullmatch(value) if day is None else None
     try:
         if day is not None:
@@ -332,6 +332,7 @@ def _datetime_from(match: re.Match[str]) -> datetime:
     )
 
 
+@cache  # few offsets recur (at most 40,000 can be written, and they are small)
 def _offset(text: str) -> timezone:
     if text in ("Z", "z"):
         return UTC
