@@ -25,7 +25,7 @@ import pickle
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -70,6 +70,22 @@ class Memo(Generic[K, V]):
         """Store `value` for `key` (replacing any), as used by the current build."""
         self.values[key] = value
         self.used[key] = value
+
+    def keep_previous(self, dropping: Iterable[K] = ()) -> None:
+        """Count what the last build used as used by this one too, but `dropping` (unless
+        this build asked for it already).
+
+        For a build that hands over what it made from these values (the feed documents
+        after an edit that moved nothing) instead of asking for each of them again: the
+        values must still be here for a later build that does ask, and those of what the
+        edit replaced must go (`dropping`), or a long run of such builds would keep them.
+        """
+        kept = dict(self.values)
+        kept.update(self.used)
+        for key in dropping:
+            if key not in self.used:
+                kept.pop(key, None)
+        self.used = kept
 
     def sweep(self) -> None:
         """Keep only what the last build used: the dict it filled becomes the table (no

@@ -13,7 +13,9 @@ from test_feeds_support import yearly_catalog
 
 from feeds import memo
 from feeds.model import Catalog, Entry
+from feeds.render import atom, jsonfeed, rss
 from feeds.render.documents import FeedDocument, feed_documents
+from feeds.site import build_site
 
 
 @pytest.fixture(autouse=True)
@@ -66,3 +68,24 @@ def test_an_edit_that_moves_an_entry_makes_the_documents_again(change: dict[str,
     after = feed_documents(edited)
     assert not set(map(id, after)) & set(map(id, before))
     assert after == from_scratch(edited)
+
+
+def test_builds_that_hand_over_keep_the_tables_whole_and_no_bigger() -> None:
+    """The memo tables keep the pieces of every document a build handed over (a later
+    build that must make the documents again finds them all), and drop those of the
+    entries and documents an edit replaced, edit after edit."""
+    catalog = yearly_catalog(count=30, feed_size=4)
+    build_site(catalog)
+    documents = len(feed_documents(catalog))
+    for edit in range(5):
+        catalog = with_entry(catalog, 7, replace(catalog.entries[7], title=f"Edit {edit}"))
+        build_site(catalog)
+        for fmt in (atom.ATOM, rss.RSS, jsonfeed.JSON):
+            assert len(fmt.entries.values) == len(catalog.publications), fmt.extension
+            assert len(fmt.frames.values) == documents, fmt.extension
+    # An entry added: the documents are made again, from the pieces kept (the very bytes).
+    kept = dict(atom.ATOM.entries.values)
+    build_site(replace(catalog, entries=(*catalog.entries, replace(catalog.entries[0], id="new"))))
+    after = atom.ATOM.entries.values
+    assert len(after) == len(kept) + 1
+    assert all(after[key] is entry_bytes for key, entry_bytes in kept.items())

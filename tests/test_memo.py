@@ -10,6 +10,7 @@ import pytest
 from feeds import memo
 
 TABLE: memo.Memo[str, str | None] = memo.Memo("test.memo")
+BY_IDENTITY: memo.ByIdentity[list[int], str] = memo.ByIdentity("test.identity")
 
 
 @pytest.fixture(autouse=True)
@@ -105,3 +106,32 @@ def test_a_value_put_by_a_build_replaces_the_old_one_and_is_kept() -> None:
     finally:
         memo.end_build()
     assert TABLE.values == {"a": "A2"}
+
+
+def test_a_build_that_keeps_the_previous_values_drops_only_those_it_names() -> None:
+    build(["a", "b", "c"])
+    memo.begin_build()
+    try:
+        assert TABLE.get("d", lambda: "D") == "D"
+        TABLE.keep_previous(dropping=["b", "d"])  # "d" was asked by this build: kept
+    finally:
+        memo.end_build()
+    assert TABLE.values == {"a": "A", "c": "C", "d": "D"}
+
+
+def test_peek_finds_a_value_without_keeping_it() -> None:
+    build(["a"])
+    memo.begin_build()
+    try:
+        assert TABLE.peek("a") == "A"
+        assert TABLE.peek("z") is None
+    finally:
+        memo.end_build()
+    assert TABLE.values == {}
+
+
+def test_a_table_by_identity_finds_the_same_object_only() -> None:
+    one, equal = [1], [1]
+    assert BY_IDENTITY.get(one, lambda: "one") == "one"
+    assert BY_IDENTITY.get(one, lambda: "again") == "one"
+    assert BY_IDENTITY.get(equal, lambda: "equal") == "equal"

@@ -168,12 +168,19 @@ def assemble(catalog: Catalog, fmt: Format) -> dict[str, bytes]:
         frame = fmt.frames.get(document.frame_key, partial(fmt.frame, document))
         return frame.wrap(map(entry_bytes, document.entries))
 
+    state = _documents(catalog)
+    if state.handed_over:
+        # This build asks only for the pieces of the documents the edit changed: the
+        # others' stay in the tables for a build that will ask (after an entry is added,
+        # say), all but those of what the edit replaced.
+        fmt.entries.keep_previous(EntryKey(feed, entry) for entry in state.replaced_entries)
+        fmt.frames.keep_previous(document.frame_key for document in state.replaced_documents)
     return {
         document.path(fmt.extension): fmt.documents.get(
             document,
             partial(document_bytes, document),
         )
-        for document in feed_documents(catalog)
+        for document in state.documents
     }
 
 
@@ -187,6 +194,9 @@ class _Documents:
     publications: tuple[Entry, ...]  # the catalog's, which `holding` refers to
     documents: tuple[FeedDocument, ...]
     holding: dict[int, list[int]]  # id(publication) -> positions of the documents with it
+    handed_over: bool = False  # from the catalog before, replacing these:
+    replaced_entries: tuple[Entry, ...] = ()
+    replaced_documents: tuple[FeedDocument, ...] = ()
 
 
 # One slot: the documents of the last catalog. A memo table, so that it is swept with the
@@ -203,13 +213,17 @@ def feed_documents(catalog: Catalog) -> tuple[FeedDocument, ...]:
     same objects where none of their entries changed, the edited entries swapped in
     where some did (`_handed_over`). Else they are made again.
     """
+    return _documents(catalog).documents
+
+
+def _documents(catalog: Catalog) -> _Documents:
     last = _LAST.get(_SLOT, _no_documents)
     if last is not None and last.catalog() is catalog:
-        return last.documents
+        return last
     handed_over = _handed_over(last, catalog) if last is not None else None
     current = handed_over if handed_over is not None else _made(catalog)
     _LAST.put(_SLOT, current)
-    return current.documents
+    return current
 
 
 def _no_documents() -> None:
@@ -240,10 +254,8 @@ def _handed_over(last: _Documents, catalog: Catalog) -> _Documents | None:
         before, after = old[position], new[position]
         if before.tags != after.tags or archive_year(before, zone) != archive_year(after, zone):
             return None
-    if not changed:
-        return replace(last, catalog=weakref.ref(catalog), publications=new)
     swapped = {id(old[position]): new[position] for position in changed}
-    holding = dict(last.holding)
+    holding = dict(last.holding) if changed else last.holding
     for position in changed:
         holding[id(new[position])] = holding.pop(id(old[position]))
     documents = list(last.documents)
@@ -251,7 +263,19 @@ def _handed_over(last: _Documents, catalog: Catalog) -> _Documents | None:
         document = documents[index]
         entries = tuple([swapped.get(id(entry), entry) for entry in document.entries])
         documents[index] = replace(document, entries=entries)
-    return _Documents(weakref.ref(catalog), feed, new, tuple(documents), holding)
+    replaced = tuple(
+        old for old, new in zip(last.documents, documents, strict=True) if old is not new
+    )
+    return _Documents(
+        catalog=weakref.ref(catalog),
+        feed=feed,
+        publications=new,
+        documents=tuple(documents),
+        holding=holding,
+        handed_over=True,
+        replaced_entries=tuple(old[position] for position in changed),
+        replaced_documents=replaced,
+    )
 
 
 def _feed_documents(catalog: Catalog) -> tuple[FeedDocument, ...]:
