@@ -7,15 +7,17 @@ to sit on both sides of each shortcut's edge.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import yaml
 from dateutil.rrule import rrulestr  # type: ignore[import-untyped,unused-ignore]
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from feeds.catalog import BLOCKS, yamlnodes
+from feeds.catalog import BLOCKS, load_catalog, yamlnodes
 from feeds.catalog.build import _first_occurrence
 from feeds.catalog.errors import Invalid, Problems, StopReading
 from feeds.catalog.schema import key_in_path
@@ -29,6 +31,7 @@ from feeds.catalog.values import (
     url,
 )
 from feeds.catalog.yamlnodes import Map, Node, Scalar, Seq
+from feeds.model import Entry, Event
 
 PROPERTY = settings(max_examples=400, deadline=None)
 
@@ -252,3 +255,21 @@ def test_first_occurrence_is_what_dateutil_gives(
     unbounded = ";".join(f"{k}={v}" for k, v in parts.items() if k not in ("COUNT", "UNTIL"))
     expected = rrulestr(unbounded, dtstart=probe).after(probe, inc=True)
     assert _first_occurrence(parts, probe) == expected
+
+
+# --- model objects made without their __init__ ----------------------------------------------
+
+
+def test_entries_and_events_are_what_their_constructors_make() -> None:
+    """build._made skips the dataclass __init__: same fields, in order, nothing else set."""
+    catalog = load_catalog(Path(__file__).resolve().parent.parent / "entries.yaml")
+    events = [entry.event for entry in catalog.entries if entry.event is not None]
+    assert events and len(events) < len(catalog.entries)
+    made_objects: list[Entry | Event] = [*catalog.entries, *events]
+    for made in made_objects:
+        cls = type(made)
+        assert not hasattr(cls, "__post_init__") and not hasattr(cls, "__slots__")
+        fields = {field.name: getattr(made, field.name) for field in dataclasses.fields(cls)}
+        constructed = cls(**fields)
+        assert list(made.__dict__.items()) == list(constructed.__dict__.items())
+        assert made == constructed and hash(made) == hash(constructed)
