@@ -28,6 +28,7 @@ Rules a calendar client relies on:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -88,6 +89,13 @@ _PIECES: Memo[EntryKey, EventPieces] = Memo("ics.event")
 def event_pieces(feed: Feed, entry: Entry) -> EventPieces:
     """The entry's VEVENT and zone span, rendered once per distinct (feed, entry)."""
     return _PIECES.get(EntryKey(feed, entry), lambda: _event_pieces(feed, entry))
+
+
+def keep_pieces(feed: Feed, replaced: Iterable[Entry]) -> None:
+    """Keep the pieces of the last build but those of `replaced` entries, for a build that
+    handed the calendars over instead of asking for each event (`Memo.keep_previous`)."""
+    _PIECES.keep_previous(dropping=[EntryKey(feed, entry) for entry in replaced])
+    _RRULES.keep_previous()
 
 
 def _event_pieces(feed: Feed, entry: Entry) -> EventPieces:

@@ -85,6 +85,12 @@ def zone_years(event: Event) -> ZoneSpan | None:
     return zone, event.start.year, last_day(event).year
 
 
+def keep_vtimezones() -> None:
+    """Keep the VTIMEZONEs of the last build, for a build that handed calendars over
+    without asking for theirs (`Memo.keep_previous`)."""
+    _VTIMEZONES.keep_previous()
+
+
 def vtimezone(zone_name: str, first_year: int, last_year: int) -> bytes:
     """The VTIMEZONE of a zone for 1 January of `first_year` to the end of `last_year`.
 
