@@ -10,7 +10,7 @@ Everything here is already validated and normalised, so renderers never re-check
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timezone
 from functools import cached_property
 from typing import Literal
 
@@ -122,6 +122,29 @@ class Catalog:
             if e.id == entry_id:
                 return e
         return None
+
+
+def compare_alike(a: object, b: object) -> bool:
+    """Whether `a` and `b` compare alike with every value: equal, of the same type, and
+    datetimes with the same wall time, fold and zone (datetimes of one tzinfo object are
+    compared by wall time, others by instant: a zone equal but not identical could change
+    an outcome, except a fixed offset's). Tuples: item by item. So an order or a maximum
+    computed with `a` is the one computed with `b` (what a rebuild may carry over)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, tuple):
+        assert isinstance(b, tuple)
+        return len(a) == len(b) and all(map(compare_alike, a, b))
+    if isinstance(a, datetime):
+        assert isinstance(b, datetime)
+        return (
+            a.replace(tzinfo=None) == b.replace(tzinfo=None)
+            and a.fold == b.fold
+            and (a.tzinfo is b.tzinfo or (type(a.tzinfo) is timezone and a.tzinfo == b.tzinfo))
+        )
+    return isinstance(a, str | date) and a == b
 
 
 def _sort_instant(value: date | datetime) -> float:

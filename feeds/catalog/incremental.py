@@ -35,11 +35,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timezone
 from itertools import compress
 from operator import is_not
 
-from ..model import Catalog, Entry, Feed
+from ..model import Catalog, Entry, Feed, compare_alike
 from . import DEFAULT_MAX_BYTES, parse_catalog
 from .assemble import CatalogAssembler, EntryReader
 from .build import Zones, build_feed, feed_zones
@@ -312,9 +311,10 @@ def _carry_orders(previous: Catalog, catalog: Catalog) -> None:
     in, where that is what computing them would give.
 
     It is when the entries differ only where one entry replaced another at the same
-    position with sort keys that compare exactly alike (`_alike`): sorting then makes the
-    same comparisons with the same outcomes, so it gives the same permutation. Else the
-    order is left to be computed (a `cached_property`, which this fills by assignment).
+    position with sort keys that compare exactly alike (`model.compare_alike`): sorting
+    then makes the same comparisons with the same outcomes, so it gives the same
+    permutation. Else the order is left to be computed (a `cached_property`, which this
+    fills by assignment).
     """
     if len(previous.entries) != len(catalog.entries):
         return
@@ -325,30 +325,8 @@ def _carry_orders(previous: Catalog, catalog: Catalog) -> None:
     swapped = {id(old): new for old, new in pairs}
     for name, key in _ORDER_KEYS.items():
         order = previous.__dict__.get(name)  # where cached_property keeps a computed order
-        if order is None or not all(_alike(key(old), key(new)) for old, new in pairs):
+        if order is None or not all(compare_alike(key(old), key(new)) for old, new in pairs):
             continue
         if name != "tags":
             order = tuple([swapped.get(id(entry), entry) for entry in order])
         object.__setattr__(catalog, name, order)  # frozen: assign past its __setattr__
-
-
-def _alike(a: object, b: object) -> bool:
-    """Whether `a` and `b` compare alike with every value: equal, of the same type, and
-    datetimes with the same wall time, fold and zone (datetimes of one tzinfo object are
-    compared by wall time, others by instant: a zone equal but not identical could change
-    the outcome, except a fixed offset's)."""
-    if a is b:
-        return True
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, tuple):
-        assert isinstance(b, tuple)
-        return len(a) == len(b) and all(map(_alike, a, b))
-    if isinstance(a, datetime):
-        assert isinstance(b, datetime)
-        return (
-            a.replace(tzinfo=None) == b.replace(tzinfo=None)
-            and a.fold == b.fold
-            and (a.tzinfo is b.tzinfo or (type(a.tzinfo) is timezone and a.tzinfo == b.tzinfo))
-        )
-    return isinstance(a, str | date) and a == b
