@@ -55,6 +55,7 @@ def run(catalog: Path, directory: Path, interval: float, websub: bool) -> int:
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda number, frame: stopping.append(number))
     parent = os.getppid()
+    unsettled = False  # a rebuild's leftovers are not collected yet
     while not stopping:
         time.sleep(watcher.next_wait())  # a signal cuts it short
         if stopping:
@@ -64,7 +65,10 @@ def run(catalog: Path, directory: Path, interval: float, websub: bool) -> int:
             break
         try:
             if _check_without_collector(watcher):
+                unsettled = True  # left for the next quiet look: the workers read now
+            elif unsettled:
                 _settle_heap()
+                unsettled = False
         except Exception:  # never let the builder die: the next check may succeed
             log.exception("checking %s failed", catalog)
     return 0
@@ -74,10 +78,11 @@ def run(catalog: Path, directory: Path, interval: float, websub: bool) -> int:
 # caches, the Site: ~150,000 objects at 10k entries), and a rebuild allocates enough for
 # Python's cyclic collector to walk all of it every second rebuild (~70 ms at 10k, in the
 # middle of the edit's way to the workers). So a rebuild runs with the collector paused,
-# and after it has been published, what it left in cycles is collected (only the objects
-# made since the last time: ~20 ms, off the edit's way) and the survivors are frozen out
-# of the collector's sight (`gc.freeze`); a frozen object that is dropped later is still
-# freed by its reference count, as the Site and catalog an edit replaces are.
+# and at the first look after it that finds nothing new (when the workers have mapped
+# the new pack: they share the two cores), what it left in cycles is collected (only the
+# objects made since the last time: ~20 ms) and the survivors are frozen out of the
+# collector's sight (`gc.freeze`); a frozen object that is dropped later is still freed
+# by its reference count, as the Site and catalog an edit replaces are.
 
 
 def _check_without_collector(watcher: CatalogWatcher[None]) -> bool:
