@@ -28,8 +28,8 @@ class EntryKey:
     feed: Feed
 
     def __new__(cls, feed: Feed, entry: Entry) -> EntryKey:
-        key = _BY_IDENTITY.get(entry, lambda: cls._make(feed, entry))
-        if key.feed is not feed:  # the same entry in another feed: another key
+        key = _BY_IDENTITY.find(entry)
+        if key is None or key.feed is not feed:  # unknown, or the entry in another feed
             key = cls._make(feed, entry)
             _BY_IDENTITY.put(entry, key)
         return key
