@@ -67,7 +67,10 @@ def sha256(path: str, body: bytes) -> bytes:
 def gzip(path: str, body: bytes) -> bytes:
     """gzip.compress(body, 6, mtime=0), from the last checkpoint `body` shares; keeps
     this version's checkpoints for the next one (up to `_MOST_STREAMS` per build)."""
-    if len(body) < RESUMABLE_FROM:
+    # Checkpoints are made for the outputs this build keeps them for (copies of the
+    # compressor cost time too): the first `_MOST_STREAMS` large ones it compresses.
+    keeping = path in _STREAMS.used or len(_STREAMS.used) < _MOST_STREAMS
+    if len(body) < RESUMABLE_FROM or not keeping:
         return gzip_module.compress(body, compresslevel=LEVEL, mtime=0)
     stream = _STREAMS.peek(path)
     checkpoint = _resume_point(path, body)
@@ -92,8 +95,7 @@ def gzip(path: str, body: bytes) -> bytes:
             kept.append(_Checkpoint(offset, compressor.copy(), sha.copy(), written))
     pieces.append(compressor.flush())
     compressed = b"".join(pieces)
-    if path in _STREAMS.used or len(_STREAMS.used) < _MOST_STREAMS:
-        _STREAMS.put(path, _Stream(body, compressed, tuple(kept)))
+    _STREAMS.put(path, _Stream(body, compressed, tuple(kept)))
     return compressed
 
 
