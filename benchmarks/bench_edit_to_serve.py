@@ -42,6 +42,8 @@ from _common import (
 )
 from gen_catalog import ensure_catalog, parse_size
 
+from feeds.reload import DEFAULT_INTERVAL
+
 FEED = "/feed.atom"
 POLL_TIMEOUT = 120.0  # seconds: a reload that takes longer is reported as a failure
 _EDITS = itertools.count(1)  # each save gets a title never served before
@@ -174,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds between polls (default 0.005: the resolution; 0 = a poller using a core)",
     )
     args = parser.parse_args(argv)
-    interval = float(os.environ.get("FEEDS_RELOAD_INTERVAL", "1.0"))
+    interval = float(os.environ.get("FEEDS_RELOAD_INTERVAL", str(DEFAULT_INTERVAL)))
     print(f"# bench_edit_to_serve: {machine_summary()}")
     print(f"# FEEDS_RELOAD_INTERVAL={interval} (the app's default unless set in the environment)")
     workdir = Path(tempfile.mkdtemp(prefix="feeds-bench-edit-"))

@@ -12,8 +12,10 @@ Configuration (`app.config`, from the environment as `FEEDS_<KEY>`, JSON-parsed)
     CATALOG          the catalog file (default `entries.yaml`)
     RELOAD           watch the catalog and swap in changes (default true)
     RELOAD_INTERVAL  seconds between two stats of the catalog (default 0.1)
-    RELOAD_SETTLE    read a file rewritten in place only once its stat held for one more
-                     check, so a half-finished save is not published (default true)
+    RELOAD_SETTLE    read a file rewritten in place only once it held still for the
+                     interval (its last write, by ctime, is that old, or its stat held
+                     for one more check), so a half-finished save is not published
+                     (default true)
     DEV_BANNER       show catalog errors on every page (`feeds serve` sets it)
     WEBSUB           ping `feed.hub` for changed feeds after a reload (default true)
     WORKER_HEADER    add `X-Worker: <pid>` to Site answers (tests of several workers)
