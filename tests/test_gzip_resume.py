@@ -1,4 +1,4 @@
-"""`gzip_resume` gives exactly `gzip.compress(body, 6, mtime=0)` and `sha256(body)`,
+"""`gzip_resume` gives exactly `gzip.compress(body, gzip_resume.LEVEL, mtime=0)` and `sha256(body)`,
 whichever version of an output it resumes from: edits anywhere, bytes inserted and
 removed, bodies that grow past or shrink under the size it resumes from, a body seen
 before, another output's body, across builds that sweep what they did not use."""
@@ -25,7 +25,9 @@ def cold_memo() -> Iterator[None]:
 
 
 def expected(body: bytes) -> tuple[bytes, bytes]:
-    return hashlib.sha256(body).digest(), gzip.compress(body, compresslevel=6, mtime=0)
+    return hashlib.sha256(body).digest(), gzip.compress(
+        body, compresslevel=gzip_resume.LEVEL, mtime=0
+    )
 
 
 def in_a_build(path: str, body: bytes) -> tuple[bytes, bytes]:
