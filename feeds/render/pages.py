@@ -186,12 +186,12 @@ class PageRenderer:
         self.fragments = Fragments(self.links.entry, self.links.tag)
 
     def page(self, template: str, path: str, tag: str | None = None, **context: Any) -> bytes:
+        context.setdefault("item", self.item)
         return render_template(
             template,
             site=self.site,
             links=self.links,
             fmt=Formats,
-            item=self.item,
             path=path,
             alternates=_alternates(self.links, tag),
             tag=tag,
@@ -300,21 +300,46 @@ class PageRenderer:
         )
 
     def events(self) -> bytes:
-        key = ("events", self.feed, self.anchor, self.catalog.events)
-        return _PAGES.get(key, self._events)
+        # Keyed by EntryKeys (hashed once per entry object, compared by identity), not by
+        # the 3,300 events themselves, which a lookup would hash field by field.
+        keys = tuple(EntryKey(self.feed, entry) for entry in self.catalog.events)
+        key = ("events", self.feed, self.anchor, keys)
+        return _PAGES.get(key, lambda: self._events(keys))
 
-    def _events(self) -> bytes:
+    def _events(self, keys: tuple[EntryKey, ...]) -> bytes:
+        """The page as its chrome (all but the list's items, cached) with the items
+        (each cached, see _ITEMS) joined into it: an edit renders one item, not 3,300
+        macro calls."""
+        if not keys:  # the template's "No events." branch: nothing to join
+            return self._events_page(self.catalog.events)
+        window = self.event_window
+        chrome_key = ("events.chrome", self.feed, self.anchor, len(keys) > EVENT_WINDOW)
+        chrome = _PAGES.get(
+            (*chrome_key, tuple(EntryKey(self.feed, entry) for entry in window)),
+            lambda: self._events_page((None,), item=_item_marker),
+        )
+        head, heading, tail = chrome.split(_MARKER_DELIMITER)
+        items = "\n  ".join(self.item(entry, heading.decode()) for entry in self.catalog.events)
+        return b"".join((head, items.encode("utf-8"), tail))
+
+    def _events_page(self, listed: tuple[Entry | None, ...], **context: Any) -> bytes:
         return self.page(
             "events.html",
             "/events/",
-            events=self.catalog.events,
+            events=listed,
             # The list holds every event; the grid only the window's months, so that a
             # catalog of fifteen years does not make a page of 180 tables.
-            months=month_grid(event_window(self.catalog.events, self.anchor, EVENT_WINDOW)),
+            months=month_grid(self.event_window),
             grid_is_partial=len(self.catalog.events) > EVENT_WINDOW,
             weekdays=_WEEKDAYS,
             subscribe=_subscribe(self.links, None),
+            **context,
         )
+
+    @cached_property
+    def event_window(self) -> tuple[Entry, ...]:
+        """The site-wide event window, computed once per build (several outputs ask)."""
+        return event_window(self.catalog.events, self.anchor, EVENT_WINDOW)
 
     def tag(self, tag: str) -> bytes:
         shown = tuple(self.tag_publications[tag][: TAG_PUBLICATIONS + 1])
@@ -337,7 +362,7 @@ class PageRenderer:
         """Every item any valid query can show: the newest 50 publications and the event
         window, site-wide and for each tag (the script picks from them)."""
         publication_ids = {e.id for e in self.catalog.publications[:EMBED_LIMIT_MAX]}
-        event_ids = {e.id for e in event_window(self.catalog.events, self.anchor, EVENT_WINDOW)}
+        event_ids = {e.id for e in self.event_window}
         for tag in self.catalog.tags:
             publication_ids.update(e.id for e in self.tag_publications[tag][:EMBED_LIMIT_MAX])
             event_ids.update(e.id for e in self.tag_events[tag])
@@ -360,8 +385,7 @@ class PageRenderer:
 
     def events_json(self) -> dict[str, bytes]:
         items: dict[str, dict[str, Any]] = {}
-        window = event_window(self.catalog.events, self.anchor, EVENT_WINDOW)
-        windows: dict[str | None, tuple[Entry, ...]] = {None: window}
+        windows: dict[str | None, tuple[Entry, ...]] = {None: self.event_window}
         windows.update(self.tag_events)
         return {
             events_json_path(tag): _PAGES.get(
@@ -379,6 +403,17 @@ class PageRenderer:
 
     def not_found(self) -> bytes:
         return _PAGES.get(("404", self.feed), lambda: self.page("404.html", "/404.html"))
+
+
+# Delimits the one marker item a chrome is rendered with (see marker() in pages_entry.py:
+# no template and no catalog text holds a NUL).
+_MARKER_DELIMITER = b"\x00"
+
+
+def _item_marker(entry: None, heading: str) -> Markup:
+    """Stands for the list's items in a chrome: the heading they are drawn with, between
+    delimiters (the page's bytes are split there and the items joined in)."""
+    return Markup(f"\x00{heading}\x00")
 
 
 def _by_tag(tags: tuple[str, ...], entries: tuple[Entry, ...]) -> dict[str, list[Entry]]:

@@ -1,0 +1,142 @@
+"""A rebuild after an edit writes the very pages a from-scratch render writes.
+
+The pages renderer reuses what the last build made (pages by their entries' keys, the
+/events/ chrome and each list item): these tests edit a catalog the ways a publisher
+does, one edit after another as the builder's reload path sees them (unchanged entries
+stay the same objects), and after each edit compare every page with a render whose memo
+tables start empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from test_pages_speed_entry import generated_catalog
+from test_pages_support import rich_catalog
+
+from feeds import memo
+from feeds.model import Catalog, Entry
+from feeds.render import pages
+
+Edit = Callable[[Catalog], Catalog]
+
+
+@pytest.fixture(autouse=True)
+def cold_memo() -> Iterator[None]:
+    memo.clear_all()
+    yield
+    memo.clear_all()
+
+
+def build(catalog: Catalog) -> dict[str, bytes]:
+    """One build as `build_site` brackets it (tables swept at its end)."""
+    memo.begin_build()
+    try:
+        return pages.render(catalog)
+    finally:
+        memo.end_build()
+
+
+def from_scratch(catalog: Catalog) -> dict[str, bytes]:
+    """A render with no memory of earlier builds."""
+    memo.clear_all()
+    return build(catalog)
+
+
+def with_entry(catalog: Catalog, old: Entry, new: Entry | None) -> Catalog:
+    """`catalog` with `old` replaced by `new` (or removed); every other entry the same object."""
+    entries = tuple(e if e is not old else new for e in catalog.entries)
+    return replace(catalog, entries=tuple(e for e in entries if e is not None))
+
+
+def an_event(catalog: Catalog) -> Entry:
+    """An event the lists, the grid and the embed page show (the middle of the list)."""
+    return catalog.events[len(catalog.events) // 2]
+
+
+def retitle(catalog: Catalog) -> Catalog:
+    entry = an_event(catalog)
+    return with_entry(catalog, entry, replace(entry, title=entry.title + " <renamed> & co"))
+
+
+def change_summary(catalog: Catalog) -> Catalog:
+    entry = catalog.publications[0]
+    return with_entry(catalog, entry, replace(entry, summary="A **new** summary, *edited*."))
+
+
+def move_event(catalog: Catalog) -> Catalog:
+    entry = an_event(catalog)
+    assert entry.event is not None
+    moved = replace(
+        entry.event,
+        start=entry.event.start + timedelta(days=40),
+        end=entry.event.end + timedelta(days=40),
+    )
+    return with_entry(catalog, entry, replace(entry, event=moved))
+
+
+def add_entry(catalog: Catalog) -> Catalog:
+    model = an_event(catalog)
+    added = replace(model, id=model.id + "-again", title="An event added by the edit")
+    return replace(catalog, entries=(*catalog.entries, added))
+
+
+def remove_entry(catalog: Catalog) -> Catalog:
+    return with_entry(catalog, an_event(catalog), None)
+
+
+def drop_tag_from_entry(catalog: Catalog) -> Catalog:
+    entry = next(e for e in catalog.events if e.tags)
+    return with_entry(catalog, entry, replace(entry, tags=entry.tags[1:]))
+
+
+def drop_tag_everywhere(catalog: Catalog) -> Catalog:
+    tag = catalog.tags[0]
+    entries = tuple(
+        replace(e, tags=tuple(t for t in e.tags if t != tag)) if tag in e.tags else e
+        for e in catalog.entries
+    )
+    return replace(catalog, entries=entries)
+
+
+EDITS: dict[str, Edit] = {
+    "retitle": retitle,
+    "summary changed": change_summary,
+    "event date moved": move_event,
+    "entry added": add_entry,
+    "entry removed": remove_entry,
+    "tag dropped from an entry": drop_tag_from_entry,
+    "tag dropped everywhere": drop_tag_everywhere,
+}
+
+CATALOGS: dict[str, Callable[[], Catalog]] = {
+    "rich": rich_catalog,
+    "generated-400": lambda: generated_catalog(400),
+}
+
+
+@pytest.mark.parametrize("name", CATALOGS)
+def test_each_edit_in_turn_rebuilds_the_pages_a_fresh_render_writes(name: str) -> None:
+    catalogs = [CATALOGS[name]()]
+    for edit_name, edit in EDITS.items():
+        catalogs.append(edit(catalogs[-1]))
+        assert catalogs[-1] != catalogs[-2], f"{edit_name}: the edit changed nothing"
+    fresh = [from_scratch(catalog) for catalog in catalogs]  # before the chain of rebuilds
+    memo.clear_all()
+    build(catalogs[0])
+    for edit_name, edited, expected in zip(EDITS, catalogs[1:], fresh[1:], strict=True):
+        rebuilt = build(edited)  # with the tables the last edit's build left
+        assert rebuilt.keys() == expected.keys(), edit_name
+        differing = sorted(path for path in expected if rebuilt[path] != expected[path])
+        assert not differing, f"{edit_name}: {differing[:5]}"
+
+
+@pytest.mark.parametrize("edit_name", EDITS)
+def test_an_edit_reverted_rebuilds_the_original_pages(edit_name: str) -> None:
+    catalog = generated_catalog(400)
+    original = build(catalog)
+    build(EDITS[edit_name](catalog))
+    assert build(catalog) == original
