@@ -14,12 +14,14 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from markupsafe import Markup
 from test_pages_speed_entry import generated_catalog
 from test_pages_support import rich_catalog
 
 from feeds import memo
 from feeds.model import Catalog, Entry
 from feeds.render import pages
+from feeds.render.pages_fragments import Fragments
 
 Edit = Callable[[Catalog], Catalog]
 
@@ -140,3 +142,32 @@ def test_an_edit_reverted_rebuilds_the_original_pages(edit_name: str) -> None:
     original = build(catalog)
     build(EDITS[edit_name](catalog))
     assert build(catalog) == original
+
+
+def test_events_items_outlive_a_build_that_reuses_the_events_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    catalog = generated_catalog(400)
+    build(catalog)
+    publication = next(e for e in catalog.publications if e.event is None)
+    untouched = with_entry(catalog, publication, replace(publication, title="Not an event"))
+    before = build(untouched)
+    assert build(untouched)["/events/"] is before["/events/"]  # the page reused whole
+
+    drawn: list[str] = []
+    real = Fragments.entry_item
+
+    def counting(self: Fragments, entry: Entry, heading: str) -> Markup:
+        drawn.append(entry.id)
+        return real(self, entry, heading)
+
+    monkeypatch.setattr(Fragments, "entry_item", counting)
+    edited = retitle(untouched)
+    memo.begin_build()
+    try:
+        page = pages.PageRenderer(edited).events()  # /events/ alone: no other list draws
+    finally:
+        memo.end_build()
+    assert drawn == [an_event(untouched).id]  # one item drawn, not each of the events
+    assert page == from_scratch(edited)["/events/"] != before["/events/"]
+    assert len(edited.events) > 100

@@ -40,6 +40,7 @@ from .pages_env import STATIC_FILES, base_path, render_template, static_file, te
 from .pages_events_json import events_json, events_json_path
 from .pages_fragments import Fragments
 from .pages_grid import MAX_OCCURRENCES, is_unbounded, month_grid, occurrences
+from .pages_items import PageItems
 from .pages_select import (
     EVENT_WINDOW,
     HOME_EVENTS,
@@ -64,6 +65,11 @@ _PAGES: Memo[Hashable, bytes] = Memo("pages.page")
 # it is drawn with and the entry: /events/ lists every event (3,300 at 10k), so an edit
 # re-renders one item and joins the others instead of re-rendering the whole list.
 _ITEMS: Memo[tuple[str, EntryKey], Markup] = Memo("pages.item")
+# Each entry's item on /embed/ (publication or event; a publication's item is hidden past
+# the default limit): the page lists ~750 entries, an edit re-renders the items it changed.
+_EMBED_ITEMS: PageItems[tuple[str, EntryKey, bool], Markup] = PageItems("pages.embed_item")
+# Each event's item on /events/, kept while the page is reused (see pages_items.py).
+_EVENTS_ITEMS: PageItems[tuple[str, EntryKey], Markup] = PageItems("pages.events_item")
 
 
 @dataclass(frozen=True)
@@ -319,7 +325,11 @@ class PageRenderer:
             lambda: self._events_page((None,), item=_item_marker),
         )
         head, heading, tail = chrome.split(_MARKER_DELIMITER)
-        items = "\n  ".join(self.item(entry, heading.decode()) for entry in self.catalog.events)
+        heading_text = heading.decode()
+        items = "\n  ".join(
+            _EVENTS_ITEMS.get((heading_text, key), lambda: self.item(key.entry, heading_text))  # noqa: B023 - called at once
+            for key in keys
+        )
         return b"".join((head, items.encode("utf-8"), tail))
 
     def _events_page(self, listed: tuple[Entry | None, ...], **context: Any) -> bytes:
@@ -368,7 +378,13 @@ class PageRenderer:
             event_ids.update(e.id for e in self.tag_events[tag])
         publications = tuple(e for e in self.catalog.publications if e.id in publication_ids)
         events = tuple(e for e in self.catalog.events if e.id in event_ids)
-        key = ("embed", self.feed, publications, events)
+        # Keyed by EntryKeys: hashed once per entry object, compared by identity.
+        key = (
+            "embed",
+            self.feed,
+            tuple(EntryKey(self.feed, e) for e in publications),
+            tuple(EntryKey(self.feed, e) for e in events),
+        )
         return _PAGES.get(key, lambda: self._embed(publications, events))
 
     def _embed(self, publications: tuple[Entry, ...], events: tuple[Entry, ...]) -> bytes:
@@ -381,7 +397,23 @@ class PageRenderer:
             events=events,
             defaults=EMBED_DEFAULTS,
             limit_max=EMBED_LIMIT_MAX,
+            publication_item=self._embed_publication,
+            event_item=self._embed_event,
         )
+
+    def _embed_publication(self, entry: Entry, hidden: bool) -> Markup:
+        """A publication's item on the embed page, cached (see _EMBED_ITEMS)."""
+        key = ("publication", EntryKey(self.feed, entry), hidden)
+        return _EMBED_ITEMS.get(key, lambda: self._embed_macros.publication(entry, hidden))
+
+    def _embed_event(self, entry: Entry) -> Markup:
+        """An event's item on the embed page, cached (see _EMBED_ITEMS)."""
+        key = ("event", EntryKey(self.feed, entry), False)
+        return _EMBED_ITEMS.get(key, lambda: self._embed_macros.event(entry))
+
+    @cached_property
+    def _embed_macros(self) -> Any:
+        return template_module("_embed_items.html", links=self.links, fmt=Formats)
 
     def events_json(self) -> dict[str, bytes]:
         items: dict[str, dict[str, Any]] = {}
