@@ -98,7 +98,7 @@ def build_command(
     jobs = options.jobs or _default_jobs(catalog)
     child: _Child | None = None
     renderers = default_renderers()  # imported first: their memo tables receive the cache
-    known = cache.load()
+    known = cache.load_manifests()
     feeds_before = previous_feed_tags(known, out) if catalog.feed.hub else {}
     try:
         with staged_export(out, catalog.version, known) as stage:
@@ -197,11 +197,13 @@ def _build(
 ) -> _Child | None:
     """Render and write every output into `stage`; the forked child, if one was used."""
     if jobs < 2 or not hasattr(os, "fork"):
+        cache.load_memo(share=None)
         _render_and_write(catalog, renderers, stage)
         return None
     theirs, ours = _shares(renderers)
 
     def child_share() -> WriteReport:
+        cache.load_memo(share=1)  # while the parent loads its own: half the wait
         _render_and_write(catalog, theirs, stage)
         return stage.report
 
@@ -211,6 +213,7 @@ def _build(
 
     child = _Child(child_share, then=save_child_share)
     try:
+        cache.load_memo(share=0)
         _render_and_write(catalog, ours, stage)
         stage.add(child.report())
     except BaseException:
@@ -357,13 +360,23 @@ class _Cache:
         assert self.folder is not None
         return self.folder / f"{self.prefix}.memo-{share}.pickle"
 
-    def load(self) -> tuple[TreeManifest, ...]:
-        """Fill the memo tables; the manifests of the live and the previous tree, as far
-        as known. Never fails."""
+    def load_memo(self, share: int | None) -> None:
+        """Fill the memo tables with what the process doing `share` saved last time
+        (None: one process does both shares). Each process of a two-process build loads
+        only its own share, both at once. After a one-process build everything is in
+        share 0. Never fails: a missing or foreign file leaves the tables to fill."""
+        if self.folder is None:
+            return
+        if share is None:
+            for saved in (0, 1):
+                memo.load(self._memo_file(saved))
+        elif not memo.load(self._memo_file(share)) and share != 0:
+            memo.load(self._memo_file(0))
+
+    def load_manifests(self) -> tuple[TreeManifest, ...]:
+        """The manifests of the live and the previous tree, as far as known. Never fails."""
         if self.folder is None or self.manifest_file is None:
             return ()
-        for share in (0, 1):
-            memo.load(self._memo_file(share))
         try:
             with self.manifest_file.open("rb") as handle:
                 manifests = pickle.load(handle)

@@ -20,12 +20,13 @@ from click.testing import CliRunner, Result
 
 from feeds import export, memo
 from feeds.build import CACHE_DIR_NAME
-from feeds.catalog import incremental
+from feeds.catalog import incremental, load_catalog
 from feeds.catalog.build import Zones
 from feeds.catalog.layout import Chunk
 from feeds.cli import main
 from feeds.model import Entry
 from feeds.render import pages
+from feeds.render.pages_entry import EntryPageWriter, EntryView
 from feeds.site import make_output
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -347,3 +348,27 @@ def test_a_broken_edit_after_a_cached_build_is_reported_as_check_reports_it(
     problems = [line for line in result.stderr.splitlines() if line.startswith(str(catalog))]
     assert problems and problems == checked.stderr.splitlines()[: len(problems)]
     assert files(out) == before  # nothing written
+
+
+def test_each_process_of_a_rebuild_finds_its_own_share_of_the_cache(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    assert build(str(catalog), "--out", str(out), "--jobs", "2").exit_code == 0
+    memo.clear_all()
+    rendered = tmp_path / "rendered.log"  # appended to by both processes
+    page = EntryPageWriter.page
+
+    def logged_page(self: EntryPageWriter, view: EntryView) -> bytes:
+        with rendered.open("a") as log:
+            log.write("page\n")
+        return page(self, view)
+
+    monkeypatch.setattr(EntryPageWriter, "page", logged_page)
+    result = build(str(catalog), "--out", str(out), "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    assert not rendered.exists()  # the pages' process rendered no entry page again
+    memo.clear_all()
+    (catalog.parent / CACHE_DIR_NAME / f"{catalog.name}.memo-1.pickle").unlink()
+    assert build(str(catalog), "--out", str(out), "--jobs", "2").exit_code == 0
+    assert rendered.read_text().count("page") == len(load_catalog(catalog).entries)
