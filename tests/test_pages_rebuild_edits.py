@@ -22,6 +22,7 @@ from feeds import memo
 from feeds.model import Catalog, Entry
 from feeds.render import pages
 from feeds.render.pages_fragments import Fragments
+from feeds.render.pages_select import EVENT_WINDOW, anchor_day, current_events, event_window
 
 Edit = Callable[[Catalog], Catalog]
 
@@ -171,3 +172,17 @@ def test_events_items_outlive_a_build_that_reuses_the_events_page(
     assert drawn == [an_event(untouched).id]  # one item drawn, not each of the events
     assert page == from_scratch(edited)["/events/"] != before["/events/"]
     assert len(edited.events) > 100
+
+
+@pytest.mark.parametrize("name", CATALOGS)
+def test_event_windows_from_the_precomputed_current_events_are_the_same(name: str) -> None:
+    catalog = CATALOGS[name]()
+    anchor = anchor_day(catalog)
+    assert anchor is not None
+    for day in (anchor, anchor - timedelta(days=400), anchor + timedelta(days=400)):
+        current = current_events(catalog.events, day)
+        for tag in (None, *catalog.tags):
+            events = tuple(e for e in catalog.events if tag is None or tag in e.tags)
+            for limit in (0, 5, EVENT_WINDOW):
+                expected = event_window(events, day, limit)
+                assert event_window(events, day, limit, current) == expected, (tag, limit)

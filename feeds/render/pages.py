@@ -47,6 +47,7 @@ from .pages_select import (
     HOME_PUBLICATIONS,
     TAG_PUBLICATIONS,
     anchor_day,
+    current_events,
     event_window,
 )
 
@@ -185,8 +186,9 @@ class PageRenderer:
         # Each tag's publications (newest first) and events (in start order), sorted once:
         # filtering the whole catalog for each of 30 tags cost more than a page render.
         self.tag_publications = _by_tag(catalog.tags, catalog.publications)
+        self.current_ids = current_events(catalog.events, self.anchor)
         self.tag_events = {
-            tag: event_window(tuple(events), self.anchor, EVENT_WINDOW)
+            tag: event_window(tuple(events), self.anchor, EVENT_WINDOW, self.current_ids)
             for tag, events in _by_tag(catalog.tags, catalog.events).items()
         }
         self.fragments = Fragments(self.links.entry, self.links.tag)
@@ -223,7 +225,7 @@ class PageRenderer:
 
     def home(self) -> bytes:
         publications = self.catalog.publications[: HOME_PUBLICATIONS + 1]
-        events = event_window(self.catalog.events, self.anchor, HOME_EVENTS)
+        events = event_window(self.catalog.events, self.anchor, HOME_EVENTS, self.current_ids)
         key = ("home", self.feed, publications, events, self.catalog.tags)
         return _PAGES.get(key, lambda: self._home(publications, events))
 
@@ -349,7 +351,7 @@ class PageRenderer:
     @cached_property
     def event_window(self) -> tuple[Entry, ...]:
         """The site-wide event window, computed once per build (several outputs ask)."""
-        return event_window(self.catalog.events, self.anchor, EVENT_WINDOW)
+        return event_window(self.catalog.events, self.anchor, EVENT_WINDOW, self.current_ids)
 
     def tag(self, tag: str) -> bytes:
         shown = tuple(self.tag_publications[tag][: TAG_PUBLICATIONS + 1])

@@ -34,15 +34,32 @@ def _ends_on_or_after(entry: Entry, day: date) -> bool:
     return is_unbounded(entry.event) or last_day(entry.event) >= day
 
 
-def event_window(events: tuple[Entry, ...], anchor: date | None, limit: int) -> tuple[Entry, ...]:
+def current_events(events: tuple[Entry, ...], anchor: date | None) -> frozenset[str]:
+    """The ids of `events` current at `anchor` (ending on or after it): computed once per
+    build for the site-wide window and each tag's (~30 windows over the same events)."""
+    if anchor is None:
+        return frozenset()
+    return frozenset(entry.id for entry in events if _ends_on_or_after(entry, anchor))
+
+
+def event_window(
+    events: tuple[Entry, ...],
+    anchor: date | None,
+    limit: int,
+    current_ids: frozenset[str] | None = None,
+) -> tuple[Entry, ...]:
     """At most `limit` events in start order: those current at `anchor`, then earlier ones.
 
     `events` is in start order (Catalog.events). Without an anchor (a catalog of events
-    only, none dated) the latest-starting events are taken.
+    only, none dated) the latest-starting events are taken. `current_ids`: what
+    `current_events(events or a superset, anchor)` gives, if known.
     """
     if anchor is None:
         return events[-limit:] if limit else ()
-    current = [entry for entry in events if _ends_on_or_after(entry, anchor)][:limit]
+    if current_ids is None:
+        current = [entry for entry in events if _ends_on_or_after(entry, anchor)][:limit]
+    else:
+        current = [entry for entry in events if entry.id in current_ids][:limit]
     chosen = {entry.id for entry in current}
     earlier = [entry for entry in events if entry.id not in chosen]
     room = limit - len(current)
