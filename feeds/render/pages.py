@@ -193,6 +193,11 @@ class PageRenderer:
         }
         self.fragments = Fragments(self.links.entry, self.links.tag)
 
+    def _keys(self, entries: tuple[Entry, ...]) -> tuple[EntryKey, ...]:
+        """A memo key's part for `entries`: their EntryKeys, hashed once per entry object
+        and compared by identity, where the entries would be hashed field by field."""
+        return tuple(EntryKey(self.feed, entry) for entry in entries)
+
     def page(self, template: str, path: str, tag: str | None = None, **context: Any) -> bytes:
         context.setdefault("item", self.item)
         return render_template(
@@ -226,7 +231,7 @@ class PageRenderer:
     def home(self) -> bytes:
         publications = self.catalog.publications[: HOME_PUBLICATIONS + 1]
         events = event_window(self.catalog.events, self.anchor, HOME_EVENTS, self.current_ids)
-        key = ("home", self.feed, publications, events, self.catalog.tags)
+        key = ("home", self.feed, self._keys(publications), self._keys(events), self.catalog.tags)
         return _PAGES.get(key, lambda: self._home(publications, events))
 
     def _home(self, publications: tuple[Entry, ...], events: tuple[Entry, ...]) -> bytes:
@@ -356,7 +361,7 @@ class PageRenderer:
     def tag(self, tag: str) -> bytes:
         shown = tuple(self.tag_publications[tag][: TAG_PUBLICATIONS + 1])
         events = self.tag_events[tag]
-        key = ("tag", self.feed, tag, shown, events)
+        key = ("tag", self.feed, tag, self._keys(shown), self._keys(events))
         return _PAGES.get(key, lambda: self._tag(tag, shown, events))
 
     def _tag(self, tag: str, publications: tuple[Entry, ...], events: tuple[Entry, ...]) -> bytes:
@@ -423,7 +428,7 @@ class PageRenderer:
         windows.update(self.tag_events)
         return {
             events_json_path(tag): _PAGES.get(
-                ("events.json", self.feed, tag, events),
+                ("events.json", self.feed, tag, self._keys(events)),
                 lambda: events_json(self.feed, events, tag, items),  # noqa: B023 - called at once
             )
             for tag, events in windows.items()
