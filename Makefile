@@ -10,13 +10,13 @@ test-quick:      ## skip the slow end-to-end tests (servers, browser)
 	$(PY) -m pytest -n 2 -m "not slow"
 
 lint:            ## ruff + mypy, as CI expects them clean
-	$(PY) -m ruff check feeds tests benchmarks wsgi.py
-	$(PY) -m ruff format --check feeds tests benchmarks wsgi.py
+	$(PY) -m ruff check feeds tests benchmarks reliability wsgi.py asgi.py gunicorn.conf.py
+	$(PY) -m ruff format --check feeds tests benchmarks reliability wsgi.py asgi.py gunicorn.conf.py
 	$(PY) -m mypy
 
 fmt:
-	$(PY) -m ruff check --fix feeds tests benchmarks wsgi.py
-	$(PY) -m ruff format feeds tests benchmarks wsgi.py
+	$(PY) -m ruff check --fix feeds tests benchmarks reliability wsgi.py asgi.py gunicorn.conf.py
+	$(PY) -m ruff format feeds tests benchmarks reliability wsgi.py asgi.py gunicorn.conf.py
 
 typecheck:
 	$(PY) -m mypy
