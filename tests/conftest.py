@@ -91,6 +91,17 @@ def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 
 
+@pytest.fixture
+def cold_memo() -> Iterator[None]:
+    """The memo tables empty before and after the test, as a new process finds them
+    (tests of what a build reuses: `pytestmark = pytest.mark.usefixtures("cold_memo")`)."""
+    from feeds import memo
+
+    memo.clear_all()
+    yield
+    memo.clear_all()
+
+
 def skip_unless_ci(reason: str) -> None:
     """Skip a test whose tool is missing on a developer's machine; in CI (CI=true, where
     scripts/test.sh installs everything) a missing tool is a failure, never a quiet skip."""

@@ -5,12 +5,12 @@ again re-renders none) and no more than the catalog's."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from rebuild_support import with_entry
 from test_ics_support import catalog_of, event_entry
 
 from feeds import memo
@@ -21,11 +21,7 @@ from feeds.site import build_site
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
-@pytest.fixture(autouse=True)
-def cold_memo() -> Iterator[None]:
-    memo.clear_all()
-    yield
-    memo.clear_all()
+pytestmark = pytest.mark.usefixtures("cold_memo")  # tables as a new process finds them
 
 
 def events() -> tuple[Entry, ...]:
@@ -36,12 +32,6 @@ def events() -> tuple[Entry, ...]:
         found.append(event_entry(f"event-{n}", start, zone="Europe/Brussels", tags=tags))
     found.append(event_entry("all-day", date(2021, 6, 1), date(2021, 6, 2), tags=("odd",)))
     return tuple(found)
-
-
-def with_entry(catalog: Catalog, index: int, entry: Entry) -> Catalog:
-    entries = list(catalog.entries)
-    entries[index] = entry
-    return replace(catalog, entries=tuple(entries))
 
 
 def cold(catalog: Catalog) -> dict[str, bytes]:

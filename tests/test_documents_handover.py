@@ -5,30 +5,19 @@ documents made from scratch."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from rebuild_support import with_entry
 from test_feeds_support import yearly_catalog
 
 from feeds import memo
-from feeds.model import Catalog, Entry
+from feeds.model import Catalog
 from feeds.render import atom, jsonfeed, rss
 from feeds.render.documents import FeedDocument, feed_documents
 from feeds.site import build_site
 
-
-@pytest.fixture(autouse=True)
-def cold_memo() -> Iterator[None]:
-    memo.clear_all()
-    yield
-    memo.clear_all()
-
-
-def with_entry(catalog: Catalog, index: int, entry: Entry) -> Catalog:
-    entries = list(catalog.entries)
-    entries[index] = entry
-    return replace(catalog, entries=tuple(entries))
+pytestmark = pytest.mark.usefixtures("cold_memo")  # tables as a new process finds them
 
 
 def from_scratch(catalog: Catalog) -> tuple[FeedDocument, ...]:

@@ -34,9 +34,7 @@ ENTRY = "entries/eurocities-city-leaders-agenda-for-europe/index.html"
 OTHER_ENTRY = "entries/bologna-lets-do-it-together/index.html"
 
 
-@pytest.fixture(autouse=True)
-def cold_memo() -> None:
-    memo.clear_all()  # each test starts as a fresh `feeds build` process would
+pytestmark = pytest.mark.usefixtures("cold_memo")  # tables as a new process finds them
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import random
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,12 +15,7 @@ from hypothesis import strategies as st
 
 from feeds import gzip_resume, memo
 
-
-@pytest.fixture(autouse=True)
-def cold_memo() -> Iterator[None]:
-    memo.clear_all()
-    yield
-    memo.clear_all()
+pytestmark = pytest.mark.usefixtures("cold_memo")  # tables as a new process finds them
 
 
 def expected(body: bytes) -> tuple[bytes, bytes]:

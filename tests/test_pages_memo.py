@@ -7,37 +7,22 @@ same catalog, so a reused page can never be a stale one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from rebuild_support import render_pages
 from test_pages_support import elements, parse_html, rich_catalog, text_of
 
 from feeds import ids, memo
 from feeds.model import Catalog
-from feeds.render import pages
 from feeds.render.entry_key import EntryKey
 
-
-@pytest.fixture(autouse=True)
-def cold_memo() -> Iterator[None]:
-    memo.clear_all()
-    yield
-    memo.clear_all()
-
-
-def build(catalog: Catalog) -> dict[str, bytes]:
-    """One build as `build_site` brackets it (tables swept at its end)."""
-    memo.begin_build()
-    try:
-        return pages.render(catalog)
-    finally:
-        memo.end_build()
+pytestmark = pytest.mark.usefixtures("cold_memo")  # tables as a new process finds them
 
 
 def cold(catalog: Catalog) -> dict[str, bytes]:
     memo.clear_all()
-    return build(catalog)
+    return render_pages(catalog)
 
 
 def retitled(catalog: Catalog, index: int, title: str) -> Catalog:
@@ -52,9 +37,9 @@ def reused(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]:
 
 def test_editing_one_entry_rerenders_its_page_and_no_other_entry_page() -> None:
     catalog = rich_catalog()
-    before = build(catalog)
+    before = render_pages(catalog)
     edited = retitled(catalog, 0, "A title nobody used before")
-    after = build(edited)
+    after = render_pages(edited)
 
     page = ids.entry_page_path(edited.entries[0].id)
     headings = [text_of(h) for h in elements(parse_html(after[page]), "h1")]
@@ -67,9 +52,9 @@ def test_editing_one_entry_rerenders_its_page_and_no_other_entry_page() -> None:
 
 def test_lists_showing_the_edited_entry_are_rerendered() -> None:
     catalog = rich_catalog()
-    before = build(catalog)
+    before = render_pages(catalog)
     edited = retitled(catalog, 0, "Renamed for the lists")
-    after = build(edited)
+    after = render_pages(edited)
 
     changed = set(after) - reused(before, after)
     showing = {path for path, body in after.items() if b"Renamed for the lists" in body}
@@ -80,18 +65,18 @@ def test_lists_showing_the_edited_entry_are_rerendered() -> None:
 
 def test_an_entry_moved_in_the_file_reuses_its_page() -> None:
     catalog = rich_catalog()
-    before = build(catalog)
+    before = render_pages(catalog)
     moved = replace(catalog, entries=tuple(replace(e, line=e.line + 40) for e in catalog.entries))
-    after = build(moved)
+    after = render_pages(moved)
     entry_pages = {ids.entry_page_path(e.id) for e in catalog.entries}
     assert entry_pages <= reused(before, after)
 
 
 def test_a_feed_change_rerenders_every_page() -> None:
     catalog = rich_catalog()
-    before = build(catalog)
+    before = render_pages(catalog)
     renamed = replace(catalog, feed=replace(catalog.feed, title="Another publisher"))
-    after = build(renamed)
+    after = render_pages(renamed)
     rendered = {p for p in after if p.endswith("/") or p.endswith(".json") or p == "/feed.xsl"}
     assert not rendered & reused(before, after)
     assert after == cold(renamed)
@@ -99,9 +84,9 @@ def test_a_feed_change_rerenders_every_page() -> None:
 
 def test_pages_no_longer_shown_are_dropped_at_the_end_of_a_build() -> None:
     catalog = rich_catalog()
-    build(catalog)
+    render_pages(catalog)
     gone = catalog.entries[0]
-    build(replace(catalog, entries=catalog.entries[1:]))
+    render_pages(replace(catalog, entries=catalog.entries[1:]))
     for name in ("pages.page", "pages.item"):
         table = memo._tables[name]  # the one place the test looks inside
         shown = [entries_of(key) for key in table.values]
@@ -124,12 +109,12 @@ def entries_of(key: object) -> list[object]:
 
 def test_lists_render_only_the_edited_entrys_item_again() -> None:
     catalog = rich_catalog()
-    build(catalog)
+    render_pages(catalog)
     table = memo._tables["pages.item"]
     before = set(table.values)
     assert before, "the lists draw their items through the item table"
     edited = retitled(catalog, 0, "Renamed in one item")
-    after = build(edited)
+    after = render_pages(edited)
 
     rendered_again = set(table.values) - before
     entries = {key[1].entry.id for key in rendered_again if isinstance(key, tuple)}

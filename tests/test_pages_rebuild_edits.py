@@ -9,12 +9,13 @@ tables start empty.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from markupsafe import Markup
+from rebuild_support import render_pages
 from test_pages_speed_entry import generated_catalog
 from test_pages_support import rich_catalog
 
@@ -27,26 +28,13 @@ from feeds.render.pages_select import EVENT_WINDOW, anchor_day, current_events, 
 Edit = Callable[[Catalog], Catalog]
 
 
-@pytest.fixture(autouse=True)
-def cold_memo() -> Iterator[None]:
-    memo.clear_all()
-    yield
-    memo.clear_all()
-
-
-def build(catalog: Catalog) -> dict[str, bytes]:
-    """One build as `build_site` brackets it (tables swept at its end)."""
-    memo.begin_build()
-    try:
-        return pages.render(catalog)
-    finally:
-        memo.end_build()
+pytestmark = pytest.mark.usefixtures("cold_memo")  # tables as a new process finds them
 
 
 def from_scratch(catalog: Catalog) -> dict[str, bytes]:
     """A render with no memory of earlier builds."""
     memo.clear_all()
-    return build(catalog)
+    return render_pages(catalog)
 
 
 def with_entry(catalog: Catalog, old: Entry, new: Entry | None) -> Catalog:
@@ -129,9 +117,9 @@ def test_each_edit_in_turn_rebuilds_the_pages_a_fresh_render_writes(name: str) -
         assert catalogs[-1] != catalogs[-2], f"{edit_name}: the edit changed nothing"
     fresh = [from_scratch(catalog) for catalog in catalogs]  # before the chain of rebuilds
     memo.clear_all()
-    build(catalogs[0])
+    render_pages(catalogs[0])
     for edit_name, edited, expected in zip(EDITS, catalogs[1:], fresh[1:], strict=True):
-        rebuilt = build(edited)  # with the tables the last edit's build left
+        rebuilt = render_pages(edited)  # with the tables the last edit's build left
         assert rebuilt.keys() == expected.keys(), edit_name
         differing = sorted(path for path in expected if rebuilt[path] != expected[path])
         assert not differing, f"{edit_name}: {differing[:5]}"
@@ -140,20 +128,20 @@ def test_each_edit_in_turn_rebuilds_the_pages_a_fresh_render_writes(name: str) -
 @pytest.mark.parametrize("edit_name", EDITS)
 def test_an_edit_reverted_rebuilds_the_original_pages(edit_name: str) -> None:
     catalog = generated_catalog(400)
-    original = build(catalog)
-    build(EDITS[edit_name](catalog))
-    assert build(catalog) == original
+    original = render_pages(catalog)
+    render_pages(EDITS[edit_name](catalog))
+    assert render_pages(catalog) == original
 
 
 def test_events_items_outlive_a_build_that_reuses_the_events_page(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     catalog = generated_catalog(400)
-    build(catalog)
+    render_pages(catalog)
     publication = next(e for e in catalog.publications if e.event is None)
     untouched = with_entry(catalog, publication, replace(publication, title="Not an event"))
-    before = build(untouched)
-    assert build(untouched)["/events/"] is before["/events/"]  # the page reused whole
+    before = render_pages(untouched)
+    assert render_pages(untouched)["/events/"] is before["/events/"]  # the page reused whole
 
     drawn: list[str] = []
     real = Fragments.entry_item

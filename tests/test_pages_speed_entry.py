@@ -11,7 +11,7 @@ Jinja). A change to the templates that the fast paths do not follow fails here.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -24,19 +24,13 @@ from markupsafe import escape as markupsafe_escape
 from test_hostile_content import catalog as hostile_catalog
 from test_pages_support import ROOT, bundled_catalog, rich_catalog
 
-from feeds import memo
 from feeds.catalog import parse_catalog
 from feeds.model import Author, Catalog, Entry, Event, Feed
 from feeds.render.pages import PageRenderer
 from feeds.render.pages_entry import EntryChrome, marker
 from feeds.render.pages_fragments import escape
 
-
-@pytest.fixture(autouse=True)
-def cold_memo() -> Iterator[None]:
-    memo.clear_all()
-    yield
-    memo.clear_all()
+pytestmark = pytest.mark.usefixtures("cold_memo")  # tables as a new process finds them
 
 
 def assert_both_ways_alike(catalog: Catalog) -> None:

@@ -8,7 +8,7 @@ those that must not (an entry moved to another year, tag or position, added, rem
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from test_catalog_incremental import generated_catalog
@@ -18,12 +18,7 @@ from feeds.catalog import parse_catalog
 from feeds.catalog.incremental import CatalogParser
 from feeds.site import Site, build_site
 
-
-@pytest.fixture(autouse=True)
-def cold_memo() -> Iterator[None]:
-    memo.clear_all()
-    yield
-    memo.clear_all()
+pytestmark = pytest.mark.usefixtures("cold_memo")  # tables as a new process finds them
 
 
 def short_feed_catalog(entries: int) -> str:

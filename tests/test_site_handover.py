@@ -5,29 +5,17 @@ carried over only while the edited entries keep their dates."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from rebuild_support import with_entry
 from test_pages_support import rich_catalog
 
 from feeds import memo
-from feeds.model import Catalog, Entry
 from feeds.site import Site, build_site, catalog_last_modified
 
-
-@pytest.fixture(autouse=True)
-def cold_memo() -> Iterator[None]:
-    memo.clear_all()
-    yield
-    memo.clear_all()
-
-
-def with_entry(catalog: Catalog, index: int, entry: Entry) -> Catalog:
-    entries = list(catalog.entries)
-    entries[index] = entry
-    return replace(catalog, entries=tuple(entries))
+pytestmark = pytest.mark.usefixtures("cold_memo")  # tables as a new process finds them
 
 
 def outputs_table() -> dict[object, object]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
@@ -13,12 +12,7 @@ from feeds import memo
 from feeds.model import Catalog
 from feeds.site import Site, build_site
 
-
-@pytest.fixture(autouse=True)
-def cold_memo() -> Iterator[None]:
-    memo.clear_all()
-    yield
-    memo.clear_all()
+pytestmark = pytest.mark.usefixtures("cold_memo")  # tables as a new process finds them
 
 
 def cold(catalog: Catalog) -> Site:
