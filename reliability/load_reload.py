@@ -46,12 +46,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # tests/servers.py: free ports, clean stops
 
-from servers import Server, free_port, start_process  # noqa: E402
+from servers import Server, start_gunicorn  # noqa: E402
 
 from feeds.catalog import parse_catalog  # noqa: E402
 from feeds.site import Site, build_site  # noqa: E402
 
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 WRK_SCRIPT = Path(__file__).resolve().parent / "paths.lua"
 TITLE = "\n  title: "  # the feed's title: the first one in the file
@@ -314,16 +313,8 @@ class Report:
 @contextmanager
 def gunicorn(catalog: Path, workers: int, log: Path) -> Iterator[Server]:
     """The documented production command, on a free loopback port."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "FEEDS_CATALOG": str(catalog),
-        "FEEDS_BIND": f"127.0.0.1:{port}",
-        "FEEDS_WORKERS": str(workers),
-        "FEEDS_WEBSUB": "false",
-    }
-    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "asgi:app"]
-    with start_process(argv, port, log, cwd=ROOT, env=env) as server:
+    settings = {"FEEDS_WORKERS": str(workers), "FEEDS_WEBSUB": "false"}
+    with start_gunicorn(catalog, log, settings) as server:
         yield server
 
 

@@ -49,6 +49,16 @@ def build(*args: str) -> Result:
     return result
 
 
+def build_ok(catalog: Path, out: Path, *options: str) -> Result:
+    """`feeds build CATALOG --out OUT OPTIONS`, which must succeed; then the memo tables
+    are emptied, so the next build starts as a new process does (only the cache files
+    carry work over)."""
+    result = build(str(catalog), "--out", str(out), *options)
+    assert result.exit_code == 0, result.output
+    memo.clear_all()
+    return result
+
+
 def files(out: Path) -> dict[str, tuple[bytes, int, int]]:
     """Every file of the live export: bytes, mtime and inode."""
     found = {}
@@ -65,9 +75,10 @@ def content(tree: dict[str, tuple[bytes, int, int]]) -> dict[str, tuple[bytes, i
 
 
 def cold_build(catalog: Path, tmp_path: Path) -> dict[str, tuple[bytes, int]]:
+    """The export a new process makes of `catalog` with no cache at all."""
+    memo.clear_all()
     out = tmp_path / "cold" / "site"
-    result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "1")
-    assert result.exit_code == 0, result.output
+    build_ok(catalog, out, "--no-cache", "--jobs", "1")
     return content(files(out))
 
 
@@ -82,9 +93,8 @@ def test_a_rebuild_of_the_same_catalog_links_every_file(
     catalog: Path, tmp_path: Path, jobs: str
 ) -> None:
     out = tmp_path / "site"
-    assert build(str(catalog), "--out", str(out), "--jobs", jobs).exit_code == 0
+    build_ok(catalog, out, "--jobs", jobs)
     first = files(out)
-    memo.clear_all()  # a new process: only the cache file carries the work over
     again = build(str(catalog), "--out", str(out), "--jobs", jobs)
     assert again.exit_code == 0, again.output
     second = files(out)
@@ -97,11 +107,10 @@ def test_an_edit_rewrites_the_changed_files_and_links_the_others(
     catalog: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "site"
-    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    build_ok(catalog, out)
     first = files(out)
     edit(catalog, "EUROCITIES political manifesto", "EUROCITIES' political manifesto")
-    memo.clear_all()
-    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    build_ok(catalog, out)
     second = files(out)
 
     assert b"EUROCITIES&#39; political manifesto" in second[ENTRY][0]
@@ -115,12 +124,11 @@ def test_a_new_last_modified_writes_every_file_and_keeps_the_previous_tree(
     catalog: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "site"
-    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    build_ok(catalog, out)
     previous_tree = out.parent / os.readlink(out)
     first = files(out)
     edit(catalog, "published: 2019-03-14", "published: 2019-03-14\n    updated: 2019-04-01")
-    memo.clear_all()
-    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    build_ok(catalog, out)
     second = files(out)
 
     assert not {inode for *_, inode in first.values()} & {inode for *_, inode in second.values()}
@@ -132,12 +140,11 @@ def test_a_file_changed_in_the_live_tree_is_written_not_linked(
     catalog: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "site"
-    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    build_ok(catalog, out)
     tampered = out / OTHER_ENTRY
     tampered.unlink()  # replaced by hand (a new inode, another size)
     tampered.write_bytes(b"edited on the server")
-    memo.clear_all()
-    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    build_ok(catalog, out)
     assert content(files(out)) == cold_build(catalog, tmp_path)
 
 
@@ -152,7 +159,7 @@ def test_a_failure_in_the_second_process_keeps_the_old_export(
     catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "site"
-    assert build(str(catalog), "--out", str(out), "--no-cache").exit_code == 0
+    build_ok(catalog, out, "--no-cache")
     before, names = files(out), sorted(os.listdir(tmp_path))
 
     def broken(_catalog: object) -> dict[str, bytes]:
@@ -169,7 +176,7 @@ def test_disk_full_in_the_second_process_is_a_clear_error(
     catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "site"
-    assert build(str(catalog), "--out", str(out), "--no-cache").exit_code == 0
+    build_ok(catalog, out, "--no-cache")
     before, names = files(out), sorted(os.listdir(tmp_path))
     real = export._write_file
 
@@ -204,10 +211,9 @@ def test_no_cache_leaves_nothing_behind(catalog: Path, tmp_path: Path) -> None:
 
 def test_a_corrupt_cache_is_ignored(catalog: Path, tmp_path: Path) -> None:
     out = tmp_path / "site"
-    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    build_ok(catalog, out)
     for cached in (catalog.parent / CACHE_DIR_NAME).iterdir():
         cached.write_bytes(b"not a pickle")
-    memo.clear_all()
     result = build(str(catalog), "--out", str(out))
     assert result.exit_code == 0, result.output
     assert "not written" not in result.stdout  # no manifest: every file written
@@ -227,11 +233,10 @@ def test_a_manifest_of_another_tree_is_not_trusted_for_the_live_one(
     catalog: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "site"
-    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    build_ok(catalog, out)
     first_tree = out.resolve().name
-    assert build(str(catalog), "--out", str(out), "--no-cache").exit_code == 0  # a new tree
+    build_ok(catalog, out, "--no-cache")  # a new tree
     live = files(out)
-    memo.clear_all()
     result = build(str(catalog), "--out", str(out))  # the cache describes the first tree only
     assert result.exit_code == 0, result.output
     rebuilt = files(out)
@@ -253,11 +258,9 @@ def test_the_tree_before_the_live_one_is_recycled_not_removed(
     out = tmp_path / "site"
     for round_ in range(4):  # tree 1, tree 2, then 1 and 2 recycled in turn
         edit(catalog, "EUROCITIES", f"EUROCITIES{round_}")
-        memo.clear_all()
         before = out.resolve().name if out.exists() else None
         previous = files(out) if out.exists() else {}
-        result = build(str(catalog), "--out", str(out), "--jobs", jobs)
-        assert result.exit_code == 0, result.output
+        build_ok(catalog, out, "--jobs", jobs)
         rebuilt = files(out)
         assert content(rebuilt) == cold_build(catalog, tmp_path)
         trees = sibling_trees(out)
@@ -270,13 +273,12 @@ def test_the_tree_before_the_live_one_is_recycled_not_removed(
 
 def test_a_recycled_tree_loses_the_files_of_a_removed_entry(catalog: Path, tmp_path: Path) -> None:
     out = tmp_path / "site"
-    assert build(str(catalog), "--out", str(out)).exit_code == 0
-    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    build_ok(catalog, out)
+    build_ok(catalog, out)
     text = catalog.read_text(encoding="utf-8")
     start = text.index("  - id: bologna-lets-do-it-together")
     end = text.index("  - id:", start + 1)
     catalog.write_text(text[:start] + text[end:], encoding="utf-8")
-    memo.clear_all()
     result = build(str(catalog), "--out", str(out))  # recycles the first tree
     assert result.exit_code == 0, result.output
     assert not (out / "entries" / "bologna-lets-do-it-together").exists()  # folder too
@@ -285,15 +287,14 @@ def test_a_recycled_tree_loses_the_files_of_a_removed_entry(catalog: Path, tmp_p
 
 def test_a_file_changed_in_a_recycled_tree_is_written_again(catalog: Path, tmp_path: Path) -> None:
     out = tmp_path / "site"
-    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    build_ok(catalog, out)
     first = out.resolve()
-    assert build(str(catalog), "--out", str(out), "--jobs", "1").exit_code == 0
+    build_ok(catalog, out, "--jobs", "1")
     # Tampered with by hand: replaced by a file of the same size and mtime would pass
     # unseen, as in the live tree; a different size is caught.
     (first / "style.css").unlink()
     (first / "style.css").write_text("/* tampered */")
-    memo.clear_all()
-    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    build_ok(catalog, out)
     assert content(files(out)) == cold_build(catalog, tmp_path)
 
 
@@ -310,9 +311,8 @@ def test_a_rebuild_parses_only_the_edited_entry(
     catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "site"
-    assert build(str(catalog), "--out", str(out), "--jobs", "1").exit_code == 0
+    build_ok(catalog, out, "--jobs", "1")
     edit(catalog, "EUROCITIES political manifesto", "EUROCITIES' political manifesto")
-    memo.clear_all()
     read: list[bytes] = []
     read_entry = incremental._read_entry
 
@@ -336,10 +336,9 @@ def test_a_broken_edit_after_a_cached_build_is_reported_as_check_reports_it(
     catalog: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "site"
-    assert build(str(catalog), "--out", str(out)).exit_code == 0
+    build_ok(catalog, out)
     before = files(out)
     edit(catalog, "2019-05-21", "2019-05-32")
-    memo.clear_all()
     result = build(str(catalog), "--out", str(out))
     checked = CliRunner().invoke(main, ["check", str(catalog)])
     assert result.exit_code == checked.exit_code == 1
@@ -352,8 +351,7 @@ def test_each_process_of_a_rebuild_finds_its_own_share_of_the_cache(
     catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "site"
-    assert build(str(catalog), "--out", str(out), "--jobs", "2").exit_code == 0
-    memo.clear_all()
+    build_ok(catalog, out, "--jobs", "2")
     rendered = tmp_path / "rendered.log"  # appended to by both processes
     page = EntryPageWriter.page
 
@@ -368,5 +366,5 @@ def test_each_process_of_a_rebuild_finds_its_own_share_of_the_cache(
     assert not rendered.exists()  # the pages' process rendered no entry page again
     memo.clear_all()
     (catalog.parent / CACHE_DIR_NAME / f"{catalog.name}.memo-1.pickle").unlink()
-    assert build(str(catalog), "--out", str(out), "--jobs", "2").exit_code == 0
+    build_ok(catalog, out, "--jobs", "2")
     assert rendered.read_text().count("page") == len(load_catalog(catalog).entries)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import Server, free_port, start_process
+from servers import Server, start_gunicorn
 from test_faults import (
     HANG_GUARD,
     blocking_hub,
@@ -36,7 +34,6 @@ from feeds.catalog import load_catalog
 from feeds.site import Site, build_site
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 WORKERS = 2
 
 pytestmark = pytest.mark.slow
@@ -55,15 +52,11 @@ def fetch(server: Server, path: str) -> tuple[int, Headers, bytes]:
         connection.close()
 
 
-def gunicorn_env(catalog: Path, port: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "FEEDS_CATALOG": str(catalog),
-        "FEEDS_BIND": f"127.0.0.1:{port}",
-        "FEEDS_WORKERS": str(WORKERS),
-        "FEEDS_WORKER_HEADER": "true",
-        "FEEDS_RELOAD_INTERVAL": "0.2",
-    }
+SETTINGS = {
+    "FEEDS_WORKERS": str(WORKERS),
+    "FEEDS_WORKER_HEADER": "true",
+    "FEEDS_RELOAD_INTERVAL": "0.2",
+}
 
 
 @pytest.fixture
@@ -75,9 +68,7 @@ def catalog(tmp_path: Path) -> Path:
 
 @contextmanager
 def run_gunicorn(catalog: Path, log: Path) -> Iterator[Server]:
-    port = free_port()
-    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "asgi:app"]
-    with start_process(argv, port, log, cwd=ROOT, env=gunicorn_env(catalog, port)) as server:
+    with start_gunicorn(catalog, log, SETTINGS) as server:
         yield server
 
 

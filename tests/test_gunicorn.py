@@ -8,20 +8,18 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import Server, free_port, start_process
+from servers import GUNICORN, Server, free_port, start_gunicorn
 from werkzeug.datastructures import Headers
 
 from feeds.catalog import load_catalog, parse_catalog
 from feeds.site import Site, build_site
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 CONVERGENCE_SECONDS = 2.0  # the bound: every worker serves the edit within 2 s
 WORKERS = 2
 
@@ -55,17 +53,12 @@ INTERFACES = [("asgi", "asgi:app"), ("gthread", "wsgi:app")]
 @pytest.fixture(params=INTERFACES, ids=[worker for worker, _app in INTERFACES])
 def gunicorn(catalog: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
     worker_class, app = request.param
-    port = free_port()
-    env = {
-        **os.environ,
-        "FEEDS_CATALOG": str(catalog),
-        "FEEDS_BIND": f"127.0.0.1:{port}",
+    settings = {
         "FEEDS_WORKERS": str(WORKERS),
         "FEEDS_WORKER_CLASS": worker_class,
         "FEEDS_WORKER_HEADER": "true",  # X-Worker: <pid>, to see each worker converge
     }
-    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), app]
-    with start_process(argv, port, tmp_path / "gunicorn.log", cwd=ROOT, env=env) as server:
+    with start_gunicorn(catalog, tmp_path / "gunicorn.log", settings, app) as server:
         yield server
 
 
@@ -165,16 +158,8 @@ def test_a_broken_edit_keeps_every_worker_serving(gunicorn: Server, catalog: Pat
 def test_one_builder_serves_every_worker_and_stops_with_the_server(
     catalog: Path, tmp_path: Path
 ) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "FEEDS_CATALOG": str(catalog),
-        "FEEDS_BIND": f"127.0.0.1:{port}",
-        "FEEDS_WORKERS": str(WORKERS),
-        "FEEDS_WORKER_HEADER": "true",
-    }
-    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "asgi:app"]
-    with start_process(argv, port, tmp_path / "gunicorn.log", cwd=ROOT, env=env) as server:
+    settings = {"FEEDS_WORKERS": str(WORKERS), "FEEDS_WORKER_HEADER": "true"}
+    with start_gunicorn(catalog, tmp_path / "gunicorn.log", settings) as server:
         pids = worker_pids(server)
         builders = set()
         for _ in range(WORKERS * 10):

@@ -24,7 +24,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from rawhttp import RawAnswer, exchange, parse_answers, request
-from servers import Server, free_port, start_nginx, start_process
+from servers import Server, start_gunicorn, start_nginx
 from werkzeug.test import TestResponse
 
 from feeds.catalog import load_catalog
@@ -33,7 +33,6 @@ from feeds.site import Site, build_site
 from feeds.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 SHORT = 512  # bytes: an error answer is one line, not a page that echoes the request
 
 # What must never appear in an answer: /etc/passwd, our own code, the raw catalog.
@@ -309,17 +308,9 @@ def test_host_header_games_change_nothing(web: FlaskClient, site: Site, host: st
 
 @pytest.fixture(scope="module")
 def gunicorn(catalog_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    port = free_port()
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "FEEDS_CATALOG": str(catalog_copy),
-        "FEEDS_BIND": f"127.0.0.1:{port}",
-        "FEEDS_WORKERS": "2",
-        "FEEDS_WEBSUB": "false",
-    }
-    argv = [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "asgi:app"]
     log = tmp_path_factory.mktemp("gunicorn-hostile") / "gunicorn.log"
-    with start_process(argv, port, log, cwd=ROOT, env=env) as server:
+    settings = {"FEEDS_WORKERS": "2", "FEEDS_WEBSUB": "false"}
+    with start_gunicorn(catalog_copy, log, settings, environ={"PATH": "/usr/bin:/bin"}) as server:
         yield server
 
 
