@@ -2,11 +2,14 @@
 
 Two things make it fast (10k entries, see benchmarks/RESULTS.md):
 
-- Both cores on a large catalog: after the catalog is loaded the process forks; the
-  child renders the pages and the parent the feeds and calendars, and each writes its
-  own files into the same staging tree (`export.Stage`). Only a small report (file
-  names, content tags, counts) goes back through a pipe, never the bodies; the parent
-  checks the union for clashes before the tree is flipped live.
+- Both cores on a large catalog: the process forks as soon as the file is read. On a
+  cold build each process reads half of the entries and renders their summaries, and
+  they swap halves (`_read_in_two`; a rebuild instead reads only the changed entries,
+  before the fork). Then the child renders the pages and the parent the feeds and
+  calendars, and each writes its own files into the same staging tree
+  (`export.Stage`). Only a small report (file names, content tags, counts) goes back
+  through a pipe, never the bodies; the parent checks the union for clashes before
+  the tree is flipped live.
 - A cache between builds, in `.feeds-cache/` next to the catalog (or `--cache-dir`),
   in files named after the catalog:
   the parsed catalog (`CatalogParser`: a rebuild parses only the entries whose text
@@ -29,6 +32,7 @@ import pickle
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +41,7 @@ from typing import NoReturn, TextIO
 
 from . import memo
 from .catalog import CatalogErrors, read_catalog
-from .catalog.incremental import CatalogParser
+from .catalog.incremental import CatalogParser, Parts, join_parts, part_feed, read_part
 from .export import (
     ExportError,
     ExportResult,
@@ -50,6 +54,7 @@ from .export import (
 )
 from .model import Catalog, Feed
 from .site import Renderer, catalog_last_modified, default_renderers, make_output
+from .text import adopt_summaries, render_summaries
 from .websub import Retry, changed_feed_paths, publish
 
 CACHE_DIR_NAME = ".feeds-cache"
@@ -83,8 +88,14 @@ def build_command(
     err = stderr if stderr is not None else sys.stderr
     started = time.perf_counter()
     cache = _Cache(options.cache_dir, catalog_path, out)
+    child: _Child | None = None
     try:
-        catalog = cache.parse_catalog(catalog_path)
+        data = read_catalog(catalog_path)
+        read_in_two = _read_in_two(data, catalog_path, cache, options)
+        if read_in_two is not None:
+            catalog, child = read_in_two
+        else:
+            catalog = cache.parse_catalog(data, catalog_path)
     except CatalogErrors as exc:
         for error in exc.errors:
             print(error, file=err)
@@ -95,14 +106,13 @@ def build_command(
             file=err,
         )
         return 1
-    jobs = options.jobs or _default_jobs(catalog)
-    child: _Child | None = None
+    jobs = 2 if child is not None else options.jobs or _default_jobs(catalog)
     renderers = default_renderers()  # imported first: their memo tables receive the cache
-    known = cache.load_manifests()
-    feeds_before = previous_feed_tags(known, out) if catalog.feed.hub else {}
     try:
+        known = cache.load_manifests()
+        feeds_before = previous_feed_tags(known, out) if catalog.feed.hub else {}
         with staged_export(out, catalog.version, known) as stage:
-            child = _build(catalog, renderers, stage, jobs, cache)
+            child = _build(catalog, renderers, stage, jobs, cache, child)
         assert stage.result is not None
         problem = cache.save(_newest_two(stage.result, known), jobs)
     except ExportError as exc:
@@ -110,7 +120,7 @@ def build_command(
         return 1
     finally:
         if child is not None:
-            child.join()  # it saved its share of the cache meanwhile
+            child.join()  # it saved its share of the cache meanwhile (or was never started)
     if problem:
         print(f"feeds build: {problem}; the next build will start cold", file=err)
     if not options.quiet:
@@ -176,16 +186,21 @@ def _newest_two(result: ExportResult, known: Sequence[TreeManifest]) -> tuple[Tr
 
 
 def _default_jobs(catalog: Catalog) -> int:
+    return _default_jobs_for(len(catalog.entries))
+
+
+def _default_jobs_for(entries: int) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return 2 if (cores or 1) >= 2 and len(catalog.entries) >= PARALLEL_MIN_ENTRIES else 1
+    return 2 if (cores or 1) >= 2 and entries >= PARALLEL_MIN_ENTRIES else 1
 
 
 def _shares(renderers: list[Renderer]) -> tuple[list[Renderer], list[Renderer]]:
-    """(child's, parent's): the pages, and everything else, about equal in time both for
-    a cold build and for a rebuild after an edit. CPU seconds at 10k, cold (render and
-    gzip): pages 2.1 and 20,000 files to write; Atom 1.1, RSS 0.5, JSON Feed 0.65,
-    iCalendar 0.75 and 9,600 files. After an edit (a fresh process, the cache loaded):
-    pages 0.9; the four others 1.2 together."""
+    """(child's, parent's): the pages, and everything else. The child should finish
+    first: it then saves its cache and flushes its files while the parent still works
+    (`_child_renders`). Seconds at 10k, cold, with the summaries rendered while reading
+    (render only): pages 1.2-1.7, and 20,000 files to write; Atom 0.8, RSS 0.5, JSON
+    Feed 0.75, iCalendar 0.5-0.7, and 9,600 files. After an edit (a fresh process,
+    the cache loaded): pages 0.9; the four others 1.2 together."""
     from .render import pages
 
     theirs: list[Renderer] = [r for r in renderers if r is pages.render]
@@ -193,33 +208,133 @@ def _shares(renderers: list[Renderer]) -> tuple[list[Renderer], list[Renderer]]:
 
 
 def _build(
-    catalog: Catalog, renderers: list[Renderer], stage: Stage, jobs: int, cache: _Cache
+    catalog: Catalog,
+    renderers: list[Renderer],
+    stage: Stage,
+    jobs: int,
+    cache: _Cache,
+    started: _Child | None = None,
 ) -> _Child | None:
-    """Render and write every output into `stage`; the forked child, if one was used."""
-    if jobs < 2 or not hasattr(os, "fork"):
+    """Render and write every output into `stage`; the child process, if one was used
+    (`started`: one that read half of the catalog and waits to be told where to write)."""
+    if started is None and (jobs < 2 or not hasattr(os, "fork")):
         cache.load_memo(share=None)
         _render_and_write(catalog, renderers, stage)
         return None
     theirs, ours = _shares(renderers)
 
-    def child_share() -> WriteReport:
+    def child_share(channel: _Channel) -> WriteReport:
         cache.load_memo(share=1)  # while the parent loads its own: half the wait
-        _render_and_write(catalog, theirs, stage)
-        return stage.report
+        return _child_renders(catalog, theirs, stage, cache)
 
-    def save_child_share() -> None:
-        cache.save_memo(share=1)
-        cache.save_parser()  # off the parent's path: it is finishing the export meanwhile
-
-    child = _Child(child_share, then=save_child_share)
+    child = started or _Child(child_share)
     try:
+        if started is not None:
+            started.send(("go", stage))
         cache.load_memo(share=0)
         _render_and_write(catalog, ours, stage)
+        cache.save_memo_meanwhile(share=0)  # while it waits for the child and the disk
         stage.add(child.report())
     except BaseException:
         child.stop()
         raise
     return child
+
+
+def _child_renders(
+    catalog: Catalog, renderers: list[Renderer], stage: Stage, cache: _Cache
+) -> WriteReport:
+    """The child's share: render and write, save its share of the cache, flush what it
+    wrote, then report. The shares are cut so that the child is done first (`_shares`):
+    its saving and flushing then happen while the parent still renders, and the
+    parent's final flush finds only the parent's own files to write."""
+    _render_and_write(catalog, renderers, stage)
+    cache.save_memo(share=1)  # a failure only makes the next build colder
+    cache.save_parser()
+    stage.flush()
+    return stage.report
+
+
+# --- the catalog read by two processes -----------------------------------------------------
+
+
+class _Stopped(Exception):
+    """The child is not needed (the parent reads the catalog whole): exit quietly."""
+
+
+def _read_in_two(
+    data: bytes, catalog_path: Path, cache: _Cache, options: BuildOptions
+) -> tuple[Catalog, _Child] | None:
+    """The catalog read half by this process and half by a child, which then stays to
+    render its share of the build (`_build`); None when that is not for this build:
+    one job, a catalog the cache already parsed (a rebuild reads only what changed), a
+    small one, a file of another shape, or any problem in it (the whole file is then
+    read again by one process, which reports every problem where it is).
+
+    Each process also renders the summaries of its half and takes the other's: the
+    Markdown of 10,000 summaries is read once per build instead of once per process.
+    """
+    if options.jobs == 1 or not hasattr(os, "fork") or cache.has_parse():
+        return None
+    parts = Parts.of(data, 2)
+    if parts is None or (options.jobs is None and _default_jobs_for(len(parts.layout.chunks)) < 2):
+        return None
+    feed = part_feed(parts)
+    if feed is None:
+        return None
+    source = os.fspath(catalog_path)
+    child = _Child(_child_reads(parts, source, cache))
+    try:
+        run = read_part(parts, 0)
+        if run is None:
+            raise _Stopped
+        renders = render_summaries((entry.summary for entry in run), feed.base_url)
+        message = child.receive()
+        if not (isinstance(message, tuple) and message[0] == "run"):
+            raise _Stopped
+        catalog = join_parts(CatalogParser(), parts, [run, message[1]], source)
+        if catalog is None:
+            raise _Stopped
+        adopt_summaries(message[2], feed.base_url)
+        child.send(("run", run, renders))
+    except (_Stopped, EOFError, OSError, pickle.UnpicklingError):
+        child.stop()
+        return None
+    except BaseException:
+        child.stop()
+        raise
+    return catalog, child
+
+
+def _child_reads(parts: Parts, source: str, cache: _Cache) -> Callable[[_Channel], WriteReport]:
+    """The child's side of `_read_in_two`, then its share of `_build`."""
+
+    def work(channel: _Channel) -> WriteReport:
+        feed = part_feed(parts)
+        run = read_part(parts, 1) if feed is not None else None
+        if feed is None or run is None:
+            channel.send(("fallback",))
+            raise _Stopped
+        renders = render_summaries((entry.summary for entry in run), feed.base_url)
+        channel.send(("run", run, renders))
+        message = channel.receive()
+        if not (isinstance(message, tuple) and message[0] == "run"):
+            raise _Stopped
+        parser = CatalogParser()
+        catalog = join_parts(parser, parts, [message[1], run], source)
+        if catalog is None:
+            raise _Stopped  # as the parent found: it reads the whole file
+        adopt_summaries(message[2], feed.base_url)
+        cache.keep_parser(parser)
+        message = channel.receive()
+        if not (isinstance(message, tuple) and message[0] == "go"):
+            raise _Stopped
+        stage = message[1]
+        theirs, _ = _shares(default_renderers())
+        cache.load_memo(share=1)
+        return _child_renders(catalog, theirs, stage, cache)
+
+    return work
 
 
 def _render_and_write(catalog: Catalog, renderers: list[Renderer], stage: Stage) -> None:
@@ -237,34 +352,65 @@ def _render_and_write(catalog: Catalog, renderers: list[Renderer], stage: Stage)
         memo.end_build(success)
 
 
+class _Channel:
+    """Pickled messages over a pair of pipes, one each way."""
+
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        self._inbox = os.fdopen(read_fd, "rb")
+        self._outbox = os.fdopen(write_fd, "wb")
+
+    def send(self, message: object) -> None:
+        pickle.dump(message, self._outbox, protocol=pickle.HIGHEST_PROTOCOL)
+        self._outbox.flush()
+
+    def receive(self) -> object:
+        """The next message; EOFError when the other side closed its end."""
+        return pickle.load(self._inbox)
+
+    def close_sending(self) -> None:
+        self._outbox.close()
+
+    def close(self) -> None:
+        self._outbox.close()
+        self._inbox.close()
+
+
 class _Child:
     """A forked process doing a share of the build.
 
-    It starts with the parent's memory as it was at the fork (the catalog, the loaded
-    cache), so nothing is sent to it; it sends back only its pickled report (or what went
-    wrong), then runs `then` (saving its share of the cache) while the parent finishes.
+    It starts with the parent's memory as it was at the fork (the catalog or its bytes,
+    the loaded cache), so little is sent to it: the messages of `_read_in_two`, then the
+    staging tree to write into. It sends back its pickled report (or what went wrong).
     """
 
-    def __init__(self, work: Callable[[], WriteReport], then: Callable[[], object]) -> None:
-        read_end, write_end = os.pipe()
+    def __init__(self, work: Callable[[_Channel], WriteReport]) -> None:
+        up_read, up_write = os.pipe()
+        down_read, down_write = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:
-            os.close(read_end)
-            _child_main(work, then, write_end)
-        os.close(write_end)
-        self._pipe = os.fdopen(read_end, "rb")
+            os.close(up_read)
+            os.close(down_write)
+            _child_main(work, _Channel(down_read, up_write))
+        os.close(up_write)
+        os.close(down_read)
+        self._channel = _Channel(up_read, down_write)
         self._status: int | None = None
+
+    def send(self, message: object) -> None:
+        self._channel.send(message)
+
+    def receive(self) -> object:
+        return self._channel.receive()
 
     def report(self) -> WriteReport:
         """Wait for the child's report; raise ExportError (or RuntimeError) if it failed."""
-        with self._pipe:
-            data = self._pipe.read()
         try:
-            kind, value = pickle.loads(data)
-        except (pickle.UnpicklingError, EOFError, ValueError):
-            raise ExportError(
-                f"the build's second process stopped ({_exit_text(self.join())})"
-            ) from None
+            message = self._channel.receive()
+        except (pickle.UnpicklingError, EOFError, ValueError, OSError):
+            message = None
+        if not (isinstance(message, tuple) and len(message) == 2):
+            raise ExportError(f"the build's second process stopped ({_exit_text(self.join())})")
+        kind, value = message
         if kind == "ok" and isinstance(value, WriteReport):
             return value
         if kind == "export":
@@ -273,6 +419,7 @@ class _Child:
 
     def join(self) -> int:
         if self._status is None:
+            self._channel.close_sending()  # a child still waiting for a message stops
             _, self._status = os.waitpid(self.pid, 0)
         return self._status
 
@@ -281,22 +428,22 @@ class _Child:
         if self._status is None:
             os.kill(self.pid, signal.SIGKILL)
             self.join()
-        self._pipe.close()
+        self._channel.close()
 
 
-def _child_main(work: Callable[[], WriteReport], then: Callable[[], object], fd: int) -> NoReturn:
+def _child_main(work: Callable[[_Channel], WriteReport], channel: _Channel) -> NoReturn:
     outcome: tuple[str, object]
     try:
-        outcome = ("ok", work())
-    except ExportError as exc:
-        outcome = ("export", str(exc))
-    except BaseException as exc:  # noqa: BLE001 - reported by the parent, never a traceback
-        outcome = ("crash", f"{type(exc).__name__}: {exc}")
-    try:
-        with os.fdopen(fd, "wb") as pipe:
-            pickle.dump(outcome, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-        if outcome[0] == "ok":
-            then()
+        try:
+            outcome = ("ok", work(channel))
+        except (_Stopped, EOFError):
+            os._exit(0)  # not needed, or the parent went on without us: nothing to say
+        except ExportError as exc:
+            outcome = ("export", str(exc))
+        except BaseException as exc:  # noqa: BLE001 - reported by the parent, never a traceback
+            outcome = ("crash", f"{type(exc).__name__}: {exc}")
+        channel.send(outcome)
+        channel.close()
     finally:
         os._exit(0)  # never back into the caller's stack, its atexit handlers or buffers
 
@@ -320,20 +467,39 @@ class _Cache:
         self.manifest_file = folder / f"{self.prefix}.export-{key}.pickle" if folder else None
         self.parser_file = folder / f"{self.prefix}.parse.pickle" if folder else None
         self._parser: CatalogParser | None = None
+        self._parser_loaded = False
         self._parser_changed = False
+        self._memo_problem: str | None = None
+        self._memo_saver: threading.Thread | None = None
 
-    def parse_catalog(self, catalog_path: Path) -> Catalog:
+    def parse_catalog(self, data: bytes, catalog_path: Path) -> Catalog:
         """The catalog, read with the entries of the last build's parse: only the entries
         whose text changed are parsed again (`CatalogParser`; 10k entries: seconds for a
         full read). Same result and errors as `load_catalog`."""
-        data = read_catalog(catalog_path)
         parser = self._load_parser() or CatalogParser()
         catalog = parser.parse(data, os.fspath(catalog_path))
         self._parser = parser
         self._parser_changed = parser.reused < len(catalog.entries)
         return catalog
 
+    def has_parse(self) -> bool:
+        """Whether the last build's parse is here to reuse (then one process reads only
+        the entries that changed, faster than two reading half each)."""
+        return self._load_parser() is not None
+
+    def keep_parser(self, parser: CatalogParser) -> None:
+        """Save `parser` (which read this build's catalog) with `save_parser`."""
+        self._parser = parser
+        self._parser_loaded = True
+        self._parser_changed = True
+
     def _load_parser(self) -> CatalogParser | None:
+        if not self._parser_loaded:
+            self._parser = self._read_parser()
+            self._parser_loaded = True
+        return self._parser
+
+    def _read_parser(self) -> CatalogParser | None:
         if self.parser_file is None:
             return None
         try:
@@ -395,11 +561,29 @@ class _Cache:
             return f"could not save the cache in {self.folder}: {exc.strerror or exc}"
         return None
 
+    def save_memo_meanwhile(self, share: int) -> None:
+        """Start saving this process's tables in a thread, which `save` waits for and
+        whose failure it reports. The caller then only waits (for the child's report,
+        for the disk's flush), which leaves the interpreter to the thread. The tables
+        hold renders keyed by content, right whether or not this export goes live."""
+
+        def save() -> None:
+            self._memo_problem = self.save_memo(share)
+
+        self._memo_saver = threading.Thread(target=save, name="save-memo")
+        self._memo_saver.start()
+
     def save(self, manifests: tuple[TreeManifest, ...], jobs: int) -> str | None:
-        """Save the parent's tables and the manifests; a message if that failed."""
+        """Save the parent's tables (unless saved early) and the manifests; a message if
+        that failed."""
         if self.folder is None or self.manifest_file is None:
             return None
-        problem = self.save_memo(share=0) or (self.save_parser() if jobs < 2 else None)
+        if self._memo_saver is not None:
+            self._memo_saver.join()
+            tables = self._memo_problem
+        else:
+            tables = self.save_memo(share=0)
+        problem = tables or (self.save_parser() if jobs < 2 else None)
         if problem:
             return problem
         try:

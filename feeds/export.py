@@ -385,6 +385,15 @@ class Stage:
             )
         self.report.merge(report)
 
+    def flush(self) -> None:
+        """Flush what is written so far to the disk (`complete` does it again for the
+        rest): a process of a build that is done with its share flushes it while the
+        others are still writing theirs."""
+        try:
+            _flush_to_disk(Path(self.staging))
+        except OSError as exc:
+            raise ExportError(_describe(exc, self.staging, self.out)) from exc
+
     def complete(self, version: str) -> Path:
         """Check the whole tree, flush it to disk and give it its final name."""
         _refuse_file_folder_clashes(self.report.manifest.keys())

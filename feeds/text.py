@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -231,3 +231,22 @@ def _plain_paragraphs(document: Document) -> str:
     `</p>\n` became `</p>\n\n\n`, nh3 dropped the tags and escaped the text, and
     unescaping gave the text back."""
     return "".join(f"{text}\n\n\n" for text in document.texts())
+
+
+# --- summaries rendered by one process, used by another ----------------------------------
+
+SummaryRenders = dict[str, tuple[str, str]]  # markdown -> (summary_html, summary_text)
+
+
+def render_summaries(markdowns: Iterable[str], base_url: str) -> SummaryRenders:
+    """Both renderings of each text, to hand to another process of the same build
+    (`adopt_summaries`): each process of `feeds build` renders its half of the catalog's
+    summaries and takes the other half's, instead of both rendering them all."""
+    return {text: (summary_html(text, base_url), summary_text(text)) for text in markdowns}
+
+
+def adopt_summaries(renders: SummaryRenders, base_url: str) -> None:
+    """Store renders made by `render_summaries` (in this code: the same results)."""
+    for text, (html_text, plain) in renders.items():
+        _HTML.put((text, base_url), html_text)
+        _TEXT.put(text, plain)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from feeds import build as build_module
 from feeds import export, memo
 from feeds.build import CACHE_DIR_NAME
 from feeds.catalog import incremental, load_catalog
@@ -307,11 +308,12 @@ def test_gzip_bodies_are_compressed_once_per_content() -> None:
     assert gzip.decompress(second.gzip_body) == body
 
 
+@pytest.mark.parametrize("first_jobs", ["1", "2"])  # 2: the child keeps the parse
 def test_a_rebuild_parses_only_the_edited_entry(
-    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first_jobs: str
 ) -> None:
     out = tmp_path / "site"
-    build_ok(catalog, out, "--jobs", "1")
+    build_ok(catalog, out, "--jobs", first_jobs)
     edit(catalog, "EUROCITIES political manifesto", "EUROCITIES' political manifesto")
     read: list[bytes] = []
     read_entry = incremental._read_entry
@@ -368,3 +370,45 @@ def test_each_process_of_a_rebuild_finds_its_own_share_of_the_cache(
     (catalog.parent / CACHE_DIR_NAME / f"{catalog.name}.memo-1.pickle").unlink()
     build_ok(catalog, out, "--jobs", "2")
     assert rendered.read_text().count("page") == len(load_catalog(catalog).entries)
+
+
+def test_a_cold_two_process_build_reads_the_catalog_in_two_halves(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[int] = []  # the parent's calls (the child's happen in its own memory)
+    real = build_module.read_part
+
+    def spy(parts: incremental.Parts, index: int) -> tuple[Entry, ...] | None:
+        read.append(index)
+        return real(parts, index)
+
+    def whole_file(*args: object) -> None:
+        raise AssertionError("the whole catalog was parsed")
+
+    monkeypatch.setattr(build_module, "read_part", spy)
+    monkeypatch.setattr(incremental, "parse_catalog", whole_file)
+    out = tmp_path / "site"
+    build_ok(catalog, out, "--jobs", "2")
+    assert read == [0]
+    monkeypatch.undo()
+    assert content(files(out)) == cold_build(catalog, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("published: 2019-02-28", "published: 2019-02-30"),  # in the child's half
+        ("published: 2019-03-14", "published: 2019-03-32"),  # in the parent's half
+        ("id: wg-creative-citizenship-ostend", "id: bologna-lets-do-it-together"),  # both
+    ],
+)
+def test_a_problem_found_by_either_half_is_reported_as_check_reports_it(
+    catalog: Path, tmp_path: Path, old: str, new: str
+) -> None:
+    edit(catalog, old, new)
+    result = build(str(catalog), "--out", str(tmp_path / "site"), "--jobs", "2", "--no-cache")
+    checked = CliRunner().invoke(main, ["check", str(catalog)])
+    assert result.exit_code == checked.exit_code == 1
+    problems = [line for line in result.stderr.splitlines() if line.startswith(str(catalog))]
+    assert problems and problems == checked.stderr.splitlines()[: len(problems)]
+    assert not (tmp_path / "site").exists()
