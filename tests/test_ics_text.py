@@ -174,3 +174,14 @@ def test_folding_boundaries() -> None:
     assert fold("X" * 76) == b"X" * 75 + b"\r\n X\r\n"
     assert fold("X" * 74 + "é") == b"X" * 74 + b"\r\n \xc3\xa9\r\n"  # not split inside é
     assert fold("X" * 74 + "\\,") == b"X" * 74 + b"\r\n \\,\r\n"  # escape kept whole
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab \\;,\n\r\t\x07\u2028é北"), max_size=40) | st.text())
+def test_escaping_maps_each_character_once(text: str) -> None:
+    """The escapes are applied one after another; the result must be what mapping each
+    character once gives (no backslash added by one escape doubled by another)."""
+    once = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n"})
+    normalised = text.replace("\r\n", "\n").replace("\r", "\n")
+    plain = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029]", " ", normalised)
+    assert escape_text(text) == plain.translate(once)

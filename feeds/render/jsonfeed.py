@@ -30,7 +30,6 @@ frame's head and tail (`feeds.render.documents.assemble`): the same bytes as
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
@@ -41,6 +40,7 @@ from ..text import summary_html
 from .datefmt import rfc3339
 from .documents import FeedDocument, Format, Frame, categories, entry_url
 from .documents import assemble as assemble_documents
+from .jsontext import dumps_indented
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -73,7 +73,7 @@ def item_bytes(feed: Feed, entry: Entry) -> bytes:
 
 
 def _dumps(value: JsonObject) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=_INDENT)
+    return dumps_indented(value, _INDENT)  # json.dumps(value, ensure_ascii=False, indent=...)
 
 
 JSON = Format(

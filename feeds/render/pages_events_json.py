@@ -10,7 +10,6 @@ Events are chosen by `pages_select.event_window`, in start order.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .. import ids
@@ -20,6 +19,7 @@ from .datefmt import rfc3339
 from .documents import categories, entry_url
 from .jsonfeed import VERSION
 from .jsonfeed import _event_object as event_object  # the one definition of `_event`
+from .jsontext import dumps_indented
 
 
 def events_json_path(tag: str | None) -> str:
@@ -62,4 +62,4 @@ def events_json(
         "language": feed.language,
         "items": listed,
     }
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (dumps_indented(document, 2) + "\n").encode("utf-8")  # json.dumps(..., indent=2)
