@@ -120,7 +120,7 @@ def build_command(
         return 1
     finally:
         if child is not None:
-            child.join()  # it saved its share of the cache meanwhile (or was never started)
+            child.join()  # it saves its share of the cache meanwhile (or was never started)
     if problem:
         print(f"feeds build: {problem}; the next build will start cold", file=err)
     if not options.quiet:
@@ -196,10 +196,11 @@ def _default_jobs_for(entries: int) -> int:
 
 def _shares(renderers: list[Renderer]) -> tuple[list[Renderer], list[Renderer]]:
     """(child's, parent's): the pages, and everything else. The child should finish
-    first: it then saves its cache and flushes its files while the parent still works
-    (`_child_renders`). Seconds at 10k, cold, with the summaries rendered while reading
-    (render only): pages 1.2-1.7, and 20,000 files to write; Atom 0.8, RSS 0.5, JSON
-    Feed 0.75, iCalendar 0.5-0.7, and 9,600 files. After an edit (a fresh process,
+    first: it then flushes its files while the parent still works, and saves its cache
+    while the parent makes the export live (`_child_renders`). Seconds at 10k, cold,
+    with the summaries rendered while reading (render only): pages 1.2-1.7, and 20,000
+    files to write; Atom 0.8, RSS 0.35-0.5, JSON Feed 0.5-0.75, iCalendar 0.3-0.5, and
+    9,600 files. After an edit (a fresh process,
     the cache loaded): pages 0.9; the four others 1.2 together."""
     from .render import pages
 
@@ -227,7 +228,7 @@ def _build(
         cache.load_memo(share=1)  # while the parent loads its own: half the wait
         return _child_renders(catalog, theirs, stage, cache)
 
-    child = started or _Child(child_share)
+    child = started or _Child(child_share, then=_save_child_cache(cache))
     try:
         if started is not None:
             started.send(("go", stage))
@@ -244,15 +245,22 @@ def _build(
 def _child_renders(
     catalog: Catalog, renderers: list[Renderer], stage: Stage, cache: _Cache
 ) -> WriteReport:
-    """The child's share: render and write, save its share of the cache, flush what it
-    wrote, then report. The shares are cut so that the child is done first (`_shares`):
-    its saving and flushing then happen while the parent still renders, and the
-    parent's final flush finds only the parent's own files to write."""
+    """The child's share: render and write, flush what it wrote, then report (its share
+    of the cache is saved after that, `_save_child_cache`, while the parent makes the
+    export live). The shares are cut so that the child is done first (`_shares`): its
+    flush then happens while the parent still renders, and the parent's final flush
+    finds only the parent's own files to write."""
     _render_and_write(catalog, renderers, stage)
-    cache.save_memo(share=1)  # a failure only makes the next build colder
-    cache.save_parser()
     stage.flush()
     return stage.report
+
+
+def _save_child_cache(cache: _Cache) -> Callable[[], object]:
+    def save() -> None:
+        cache.save_memo(share=1)  # a failure only makes the next build colder
+        cache.save_parser()
+
+    return save
 
 
 # --- the catalog read by two processes -----------------------------------------------------
@@ -283,7 +291,7 @@ def _read_in_two(
     if feed is None:
         return None
     source = os.fspath(catalog_path)
-    child = _Child(_child_reads(parts, source, cache))
+    child = _Child(_child_reads(parts, source, cache), then=_save_child_cache(cache))
     try:
         run = read_part(parts, 0)
         if run is None:
@@ -380,17 +388,18 @@ class _Child:
 
     It starts with the parent's memory as it was at the fork (the catalog or its bytes,
     the loaded cache), so little is sent to it: the messages of `_read_in_two`, then the
-    staging tree to write into. It sends back its pickled report (or what went wrong).
+    staging tree to write into. It sends back its pickled report (or what went wrong),
+    then runs `then` (saving its share of the cache) while the parent finishes.
     """
 
-    def __init__(self, work: Callable[[_Channel], WriteReport]) -> None:
+    def __init__(self, work: Callable[[_Channel], WriteReport], then: Callable[[], object]) -> None:
         up_read, up_write = os.pipe()
         down_read, down_write = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:
             os.close(up_read)
             os.close(down_write)
-            _child_main(work, _Channel(down_read, up_write))
+            _child_main(work, then, _Channel(down_read, up_write))
         os.close(up_write)
         os.close(down_read)
         self._channel = _Channel(up_read, down_write)
@@ -431,7 +440,9 @@ class _Child:
         self._channel.close()
 
 
-def _child_main(work: Callable[[_Channel], WriteReport], channel: _Channel) -> NoReturn:
+def _child_main(
+    work: Callable[[_Channel], WriteReport], then: Callable[[], object], channel: _Channel
+) -> NoReturn:
     outcome: tuple[str, object]
     try:
         try:
@@ -444,6 +455,8 @@ def _child_main(work: Callable[[_Channel], WriteReport], channel: _Channel) -> N
             outcome = ("crash", f"{type(exc).__name__}: {exc}")
         channel.send(outcome)
         channel.close()
+        if outcome[0] == "ok":
+            then()
     finally:
         os._exit(0)  # never back into the caller's stack, its atexit handlers or buffers
 
