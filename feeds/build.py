@@ -200,8 +200,8 @@ def _shares(renderers: list[Renderer]) -> tuple[list[Renderer], list[Renderer]]:
     while the parent makes the export live (`_child_renders`). Seconds at 10k, cold,
     with the summaries rendered while reading (render only): pages 1.2-1.7, and 20,000
     files to write; Atom 0.8, RSS 0.35-0.5, JSON Feed 0.5-0.75, iCalendar 0.3-0.5, and
-    9,600 files. After an edit (a fresh process,
-    the cache loaded): pages 0.9; the four others 1.2 together."""
+    9,600 files. After an edit (a fresh process, the cache loaded): pages 0.9; the four
+    others 1.2 together."""
     from .render import pages
 
     theirs: list[Renderer] = [r for r in renderers if r is pages.render]
@@ -300,7 +300,7 @@ def _read_in_two(
         message = child.receive()
         if not (isinstance(message, tuple) and message[0] == "run"):
             raise _Stopped
-        catalog = join_parts(CatalogParser(), parts, [run, message[1]], source)
+        catalog = join_parts(None, parts, [run, message[1]], source)  # the child keeps the parse
         if catalog is None:
             raise _Stopped
         adopt_summaries(message[2], feed.base_url)

@@ -414,20 +414,23 @@ def _end_line(parts: Parts, stop: int) -> int:
 
 
 def join_parts(
-    parser: CatalogParser, parts: Parts, runs: Sequence[tuple[Entry, ...]], source: str
+    parser: CatalogParser | None, parts: Parts, runs: Sequence[tuple[Entry, ...]], source: str
 ) -> Catalog | None:
     """The Catalog of the whole file from its runs' entries (the same as `parse_catalog`
-    gives), remembered by `parser` for the next version of the file; None when the runs
-    do not make a catalog (duplicate ids across them: the full reader says where)."""
+    gives), remembered by `parser` (if one is given) for the next version of the file;
+    None when the runs do not make a catalog (duplicate ids across them: the full reader
+    says where)."""
     entries = tuple(entry for run in runs for entry in run)
     if len(entries) != len(parts.layout.chunks):
         return None
     try:
         _check_ids(entries)
-        feed, zones = _read_feed(parts.layout.feed)
+        feed, _ = _read_feed(parts.layout.feed)
     except _Fallback:
         return None
-    catalog = parser._catalog_of(feed, zones, parts.layout, entries, parts.data, source)
-    parser._remember(parts.layout, catalog, parts.data)
-    parser._catalog = catalog
+    version = hashlib.sha256(parts.data).hexdigest()
+    catalog = Catalog(feed=feed, entries=entries, source=source, version=version)
+    if parser is not None:
+        parser._remember(parts.layout, catalog, parts.data)
+        parser._catalog = catalog
     return catalog
