@@ -412,3 +412,21 @@ def test_a_problem_found_by_either_half_is_reported_as_check_reports_it(
     problems = [line for line in result.stderr.splitlines() if line.startswith(str(catalog))]
     assert problems and problems == checked.stderr.splitlines()[: len(problems)]
     assert not (tmp_path / "site").exists()
+
+
+def test_the_cyclic_collector_is_paused_for_the_build_and_restored_after(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    seen: list[bool] = []
+    real = pages.render
+
+    def watched(catalog: object) -> dict[str, bytes]:
+        seen.append(gc.isenabled())
+        return real(catalog)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pages, "render", watched)
+    assert gc.isenabled()
+    build_ok(catalog, tmp_path / "site", "--jobs", "1")
+    assert seen == [False] and gc.isenabled()
