@@ -26,6 +26,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,6 +107,24 @@ def run_once(argv: list[str], folder: Path, what: str, keep: bool = False) -> Ru
     if result.returncode != 0:
         raise BenchError(f"{what} failed ({result.returncode}):\n{result.output[-3000:]}")
     return result
+
+
+PROBE_FOLDERS = 2000
+
+
+def probe_file_system(workdir: Path) -> str:
+    """How fast the disk under `workdir` creates folders now (kept, not removed: see
+    `set_aside`). On a settled disk here: ~20 us each; well above 100 us, the disk is
+    still busy with files removed minutes ago, and our figures (30,000 files and 10,000
+    folders at 10k) will be worse than the code's (see README.md)."""
+    probe = workdir / "probe"
+    probe.mkdir()
+    started = time.perf_counter()
+    for index in range(PROBE_FOLDERS):
+        os.mkdir(probe / str(index))
+    each = (time.perf_counter() - started) / PROBE_FOLDERS * 1e6
+    note = "" if each < 100 else " (slow: the disk has not settled, see benchmarks/README.md)"
+    return f"file system: {PROBE_FOLDERS} folders created at {each:.0f} us each{note}"
 
 
 def set_aside(folder: Path) -> None:
@@ -249,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[list[str]] = []
     measured: dict[int, tuple[Runs | None, Runs | None]] = {}
     workdir = Path(tempfile.mkdtemp(prefix="feeds-bench-build-"))
+    print(f"# {probe_file_system(workdir)}", flush=True)
     try:
         for n in sizes:
             ours, hugo = bench_size(n, args.repeat, args.only, workdir, args.warm, args.edit)
