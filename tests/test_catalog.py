@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feeds.catalog import load_catalog, parse_catalog, yamlnodes
 from feeds.model import Catalog, Event
@@ -194,3 +196,50 @@ def test_pure_python_parser_gives_the_same_catalog(
     with_libyaml = load_catalog(bundled_catalog_path)
     monkeypatch.setattr(yamlnodes, "_Loader", yaml.SafeLoader)
     assert load_catalog(bundled_catalog_path) == with_libyaml
+
+
+_ZONES = [UTC, ZoneInfo("Europe/Brussels"), ZoneInfo("America/New_York"), ZoneInfo("Asia/Tokyo")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    stamps=st.lists(
+        st.tuples(
+            st.integers(0, 8),  # half-hours around a DST change (Brussels, 2019-10-27 01:00 UTC)
+            st.sampled_from(range(len(_ZONES))),
+            st.sampled_from([0, 30]),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_publications_are_newest_instant_first_ties_by_id(
+    stamps: list[tuple[int, int, int]],
+) -> None:
+    """The order is by instant (equal instants written in other zones alike, the hour
+    repeated when clocks go back in its true order), then by id."""
+    base = datetime(2019, 10, 26, 23, 0, tzinfo=UTC)
+    template_catalog = catalog_with("  - id: x\n    title: X\n    published: 2019-10-01\n")
+    template = template_catalog.entries[0]
+    entries = []
+    for index, (halves, zone, minutes) in enumerate(stamps):
+        instant = base + timedelta(minutes=30 * halves + minutes)
+        published = instant.astimezone(_ZONES[zone])
+        entries.append(dataclasses.replace(template, id=f"e{index:02d}", published=published))
+    catalog = dataclasses.replace(template_catalog, entries=tuple(entries))
+    expected = sorted(entries, key=lambda e: e.id)
+    expected.sort(key=lambda e: e.published.astimezone(UTC), reverse=True)  # type: ignore[union-attr]
+    assert [e.id for e in catalog.publications] == [e.id for e in expected]
+
+
+def test_the_hour_repeated_when_clocks_go_back_is_ordered_by_instant() -> None:
+    brussels = ZoneInfo("Europe/Brussels")
+    earlier = datetime(2019, 10, 27, 0, 30, tzinfo=UTC).astimezone(brussels)  # 02:30 CEST
+    later = datetime(2019, 10, 27, 1, 0, tzinfo=UTC).astimezone(brussels)  # 02:00 CET
+    template_catalog = catalog_with("  - id: x\n    title: X\n    published: 2019-10-01\n")
+    entries = (
+        dataclasses.replace(template_catalog.entries[0], id="a-earlier", published=earlier),
+        dataclasses.replace(template_catalog.entries[0], id="b-later", published=later),
+    )
+    catalog = dataclasses.replace(template_catalog, entries=entries)
+    assert [e.id for e in catalog.publications] == ["b-later", "a-earlier"]
