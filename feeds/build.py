@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -260,7 +260,12 @@ def _build(
     child = started or _Child(child_share, then=_save_child_cache(cache))
     try:
         if started is not None:
-            started.send(("go", stage))
+            try:
+                started.send(("go", stage))
+            except OSError:  # it is gone (the pipe is closed)
+                raise ExportError(
+                    f"the build's second process stopped ({_exit_text(started.join())})"
+                ) from None
         cache.load_memo(share=0)
         _render_and_write(catalog, ours, stage)
         cache.save_memo_meanwhile(share=0)  # while it waits for the child and the disk
@@ -405,10 +410,11 @@ class _Channel:
         return pickle.load(self._inbox)
 
     def close_sending(self) -> None:
-        self._outbox.close()
+        with suppress(OSError):  # the other side is gone: what was left unsent goes too
+            self._outbox.close()
 
     def close(self) -> None:
-        self._outbox.close()
+        self.close_sending()
         self._inbox.close()
 
 

@@ -430,3 +430,38 @@ def test_the_cyclic_collector_is_paused_for_the_build_and_restored_after(
     assert gc.isenabled()
     build_ok(catalog, tmp_path / "site", "--jobs", "1")
     assert seen == [False] and gc.isenabled()
+
+
+def test_a_second_process_that_dies_after_reading_its_half_is_a_clear_error(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    build_ok(catalog, out, "--no-cache")
+    before, names = files(out), sorted(os.listdir(tmp_path))
+
+    def killed(*args: object) -> None:
+        os._exit(9)  # as if the kernel killed it for lack of memory, right after the swap
+
+    monkeypatch.setattr(build_module._Cache, "keep_parser", killed)  # the child's next step
+    result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")
+    assert result.exit_code == 1, result.output
+    assert "the build's second process stopped (exit status 9)" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert files(out) == before and sorted(os.listdir(tmp_path)) == names
+
+
+def test_a_second_process_that_dies_while_reading_its_half_leaves_the_reading_to_one(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = build_module.read_part
+
+    def dies_in_the_child(parts: incremental.Parts, index: int) -> tuple[Entry, ...] | None:
+        if index == 1:  # the child's half
+            os._exit(9)
+        return real(parts, index)
+
+    monkeypatch.setattr(build_module, "read_part", dies_in_the_child)
+    out = tmp_path / "site"
+    build_ok(catalog, out, "--no-cache", "--jobs", "2")
+    monkeypatch.undo()
+    assert content(files(out)) == cold_build(catalog, tmp_path)
