@@ -12,6 +12,8 @@ import errno
 import gzip
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,6 +71,16 @@ def files(out: Path) -> dict[str, tuple[bytes, int, int]]:
             info = path.stat()
             found[str(path.relative_to(out))] = (path.read_bytes(), info.st_mtime_ns, info.st_ino)
     return found
+
+
+@contextmanager
+def export_left_as_it_was(catalog: Path, out: Path) -> Iterator[None]:
+    """Build `out`, run the block (a build that must fail), then check that the export
+    and the folder holding it are exactly as they were."""
+    build_ok(catalog, out, "--no-cache")
+    before, names = files(out), sorted(os.listdir(out.parent))
+    yield
+    assert files(out) == before and sorted(os.listdir(out.parent)) == names
 
 
 def content(tree: dict[str, tuple[bytes, int, int]]) -> dict[str, tuple[bytes, int]]:
@@ -160,37 +172,33 @@ def test_a_failure_in_the_second_process_keeps_the_old_export(
     catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "site"
-    build_ok(catalog, out, "--no-cache")
-    before, names = files(out), sorted(os.listdir(tmp_path))
+    with export_left_as_it_was(catalog, out):
 
-    def broken(_catalog: object) -> dict[str, bytes]:
-        raise ValueError("a renderer bug")
+        def broken(_catalog: object) -> dict[str, bytes]:
+            raise ValueError("a renderer bug")
 
-    monkeypatch.setattr(pages, "render", broken)  # the child's share
-    result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")
-    assert result.exit_code == 2
-    assert "second process failed: ValueError: a renderer bug" in result.stderr
-    assert files(out) == before and sorted(os.listdir(tmp_path)) == names
+        monkeypatch.setattr(pages, "render", broken)  # the child's share
+        result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")
+        assert result.exit_code == 2
+        assert "second process failed: ValueError: a renderer bug" in result.stderr
 
 
 def test_disk_full_in_the_second_process_is_a_clear_error(
     catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "site"
-    build_ok(catalog, out, "--no-cache")
-    before, names = files(out), sorted(os.listdir(tmp_path))
-    real = export._write_file
+    with export_left_as_it_was(catalog, out):
+        real = export._write_file
 
-    def full_for_pages(path: str, body: bytes, mtime_ns: int, chmod: bool = True) -> None:
-        if path.endswith(".html"):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
-        real(path, body, mtime_ns, chmod)
+        def full_for_pages(path: str, body: bytes, mtime_ns: int, chmod: bool = True) -> None:
+            if path.endswith(".html"):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+            real(path, body, mtime_ns, chmod)
 
-    monkeypatch.setattr(export, "_write_file", full_for_pages)
-    result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")
-    assert result.exit_code == 1
-    assert result.stderr.startswith("feeds build: disk full while writing ")
-    assert files(out) == before and sorted(os.listdir(tmp_path)) == names
+        monkeypatch.setattr(export, "_write_file", full_for_pages)
+        result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")
+        assert result.exit_code == 1
+        assert result.stderr.startswith("feeds build: disk full while writing ")
 
 
 def test_the_cache_lives_next_to_the_catalog_unless_told(catalog: Path, tmp_path: Path) -> None:
@@ -436,18 +444,16 @@ def test_a_second_process_that_dies_after_reading_its_half_is_a_clear_error(
     catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "site"
-    build_ok(catalog, out, "--no-cache")
-    before, names = files(out), sorted(os.listdir(tmp_path))
+    with export_left_as_it_was(catalog, out):
 
-    def killed(*args: object) -> None:
-        os._exit(9)  # as if the kernel killed it for lack of memory, right after the swap
+        def killed(*args: object) -> None:
+            os._exit(9)  # as if the kernel killed it for lack of memory, right after the swap
 
-    monkeypatch.setattr(build_module._Cache, "keep_parser", killed)  # the child's next step
-    result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")
-    assert result.exit_code == 1, result.output
-    assert "the build's second process stopped (exit status 9)" in result.stderr
-    assert "Traceback" not in result.output + result.stderr
-    assert files(out) == before and sorted(os.listdir(tmp_path)) == names
+        monkeypatch.setattr(build_module._Cache, "keep_parser", killed)  # the child's next step
+        result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")
+        assert result.exit_code == 1, result.output
+        assert "the build's second process stopped (exit status 9)" in result.stderr
+        assert "Traceback" not in result.output + result.stderr
 
 
 def test_a_second_process_that_dies_while_reading_its_half_leaves_the_reading_to_one(
