@@ -148,6 +148,7 @@ def _build_command(
         print(f"feeds build: {exc}", file=err)
         return 1
     finally:
+        cache.wait_for_saving()  # also when the build failed: never exit while it writes
         if child is not None:
             child.join()  # it saves its share of the cache meanwhile (or was never started)
     if problem:
@@ -621,13 +622,18 @@ class _Cache:
         self._memo_saver = threading.Thread(target=save, name="save-memo")
         self._memo_saver.start()
 
+    def wait_for_saving(self) -> None:
+        """Wait for `save_memo_meanwhile`'s thread, if one was started."""
+        if self._memo_saver is not None:
+            self._memo_saver.join()
+
     def save(self, manifests: tuple[TreeManifest, ...], jobs: int) -> str | None:
         """Save the parent's tables (unless saved early) and the manifests; a message if
         that failed."""
         if self.folder is None or self.manifest_file is None:
             return None
         if self._memo_saver is not None:
-            self._memo_saver.join()
+            self.wait_for_saving()
             tables = self._memo_problem
         else:
             tables = self.save_memo(share=0)

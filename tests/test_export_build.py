@@ -12,6 +12,8 @@ import errno
 import gzip
 import os
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -471,3 +473,26 @@ def test_a_second_process_that_dies_while_reading_its_half_leaves_the_reading_to
     build_ok(catalog, out, "--no-cache", "--jobs", "2")
     monkeypatch.undo()
     assert content(files(out)) == cold_build(catalog, tmp_path)
+
+
+def test_a_failed_build_has_finished_saving_its_tables_when_it_returns(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent saves its memo tables in a thread while it waits for the child; a
+    build that then fails must not return (the process exit) while that thread writes."""
+
+    def broken(_catalog: object) -> dict[str, bytes]:
+        raise ValueError("a renderer bug")
+
+    real_save = memo.save
+
+    def slow_save(path: Path) -> None:
+        time.sleep(0.5)  # still writing when the child's failure arrives
+        real_save(path)
+
+    monkeypatch.setattr(pages, "render", broken)  # the child's share fails
+    monkeypatch.setattr(memo, "save", slow_save)
+    result = build(str(catalog), "--out", str(tmp_path / "site"), "--jobs", "2")
+    assert result.exit_code == 2
+    assert [t for t in threading.enumerate() if t.name == "save-memo"] == []
+    assert (catalog.parent / CACHE_DIR_NAME / f"{catalog.name}.memo-0.pickle").is_file()
