@@ -9,6 +9,7 @@ of the previous tree's copy.
 from __future__ import annotations
 
 import errno
+import gc
 import gzip
 import os
 import shutil
@@ -427,8 +428,6 @@ def test_a_problem_found_by_either_half_is_reported_as_check_reports_it(
 def test_the_cyclic_collector_is_paused_for_the_build_and_restored_after(
     catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gc
-
     seen: list[bool] = []
     real = pages.render
 
