@@ -86,6 +86,14 @@ def export_left_as_it_was(catalog: Path, out: Path) -> Iterator[None]:
     assert files(out) == before and sorted(os.listdir(out.parent)) == names
 
 
+def assert_reported_as_check_reports(catalog: Path, result: Result) -> None:
+    """The build failed with the problems `feeds check` lists, in its words and order."""
+    checked = CliRunner().invoke(main, ["check", str(catalog)])
+    assert result.exit_code == checked.exit_code == 1
+    problems = [line for line in result.stderr.splitlines() if line.startswith(str(catalog))]
+    assert problems and problems == checked.stderr.splitlines()[: len(problems)]
+
+
 def content(tree: dict[str, tuple[bytes, int, int]]) -> dict[str, tuple[bytes, int]]:
     return {name: (body, mtime) for name, (body, mtime, _inode) in tree.items()}
 
@@ -353,10 +361,7 @@ def test_a_broken_edit_after_a_cached_build_is_reported_as_check_reports_it(
     before = files(out)
     edit(catalog, "2019-05-21", "2019-05-32")
     result = build(str(catalog), "--out", str(out))
-    checked = CliRunner().invoke(main, ["check", str(catalog)])
-    assert result.exit_code == checked.exit_code == 1
-    problems = [line for line in result.stderr.splitlines() if line.startswith(str(catalog))]
-    assert problems and problems == checked.stderr.splitlines()[: len(problems)]
+    assert_reported_as_check_reports(catalog, result)
     assert files(out) == before  # nothing written
 
 
@@ -418,10 +423,7 @@ def test_a_problem_found_by_either_half_is_reported_as_check_reports_it(
 ) -> None:
     edit(catalog, old, new)
     result = build(str(catalog), "--out", str(tmp_path / "site"), "--jobs", "2", "--no-cache")
-    checked = CliRunner().invoke(main, ["check", str(catalog)])
-    assert result.exit_code == checked.exit_code == 1
-    problems = [line for line in result.stderr.splitlines() if line.startswith(str(catalog))]
-    assert problems and problems == checked.stderr.splitlines()[: len(problems)]
+    assert_reported_as_check_reports(catalog, result)
     assert not (tmp_path / "site").exists()
 
 
