@@ -135,7 +135,7 @@ def _build_command(
             file=err,
         )
         return 1
-    jobs = 2 if child is not None else options.jobs or _default_jobs(catalog)
+    jobs = 2 if child is not None else options.jobs or _default_jobs(len(catalog.entries))
     renderers = default_renderers()  # imported first: their memo tables receive the cache
     try:
         known = cache.load_manifests()
@@ -215,11 +215,7 @@ def _newest_two(result: ExportResult, known: Sequence[TreeManifest]) -> tuple[Tr
     return (result.manifest, *replaced[:1])
 
 
-def _default_jobs(catalog: Catalog) -> int:
-    return _default_jobs_for(len(catalog.entries))
-
-
-def _default_jobs_for(entries: int) -> int:
+def _default_jobs(entries: int) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return 2 if (cores or 1) >= 2 and entries >= PARALLEL_MIN_ENTRIES else 1
 
@@ -320,7 +316,7 @@ def _read_in_two(
     if options.jobs == 1 or not hasattr(os, "fork") or cache.has_parse():
         return None
     parts = Parts.of(data, 2)
-    if parts is None or (options.jobs is None and _default_jobs_for(len(parts.layout.chunks)) < 2):
+    if parts is None or (options.jobs is None and _default_jobs(len(parts.layout.chunks)) < 2):
         return None
     feed = part_feed(parts)
     if feed is None:

@@ -5,8 +5,6 @@ file, which reports the problems."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -110,13 +108,3 @@ def test_any_file_read_in_parts_is_read_as_the_full_reader_reads_it_or_falls_bac
         return  # the build reads the whole file then: the full reader's result, by definition
     expected = outcome(lambda: parse_catalog(data, "x.yaml"))
     assert outcome(lambda: joined) == expected
-
-
-def test_the_parts_are_read_from_the_file_bytes_not_from_a_path(tmp_path: Path) -> None:
-    """`Parts` holds the bytes read once: a file replaced meanwhile changes nothing."""
-    data = generated_catalog(50)
-    path = tmp_path / "entries.yaml"
-    path.write_bytes(data)
-    parts = Parts.of(path.read_bytes(), 2)
-    path.write_bytes(b"feed: {}\n")
-    assert parts is not None and read_in_parts(parts.data, 2) == parse_catalog(data, "x.yaml")

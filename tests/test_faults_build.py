@@ -58,7 +58,8 @@ def test_a_build_on_a_full_disk_says_so_and_keeps_the_export(tmp_path: Path) -> 
     with small_tmpfs(tmp_path / "fs", "2m") as fs:
         out = fs / "site"
         first = subprocess.run(
-            [str(FEEDS), "build", str(ROOT / "entries.yaml"), "--out", str(out), "-q"],
+            [str(FEEDS), "build", str(ROOT / "entries.yaml"), "--out", str(out), "-q"]
+            + ["--cache-dir", str(tmp_path / "cache")],  # not next to the checkout's catalog
             capture_output=True,
             text=True,
         )

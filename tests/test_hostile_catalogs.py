@@ -87,7 +87,9 @@ def live_export(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A folder with a good export of the bundled catalog in `site`."""
     folder = tmp_path_factory.mktemp("live")
     result = CliRunner().invoke(
-        main, ["build", str(ROOT / "entries.yaml"), "--out", str(folder / "site"), "-q"]
+        main,
+        ["build", str(ROOT / "entries.yaml"), "--out", str(folder / "site"), "-q"]
+        + ["--cache-dir", str(folder / "cache")],  # not next to the checkout's catalog
     )
     assert result.exit_code == 0, result.output
     yield folder

@@ -261,7 +261,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`feeds build entries.yaml --out DIR`, as an operator runs it, served by nginx."""
     out = tmp_path_factory.mktemp("nginx-built") / "site"
     done = subprocess.run(
-        [str(FEEDS), "build", str(ROOT / "entries.yaml"), "--out", str(out)],
+        [str(FEEDS), "build", str(ROOT / "entries.yaml"), "--out", str(out)]
+        + ["--cache-dir", str(out.parent / "cache")],  # not next to the checkout's catalog
         capture_output=True,
         text=True,
         cwd=out.parent,
