@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import gzip
 import json
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -227,11 +231,21 @@ def test_a_query_string_does_not_change_the_answer(web: FlaskClient, site: Site)
 def test_a_request_never_reads_files(
     web: FlaskClient, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def forbidden(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a request opened a file")
+    # The test client answers in this thread. The app's catalog watcher polls the file
+    # (os.stat) in a thread of its own, started by the first request; it must keep
+    # working, or its failure would surface at some later, unrelated moment.
+    request_thread = threading.get_ident()
 
-    monkeypatch.setattr("builtins.open", forbidden)
-    monkeypatch.setattr("os.stat", forbidden)
+    def forbidden_here(real: Callable[..., object]) -> Callable[..., object]:
+        def guarded(*args: object, **kwargs: object) -> object:
+            if threading.get_ident() == request_thread:
+                raise AssertionError("a request opened a file")
+            return real(*args, **kwargs)
+
+        return guarded
+
+    monkeypatch.setattr("builtins.open", forbidden_here(builtins.open))
+    monkeypatch.setattr("os.stat", forbidden_here(os.stat))
     for path in site.outputs:
         assert web.get(path).status_code == 200
 
