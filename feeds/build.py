@@ -5,11 +5,12 @@ Two things make it fast (10k entries, see benchmarks/RESULTS.md):
 - Both cores on a large catalog: the process forks as soon as the file is read. On a
   cold build each process reads half of the entries and renders their summaries, and
   they swap halves (`_read_in_two`; a rebuild instead reads only the changed entries,
-  before the fork). Then the child renders the pages and the parent the feeds and
-  calendars, and each writes its own files into the same staging tree
-  (`export.Stage`). Only a small report (file names, content tags, counts) goes back
-  through a pipe, never the bodies; the parent checks the union for clashes before
-  the tree is flipped live.
+  before the fork). Then the child renders the list pages and the parent the feeds
+  and calendars, and the entry pages, cut in runs, go to whichever is free first
+  (`_EntryRuns`); each writes its own files into the same staging tree
+  (`export.Stage`, which flushes them to the disk as they come). Only a small report
+  (file names, content tags, counts) goes back through a pipe, never the bodies; the
+  parent checks the union for clashes before the tree is flipped live.
 - A cache between builds, in `.feeds-cache/` next to the catalog (or `--cache-dir`),
   in files named after the catalog:
   the parsed catalog (`CatalogParser`: a rebuild parses only the entries whose text
@@ -29,8 +30,10 @@ format's files at once (plus the memo tables), not the whole Site.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
+import itertools
 import os
 import pickle
 import signal
@@ -38,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,17 +224,67 @@ def _default_jobs(entries: int) -> int:
 
 
 def _shares(renderers: list[Renderer]) -> tuple[list[Renderer], list[Renderer]]:
-    """(child's, parent's): the pages, and everything else. The child should finish
-    first: it then flushes its files while the parent still works, and saves its cache
-    while the parent makes the export live (`_child_renders`). Seconds at 10k, cold,
-    with the summaries rendered while reading (render only): pages 1.2-1.7, and 20,000
-    files to write; Atom 0.8, RSS 0.35-0.5, JSON Feed 0.5-0.75, iCalendar 0.3-0.5, and
-    9,600 files. After an edit (a fresh process, the cache loaded): pages 0.9; the four
-    others 1.2 together."""
+    """(child's, parent's): the pages but the entries' own, and everything else; the
+    entry pages go to whichever process is free first (`_EntryRuns`).
+
+    Seconds at 10k, cold, with the summaries rendered while reading (render only): the
+    entry pages 1.0-1.4 and 20,000 files to write, the other pages 0.2-0.3; Atom 0.6-0.8,
+    RSS 0.4-0.5, JSON Feed 0.4-0.5, iCalendar 0.3-0.5, and 9,600 files. How long the
+    files take depends on the disk (on this machine's ext4 the entry pages took a
+    second more than on tmpfs), hence a queue rather than a fixed cut. After an edit
+    (a fresh process, the cache loaded): pages 0.9; the four others 1.2 together."""
     from .render import pages
 
-    theirs: list[Renderer] = [r for r in renderers if r is pages.render]
+    theirs: list[Renderer] = [pages.render_lists] if pages.render in renderers else []
     return theirs, [r for r in renderers if r is not pages.render]
+
+
+class _EntryRuns:
+    """The entry pages cut in runs of consecutive entries, each rendered by whichever of
+    the two processes of a cold build claims it first: the child after its share, the
+    parent after its own; so neither waits long for the other, whatever the disk costs
+    per file (on this machine's ext4 the parent used to wait a second for the child).
+
+    The queue is a pipe holding one byte per run, filled before the fork: reading one
+    byte from a pipe is atomic, so each run is claimed exactly once, and a process that
+    finds it empty is done. A process that dies with runs claimed fails the build, as
+    any failure of a share does.
+
+    The pages the parent rendered are saved apart (`_Cache.save_memo`) and loaded by the
+    next build's child, which then has every page. A rebuild's parent claims no run:
+    it has none of the pages in its share of the cache.
+    """
+
+    RUN = 100  # entries per run: ~25 ms of rendering and writing at 10k
+
+    def __init__(self, entries: int, renderers: list[Renderer]) -> None:
+        from .render import pages
+
+        self.count = min(255, -(-entries // self.RUN)) if pages.render in renderers else 0
+        self.entries = entries
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.write(self._write, bytes(range(self.count)))  # < 4 KiB: never blocks
+
+    def claimed(self) -> Iterator[Renderer]:
+        """A renderer for each run this process claims, claimed as it is asked for."""
+        from .render import pages
+
+        while (run := self._claim()) is not None:
+            start, stop = self.entries * run // self.count, self.entries * (run + 1) // self.count
+            yield functools.partial(pages.render_entries, start=start, stop=stop)
+
+    def _claim(self) -> int | None:
+        try:
+            byte = os.read(self._read, 1)
+        except BlockingIOError:
+            return None
+        return byte[0] if byte else None
+
+    def close(self) -> None:
+        for fd in (self._read, self._write):
+            with suppress(OSError):
+                os.close(fd)
 
 
 def _build(
@@ -249,12 +302,13 @@ def _build(
         _render_and_write(catalog, renderers, stage)
         return None
     theirs, ours = _shares(renderers)
+    runs = started.runs if started is not None else _EntryRuns(len(catalog.entries), renderers)
 
     def child_share(channel: _Channel) -> WriteReport:
         cache.load_memo(share=1)  # while the parent loads its own: half the wait
-        return _child_renders(catalog, theirs, stage, cache)
+        return _child_renders(catalog, theirs, runs, stage)
 
-    child = started or _Child(child_share, then=_save_child_cache(cache))
+    child = started or _Child(child_share, then=_save_child_cache(cache), runs=runs)
     try:
         if started is not None:
             try:
@@ -264,7 +318,10 @@ def _build(
                     f"the build's second process stopped ({_exit_text(started.join())})"
                 ) from None
         cache.load_memo(share=0)
-        _render_and_write(catalog, ours, stage)
+        # A cold build's parent takes entry runs too; a rebuild's leaves them to the child,
+        # which has their pages in its share of the cache (they would be rendered again here).
+        claimed = runs.claimed() if started is not None else iter(())
+        _render_and_write(catalog, itertools.chain(ours, claimed), stage)
         cache.save_memo_meanwhile(share=0)  # while it waits for the child and the disk
         stage.add(child.report())
     except BaseException:
@@ -274,22 +331,22 @@ def _build(
 
 
 def _child_renders(
-    catalog: Catalog, renderers: list[Renderer], stage: Stage, cache: _Cache
+    catalog: Catalog, renderers: list[Renderer], runs: _EntryRuns, stage: Stage
 ) -> WriteReport:
-    """The child's share: render and write, flush what it wrote, then report (its share
-    of the cache is saved after that, `_save_child_cache`, while the parent makes the
-    export live). The shares are cut so that the child is done first (`_shares`): its
-    flush then happens while the parent still renders, and the parent's final flush
-    finds only the parent's own files to write."""
-    _render_and_write(catalog, renderers, stage)
-    stage.flush()
+    """The child's share and the entry runs it claims: render and write, then report.
+    Its share of the cache is saved after that (`_save_child_cache`), while the parent
+    flushes the whole tree to the disk (one syncfs: the queue of runs has the two
+    processes finish together, so a flush of the child's own files first would only
+    delay its report) and makes it live."""
+    _render_and_write(catalog, itertools.chain(renderers, runs.claimed()), stage)
     return stage.report
 
 
 def _save_child_cache(cache: _Cache) -> Callable[[], object]:
+    """The child's share of the cache: its memo tables (the parent saves the parse)."""
+
     def save() -> None:
         cache.save_memo(share=1)  # a failure only makes the next build colder
-        cache.save_parser()
 
     return save
 
@@ -322,7 +379,9 @@ def _read_in_two(
     if feed is None:
         return None
     source = os.fspath(catalog_path)
-    child = _Child(_child_reads(parts, source, cache), then=_save_child_cache(cache))
+    runs = _EntryRuns(len(parts.layout.chunks), default_renderers())  # the catalog's entries
+    work = _child_reads(parts, source, cache, runs)
+    child = _Child(work, then=_save_child_cache(cache), runs=runs)
     try:
         run = read_part(parts, 0)
         if run is None:
@@ -331,9 +390,11 @@ def _read_in_two(
         message = child.receive()
         if not (isinstance(message, tuple) and message[0] == "run"):
             raise _Stopped
-        catalog = join_parts(None, parts, [run, message[1]], source)  # the child keeps the parse
+        parser = CatalogParser()
+        catalog = join_parts(parser, parts, [run, message[1]], source)
         if catalog is None:
             raise _Stopped
+        cache.keep_parser(parser)
         adopt_summaries(message[2], feed.base_url)
         child.send(("run", run, renders))
     except (_Stopped, EOFError, OSError, pickle.UnpicklingError):
@@ -345,7 +406,9 @@ def _read_in_two(
     return catalog, child
 
 
-def _child_reads(parts: Parts, source: str, cache: _Cache) -> Callable[[_Channel], WriteReport]:
+def _child_reads(
+    parts: Parts, source: str, cache: _Cache, runs: _EntryRuns
+) -> Callable[[_Channel], WriteReport]:
     """The child's side of `_read_in_two`, then its share of `_build`."""
 
     def work(channel: _Channel) -> WriteReport:
@@ -359,24 +422,22 @@ def _child_reads(parts: Parts, source: str, cache: _Cache) -> Callable[[_Channel
         message = channel.receive()
         if not (isinstance(message, tuple) and message[0] == "run"):
             raise _Stopped
-        parser = CatalogParser()
-        catalog = join_parts(parser, parts, [message[1], run], source)
+        catalog = join_parts(None, parts, [message[1], run], source)  # the parent keeps the parse
         if catalog is None:
             raise _Stopped  # as the parent found: it reads the whole file
         adopt_summaries(message[2], feed.base_url)
-        cache.keep_parser(parser)
         message = channel.receive()
         if not (isinstance(message, tuple) and message[0] == "go"):
             raise _Stopped
         stage = message[1]
         theirs, _ = _shares(default_renderers())
         cache.load_memo(share=1)
-        return _child_renders(catalog, theirs, stage, cache)
+        return _child_renders(catalog, theirs, runs, stage)
 
     return work
 
 
-def _render_and_write(catalog: Catalog, renderers: list[Renderer], stage: Stage) -> None:
+def _render_and_write(catalog: Catalog, renderers: Iterable[Renderer], stage: Stage) -> None:
     """Each renderer's outputs are written as soon as they exist, then dropped."""
     last_modified = catalog_last_modified(catalog)
     memo.begin_build()
@@ -424,7 +485,13 @@ class _Child:
     then runs `then` (saving its share of the cache) while the parent finishes.
     """
 
-    def __init__(self, work: Callable[[_Channel], WriteReport], then: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        work: Callable[[_Channel], WriteReport],
+        then: Callable[[], object],
+        runs: _EntryRuns,
+    ) -> None:
+        self.runs = runs  # the queue of entry runs, shared with it
         up_read, up_write = os.pipe()
         down_read, down_write = os.pipe()
         self.pid = os.fork()
@@ -462,6 +529,7 @@ class _Child:
         if self._status is None:
             self._channel.close_sending()  # a child still waiting for a message stops
             _, self._status = os.waitpid(self.pid, 0)
+            self.runs.close()
         return self._status
 
     def stop(self) -> None:
@@ -567,22 +635,27 @@ class _Cache:
         self._parser_changed = False
         return None
 
-    def _memo_file(self, share: int) -> Path:
+    def _memo_file(self, share: int | str) -> Path:
         assert self.folder is not None
         return self.folder / f"{self.prefix}.memo-{share}.pickle"
 
     def load_memo(self, share: int | None) -> None:
         """Fill the memo tables with what the process doing `share` saved last time
         (None: one process does both shares). Each process of a two-process build loads
-        only its own share, both at once. After a one-process build everything is in
-        share 0. Never fails: a missing or foreign file leaves the tables to fill."""
+        only its own share, both at once, and the child also the pages the parent
+        rendered (entry runs it claimed, `_EntryRuns`): the pages are the child's share.
+        After a one-process build everything is in share 0. Never fails: a missing or
+        foreign file leaves the tables to fill."""
         if self.folder is None:
             return
         if share is None:
-            for saved in (0, 1):
+            for saved in (0, 1, "0-pages"):
                 memo.load(self._memo_file(saved))
-        elif not memo.load(self._memo_file(share)) and share != 0:
+            return
+        if not memo.load(self._memo_file(share)) and share != 0:
             memo.load(self._memo_file(0))
+        if share != 0:
+            memo.load(self._memo_file("0-pages"))
 
     def load_manifests(self) -> tuple[TreeManifest, ...]:
         """The manifests of the live and the previous tree, as far as known. Never fails."""
@@ -598,22 +671,28 @@ class _Cache:
         return tuple(m for m in manifests if isinstance(m, TreeManifest))
 
     def save_memo(self, share: int) -> str | None:
+        """Save this process's tables; the parent's pages apart, for the child to load."""
         if self.folder is None:
             return None
         try:
-            memo.save(self._memo_file(share))
+            if share == 0:
+                memo.save(self._memo_file(0), tables=lambda name: not _is_pages(name))
+                memo.save(self._memo_file("0-pages"), tables=_is_pages)
+            else:
+                memo.save(self._memo_file(share))
         except OSError as exc:
             return f"could not save the cache in {self.folder}: {exc.strerror or exc}"
         return None
 
     def save_memo_meanwhile(self, share: int) -> None:
-        """Start saving this process's tables in a thread, which `save` waits for and
-        whose failure it reports. The caller then only waits (for the child's report,
-        for the disk's flush), which leaves the interpreter to the thread. The tables
-        hold renders keyed by content, right whether or not this export goes live."""
+        """Start saving this process's tables, and the parse, in a thread, which `save`
+        waits for and whose failure it reports. The caller then only waits (for the
+        child's report, for the disk's flush), which leaves the interpreter to the
+        thread. The tables hold renders keyed by content and the parse is the catalog's:
+        both right whether or not this export goes live."""
 
         def save() -> None:
-            self._memo_problem = self.save_memo(share)
+            self._memo_problem = self.save_memo(share) or self.save_parser()
 
         self._memo_saver = threading.Thread(target=save, name="save-memo")
         self._memo_saver.start()
@@ -633,7 +712,7 @@ class _Cache:
             tables = self._memo_problem
         else:
             tables = self.save_memo(share=0)
-        problem = tables or (self.save_parser() if jobs < 2 else None)
+        problem = tables or self.save_parser()  # nothing to do if the thread saved it
         if problem:
             return problem
         try:
@@ -643,6 +722,12 @@ class _Cache:
         except OSError as exc:
             return f"could not save the cache in {self.folder}: {exc.strerror or exc}"
         return None
+
+
+def _is_pages(table: str) -> bool:
+    """Whether a memo table holds pages (rendered by the child, or by either process
+    for the entry runs), as opposed to feeds and calendars (the parent's)."""
+    return table.startswith("pages.")
 
 
 def _write_atomically(path: Path, value: object) -> None:

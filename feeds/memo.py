@@ -184,14 +184,15 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def save(path: Path) -> None:
-    """Write every non-empty table to `path` atomically (temp file + rename); errors are
-    the caller's. Empty tables are left out so that files saved by processes that shared
-    a build's work (each filling some tables) can all be loaded."""
+def save(path: Path, tables: Callable[[str], bool] = lambda name: True) -> None:
+    """Write every non-empty table (of those whose name `tables` accepts) to `path`
+    atomically (temp file + rename); errors are the caller's. Empty tables are left out
+    so that files saved by processes that shared a build's work (each filling some
+    tables) can all be loaded."""
     payload = {
         name: table.values | table.used  # `used`: values got outside of any build
         for name, table in _tables.items()
-        if table.saved and (table.values or table.used)
+        if table.saved and (table.values or table.used) and tables(name)
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".memo-")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
+
+import pytest
 
 from feeds import memo
 from feeds.model import Catalog, Entry
 from feeds.render import pages
+from feeds.render.pages_entry import EntryPageWriter, EntryView
 
 
 def with_entry(catalog: Catalog, index: int, entry: Entry) -> Catalog:
@@ -23,3 +27,16 @@ def render_pages(catalog: Catalog) -> dict[str, bytes]:
         return pages.render(catalog)
     finally:
         memo.end_build()
+
+
+def log_entry_page_renders(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+    """Append a line to `log` for each entry page rendered (not taken from a memo table),
+    in whichever process of a build renders it."""
+    page = EntryPageWriter.page
+
+    def logged_page(self: EntryPageWriter, view: EntryView) -> bytes:
+        with log.open("a") as handle:
+            handle.write("page\n")
+        return page(self, view)
+
+    monkeypatch.setattr(EntryPageWriter, "page", logged_page)

@@ -15,13 +15,15 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from rebuild_support import log_entry_page_renders
 
 from feeds import build as build_module
 from feeds import export, memo
@@ -32,7 +34,6 @@ from feeds.catalog.layout import Chunk
 from feeds.cli import main
 from feeds.model import Entry
 from feeds.render import pages
-from feeds.render.pages_entry import EntryPageWriter, EntryView
 from feeds.site import make_output
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,7 +189,7 @@ def test_a_failure_in_the_second_process_keeps_the_old_export(
         def broken(_catalog: object) -> dict[str, bytes]:
             raise ValueError("a renderer bug")
 
-        monkeypatch.setattr(pages, "render", broken)  # the child's share
+        monkeypatch.setattr(pages, "render_lists", broken)  # the child's share
         result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")
         assert result.exit_code == 2
         assert "second process failed: ValueError: a renderer bug" in result.stderr
@@ -370,15 +371,8 @@ def test_each_process_of_a_rebuild_finds_its_own_share_of_the_cache(
 ) -> None:
     out = tmp_path / "site"
     build_ok(catalog, out, "--jobs", "2")
-    rendered = tmp_path / "rendered.log"  # appended to by both processes
-    page = EntryPageWriter.page
-
-    def logged_page(self: EntryPageWriter, view: EntryView) -> bytes:
-        with rendered.open("a") as log:
-            log.write("page\n")
-        return page(self, view)
-
-    monkeypatch.setattr(EntryPageWriter, "page", logged_page)
+    rendered = tmp_path / "rendered.log"
+    log_entry_page_renders(monkeypatch, rendered)
     result = build(str(catalog), "--out", str(out), "--jobs", "2")
     assert result.exit_code == 0, result.output
     assert not rendered.exists()  # the pages' process rendered no entry page again
@@ -448,11 +442,15 @@ def test_a_second_process_that_dies_after_reading_its_half_is_a_clear_error(
 ) -> None:
     out = tmp_path / "site"
     with export_left_as_it_was(catalog, out):
+        parent = os.getpid()
+        adopt = build_module.adopt_summaries
 
-        def killed(*args: object) -> None:
-            os._exit(9)  # as if the kernel killed it for lack of memory, right after the swap
+        def killed(*args: Any) -> None:
+            if os.getpid() != parent:
+                os._exit(9)  # as if the kernel killed it for lack of memory, right after the swap
+            adopt(*args)
 
-        monkeypatch.setattr(build_module._Cache, "keep_parser", killed)  # the child's next step
+        monkeypatch.setattr(build_module, "adopt_summaries", killed)  # both, after the swap
         result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")
         assert result.exit_code == 1, result.output
         assert "the build's second process stopped (exit status 9)" in result.stderr
@@ -487,11 +485,11 @@ def test_a_failed_build_has_finished_saving_its_tables_when_it_returns(
 
     real_save = memo.save
 
-    def slow_save(path: Path) -> None:
+    def slow_save(path: Path, tables: Callable[[str], bool] = lambda name: True) -> None:
         time.sleep(0.5)  # still writing when the child's failure arrives
-        real_save(path)
+        real_save(path, tables)
 
-    monkeypatch.setattr(pages, "render", broken)  # the child's share fails
+    monkeypatch.setattr(pages, "render_lists", broken)  # the child's share fails
     monkeypatch.setattr(memo, "save", slow_save)
     result = build(str(catalog), "--out", str(tmp_path / "site"), "--jobs", "2")
     assert result.exit_code == 2

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from .. import ids
-from ..memo import Memo
+from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Event, Feed
 from ..text import summary_html, summary_text
 from . import pages_calendar as cal
@@ -51,7 +51,7 @@ from .pages_select import (
     event_window,
 )
 
-__all__ = ["render", "validate_embed_query"]
+__all__ = ["render", "render_entries", "render_lists", "validate_embed_query"]
 
 _WEEKDAYS = (
     ("Monday", "Mon"), ("Tuesday", "Tue"), ("Wednesday", "Wed"), ("Thursday", "Thu"),
@@ -471,15 +471,49 @@ def _description(entry: Entry) -> str:
 
 def render(catalog: Catalog) -> dict[str, bytes]:
     pages = PageRenderer(catalog)
+    outputs = _front_pages(pages)
+    outputs.update(_entry_pages(pages, catalog.entries))
+    outputs.update(_back_pages(pages))
+    return outputs
+
+
+# `render` in parts, for the two processes of `feeds build`: one renders the lists, and
+# the entry pages are cut in runs that either process may render (see build.py).
+
+
+def render_lists(catalog: Catalog) -> dict[str, bytes]:
+    """Every page `render` gives but the entries' own."""
+    pages = _RENDERERS.get(catalog, lambda: PageRenderer(catalog))
+    outputs = _front_pages(pages)
+    outputs.update(_back_pages(pages))
+    return outputs
+
+
+def render_entries(catalog: Catalog, start: int, stop: int) -> dict[str, bytes]:
+    """The pages of `catalog.entries[start:stop]`, as `render` gives them."""
+    pages = _RENDERERS.get(catalog, lambda: PageRenderer(catalog))
+    return _entry_pages(pages, catalog.entries[start:stop])
+
+
+# One PageRenderer per catalog and build, shared by the parts (its setup sorts by tag).
+_RENDERERS: ByIdentity[Catalog, PageRenderer] = ByIdentity("pages.renderer")
+
+
+def _front_pages(pages: PageRenderer) -> dict[str, bytes]:
     outputs: dict[str, bytes] = {f"/{name}": static_file(name) for name in STATIC_FILES}
     outputs["/feed.xsl"] = pages.feed_xsl()
     outputs["/"] = pages.home()
     outputs["/events/"] = pages.events()
     outputs["/embed/"] = pages.embed()
     outputs["/404.html"] = pages.not_found()
-    for entry in catalog.entries:
-        outputs[ids.entry_page_path(entry.id)] = pages.entry(entry)
-    for tag in catalog.tags:
-        outputs[ids.tag_path(tag)] = pages.tag(tag)
+    return outputs
+
+
+def _entry_pages(pages: PageRenderer, entries: tuple[Entry, ...]) -> dict[str, bytes]:
+    return {ids.entry_page_path(entry.id): pages.entry(entry) for entry in entries}
+
+
+def _back_pages(pages: PageRenderer) -> dict[str, bytes]:
+    outputs = {ids.tag_path(tag): pages.tag(tag) for tag in pages.catalog.tags}
     outputs.update(pages.events_json())
     return outputs

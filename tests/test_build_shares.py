@@ -1,0 +1,179 @@
+"""How `feeds build` shares the pages between its two processes: the pages in parts
+(`render_lists`, `render_entries`) are the pages whole; the queue of entry runs
+(`_EntryRuns`) gives each run to exactly one process; a cold build's parent renders
+the runs the child has not reached, saves their pages apart, and the next build's child
+finds them there."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import pickle
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rebuild_support import log_entry_page_renders
+from test_catalog_incremental import generated_catalog
+
+from feeds import memo
+from feeds.build import CACHE_DIR_NAME, _EntryRuns
+from feeds.catalog import load_catalog, parse_catalog
+from feeds.cli import main
+from feeds.model import Catalog
+from feeds.render import atom, pages
+from feeds.site import default_renderers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.usefixtures("cold_memo")  # tables as a new process finds them
+
+
+def catalog_named(name: str) -> Catalog:
+    if name == "entries.yaml":
+        return load_catalog(ROOT / name)
+    return parse_catalog(generated_catalog(int(name.rpartition("-")[2])), "x.yaml")
+
+
+@pytest.mark.parametrize("name", ["entries.yaml", "generated-250"])
+@pytest.mark.parametrize("cuts", [(), (1,), (3, 7, 8), (100, 101, 249)])
+def test_the_pages_in_parts_are_the_pages_whole(name: str, cuts: tuple[int, ...]) -> None:
+    catalog = catalog_named(name)
+    whole = pages.render(catalog)
+    memo.clear_all()  # the parts render again: no page is taken from the whole's tables
+    bounds = [0, *(cut for cut in cuts if cut < len(catalog.entries)), len(catalog.entries)]
+    parts = pages.render_lists(catalog)
+    for start, stop in zip(bounds, bounds[1:], strict=False):
+        entry_pages = pages.render_entries(catalog, start, stop)
+        assert len(entry_pages) == stop - start
+        assert not entry_pages.keys() & parts.keys()
+        parts.update(entry_pages)
+    assert parts == whole
+
+
+def claiming(runs: _EntryRuns) -> Iterator[tuple[int, int]]:
+    """Each run's (start, stop), claimed as it is asked for, until the queue is empty."""
+    for render in runs.claimed():
+        assert isinstance(render, functools.partial)
+        yield render.keywords["start"], render.keywords["stop"]
+
+
+def run_bounds(runs: _EntryRuns) -> list[tuple[int, int]]:
+    return list(claiming(runs))
+
+
+def test_each_entry_run_is_claimed_by_exactly_one_of_two_processes() -> None:
+    runs = _EntryRuns(1050, default_renderers())
+    assert runs.count == 11
+    read, write = os.pipe()
+    started_read, started_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        os.close(read)
+        claimed = []
+        for bounds in claiming(runs):
+            claimed.append(bounds)
+            if len(claimed) == 1:
+                os.write(started_write, b"x")  # the parent starts claiming now
+            time.sleep(0.01)  # leave some to the parent
+        os.write(write, json.dumps(claimed).encode())
+        os._exit(0)
+    os.close(write)
+    assert os.read(started_read, 1) == b"x"
+    mine = []
+    for bounds in claiming(runs):
+        mine.append(bounds)
+        time.sleep(0.01)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(read, "rb") as pipe:
+        theirs = [tuple(bounds) for bounds in json.loads(pipe.read())]
+    for fd in (started_read, started_write):
+        os.close(fd)
+    runs.close()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert mine and theirs
+    together = sorted(mine + theirs)
+    assert together[0][0] == 0 and together[-1][1] == 1050
+    assert all(a[1] == b[0] for a, b in zip(together, together[1:], strict=False))
+    assert all(start < stop for start, stop in together)
+
+
+def test_runs_are_at_most_255_and_only_for_the_pages() -> None:
+    runs = _EntryRuns(100_000, default_renderers())
+    bounds = run_bounds(runs)
+    runs.close()
+    assert len(bounds) == 255 and bounds[0][0] == 0 and bounds[-1][1] == 100_000
+    assert sum(stop - start for start, stop in bounds) == 100_000
+    no_pages = _EntryRuns(1000, [atom.render])
+    assert no_pages.count == 0 and run_bounds(no_pages) == []
+    no_pages.close()
+
+
+def build(catalog: Path, out: Path, *options: str) -> None:
+    result = CliRunner().invoke(main, ["build", str(catalog), "--out", str(out), *options])
+    assert result.exit_code == 0, result.output
+    memo.clear_all()  # the next build starts as a new process does
+
+
+def tree(out: Path) -> dict[str, bytes]:
+    live = out.resolve()
+    return {
+        str(path.relative_to(live)): path.read_bytes()
+        for path in sorted(live.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_a_cold_build_s_parent_renders_the_runs_the_child_does_not_reach(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = tmp_path / "entries.yaml"
+    catalog.write_bytes(generated_catalog(450))  # five runs
+    build(catalog, tmp_path / "alone", "--no-cache", "--jobs", "1")
+
+    parent = os.getpid()
+    claimed = _EntryRuns.claimed
+
+    def parent_only(self: _EntryRuns):  # type: ignore[no-untyped-def]
+        return claimed(self) if os.getpid() == parent else iter(())
+
+    monkeypatch.setattr(_EntryRuns, "claimed", parent_only)  # the child takes none
+    out = tmp_path / "site"
+    build(catalog, out, "--jobs", "2")
+    monkeypatch.undo()
+    assert tree(out) == tree(tmp_path / "alone")
+
+    # The parent's pages are saved apart, and the next build's child finds them.
+    with (catalog.parent / CACHE_DIR_NAME / "entries.yaml.memo-0-pages.pickle").open("rb") as f:
+        _, tables = pickle.load(f)
+    assert len([key for key in tables["pages.page"] if key[0] == "entry"]) == 450
+    rendered = tmp_path / "rendered.log"
+    log_entry_page_renders(monkeypatch, rendered)
+    text = catalog.read_text(encoding="utf-8").replace("(7)", "(seven)", 1)
+    catalog.write_text(text, encoding="utf-8")  # one entry retitled: a rebuild
+    build(catalog, out, "--jobs", "2")
+    assert rendered.read_text() == "page\n"  # only the edited entry's page
+
+
+def test_a_rebuild_s_parent_leaves_the_runs_to_the_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = tmp_path / "entries.yaml"
+    shutil.copyfile(ROOT / "entries.yaml", catalog)
+    out = tmp_path / "site"
+    build(catalog, out, "--jobs", "2")
+    parent, took = os.getpid(), []
+    claimed = _EntryRuns.claimed
+
+    def watched(self: _EntryRuns):  # type: ignore[no-untyped-def]
+        if os.getpid() == parent:
+            took.append(self.count)
+        return claimed(self)
+
+    monkeypatch.setattr(_EntryRuns, "claimed", watched)
+    build(catalog, out, "--jobs", "2")
+    assert took == []
