@@ -5,7 +5,10 @@ from __future__ import annotations
 import errno
 import gzip
 import os
+import pickle
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -327,3 +330,72 @@ def test_summary_counts_files_and_bytes(tmp_path: Path) -> None:
     assert result.bytes == sum(len(site[p].body) for p in site) + sum(len(b or b"") for b in gz)
     line = export.summary(result, 0.5)
     assert str(tmp_path / "site") in line and f"{result.files} files" in line
+
+
+# --- flushed while written ----------------------------------------------------------------
+
+
+def slowed_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each file takes 2 ms to write: an export of the sample site outlasts a few
+    flush intervals (set to 10 ms)."""
+    real_write = export._write_file
+
+    def slow_write(path: str, body: bytes, mtime_ns: int, chmod: bool = True) -> None:
+        time.sleep(0.002)
+        real_write(path, body, mtime_ns, chmod)
+
+    monkeypatch.setattr(export, "_write_file", slow_write)
+    monkeypatch.setattr(export._Flusher, "INTERVAL", 0.01)
+
+
+def test_the_tree_is_flushed_while_it_is_written_and_once_more_before_the_flip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flushed_by: list[str] = []
+    real_flush = export._flush_to_disk
+
+    def flush(tree: Path) -> None:
+        flushed_by.append(threading.current_thread().name)
+        real_flush(tree)
+
+    slowed_writes(monkeypatch)
+    monkeypatch.setattr(export, "_flush_to_disk", flush)
+    export_site(sample_site(), tmp_path / "site")
+    assert "flush-export" in flushed_by[:-1]
+    assert flushed_by[-1] == threading.main_thread().name  # the final flush, before the flip
+    assert not [t for t in threading.enumerate() if t.name == "flush-export"]
+
+
+def test_a_failed_flush_while_writing_is_left_to_the_final_flush(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_flush = export._flush_to_disk
+    failed: list[str] = []
+
+    def flush(tree: Path) -> None:
+        if threading.current_thread().name == "flush-export":
+            failed.append(tree.name)
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(tree))
+        real_flush(tree)
+
+    slowed_writes(monkeypatch)
+    monkeypatch.setattr(export, "_flush_to_disk", flush)
+    out = tmp_path / "site"
+    export_site(sample_site(), out)
+    assert failed and snapshot(out)  # it failed meanwhile, and the export went live
+
+
+def test_a_stage_in_another_process_does_not_flush_there(tmp_path: Path) -> None:
+    """`feeds build` sends its Stage to its second process (or forks with it): only the
+    process that made it flushes, and the copy carries no thread."""
+    outputs = [make_output("/a.txt", b"a", LAST_MODIFIED)]
+    with export.staged_export(tmp_path / "site", "v1") as stage:
+        stage.write(export.plan_files(outputs))  # the flusher runs from here on
+        copy = pickle.loads(pickle.dumps(stage))
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - reports through its exit status
+            copy.flusher.start()
+            stage.flusher.start()
+            os._exit(0 if threading.active_count() == 1 else 1)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
