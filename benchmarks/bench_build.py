@@ -87,7 +87,14 @@ def hugo_argv(site: Path, out: Path, cache: Path) -> list[str]:
     ]
 
 
-def run_once(argv: list[str], folder: Path, what: str, keep: bool = False) -> RunResult:
+def run_once(
+    argv: list[str],
+    folder: Path,
+    what: str,
+    keep: bool = False,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> RunResult:
     """Run a build whose output goes under `folder`, a new one unless `keep`.
 
     `folder` is what the tool writes into as a whole: for ours the parent of `--out`
@@ -103,7 +110,7 @@ def run_once(argv: list[str], folder: Path, what: str, keep: bool = False) -> Ru
     # time for the same work, growing with each run, as the ~30,000 files each earlier
     # run wrote and removed were written back and discarded on this ext4 (`discard`).
     os.sync()
-    result = run_measured(argv)
+    result = run_measured(argv, cwd=cwd, env=env)
     if result.returncode != 0:
         raise BenchError(f"{what} failed ({result.returncode}):\n{result.output[-3000:]}")
     return result
