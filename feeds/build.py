@@ -305,8 +305,7 @@ def _build(
     runs = started.runs if started is not None else _EntryRuns(len(catalog.entries), renderers)
 
     def child_share(channel: _Channel) -> WriteReport:
-        cache.load_memo(share=1)  # while the parent loads its own: half the wait
-        return _child_renders(catalog, theirs, runs, stage)
+        return _child_renders(catalog, theirs, runs, stage, cache)
 
     child = started or _Child(child_share, then=_save_child_cache(cache), runs=runs)
     try:
@@ -331,13 +330,15 @@ def _build(
 
 
 def _child_renders(
-    catalog: Catalog, renderers: list[Renderer], runs: _EntryRuns, stage: Stage
+    catalog: Catalog, renderers: list[Renderer], runs: _EntryRuns, stage: Stage, cache: _Cache
 ) -> WriteReport:
-    """The child's share and the entry runs it claims: render and write, then report.
+    """The child's share and the entry runs it claims: load its share of the cache
+    (while the parent loads its own: half the wait), render and write, then report.
     Its share of the cache is saved after that (`_save_child_cache`), while the parent
     flushes the whole tree to the disk (one syncfs: the queue of runs has the two
     processes finish together, so a flush of the child's own files first would only
     delay its report) and makes it live."""
+    cache.load_memo(share=1)
     _render_and_write(catalog, itertools.chain(renderers, runs.claimed()), stage)
     return stage.report
 
@@ -431,8 +432,7 @@ def _child_reads(
             raise _Stopped
         stage = message[1]
         theirs, _ = _shares(default_renderers())
-        cache.load_memo(share=1)
-        return _child_renders(catalog, theirs, runs, stage)
+        return _child_renders(catalog, theirs, runs, stage, cache)
 
     return work
 

@@ -16,14 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from rebuild_support import log_entry_page_renders
 from test_catalog_incremental import generated_catalog
+from test_export_build import build_ok, content, files
 
 from feeds import memo
 from feeds.build import CACHE_DIR_NAME, _EntryRuns
 from feeds.catalog import load_catalog, parse_catalog
-from feeds.cli import main
 from feeds.model import Catalog
 from feeds.render import atom, pages
 from feeds.site import default_renderers
@@ -113,27 +112,12 @@ def test_runs_are_at_most_255_and_only_for_the_pages() -> None:
     no_pages.close()
 
 
-def build(catalog: Path, out: Path, *options: str) -> None:
-    result = CliRunner().invoke(main, ["build", str(catalog), "--out", str(out), *options])
-    assert result.exit_code == 0, result.output
-    memo.clear_all()  # the next build starts as a new process does
-
-
-def tree(out: Path) -> dict[str, bytes]:
-    live = out.resolve()
-    return {
-        str(path.relative_to(live)): path.read_bytes()
-        for path in sorted(live.rglob("*"))
-        if path.is_file()
-    }
-
-
 def test_a_cold_build_s_parent_renders_the_runs_the_child_does_not_reach(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     catalog = tmp_path / "entries.yaml"
     catalog.write_bytes(generated_catalog(450))  # five runs
-    build(catalog, tmp_path / "alone", "--no-cache", "--jobs", "1")
+    build_ok(catalog, tmp_path / "alone", "--no-cache", "--jobs", "1")
 
     parent = os.getpid()
     claimed = _EntryRuns.claimed
@@ -143,9 +127,9 @@ def test_a_cold_build_s_parent_renders_the_runs_the_child_does_not_reach(
 
     monkeypatch.setattr(_EntryRuns, "claimed", parent_only)  # the child takes none
     out = tmp_path / "site"
-    build(catalog, out, "--jobs", "2")
+    build_ok(catalog, out, "--jobs", "2")
     monkeypatch.undo()
-    assert tree(out) == tree(tmp_path / "alone")
+    assert content(files(out)) == content(files(tmp_path / "alone"))  # bytes and mtimes
 
     # The parent's pages are saved apart, and the next build's child finds them.
     with (catalog.parent / CACHE_DIR_NAME / "entries.yaml.memo-0-pages.pickle").open("rb") as f:
@@ -155,7 +139,7 @@ def test_a_cold_build_s_parent_renders_the_runs_the_child_does_not_reach(
     log_entry_page_renders(monkeypatch, rendered)
     text = catalog.read_text(encoding="utf-8").replace("(7)", "(seven)", 1)
     catalog.write_text(text, encoding="utf-8")  # one entry retitled: a rebuild
-    build(catalog, out, "--jobs", "2")
+    build_ok(catalog, out, "--jobs", "2")
     assert rendered.read_text() == "page\n"  # only the edited entry's page
 
 
@@ -165,7 +149,7 @@ def test_a_rebuild_s_parent_leaves_the_runs_to_the_child(
     catalog = tmp_path / "entries.yaml"
     shutil.copyfile(ROOT / "entries.yaml", catalog)
     out = tmp_path / "site"
-    build(catalog, out, "--jobs", "2")
+    build_ok(catalog, out, "--jobs", "2")
     parent, took = os.getpid(), []
     claimed = _EntryRuns.claimed
 
@@ -175,5 +159,5 @@ def test_a_rebuild_s_parent_leaves_the_runs_to_the_child(
         return claimed(self)
 
     monkeypatch.setattr(_EntryRuns, "claimed", watched)
-    build(catalog, out, "--jobs", "2")
+    build_ok(catalog, out, "--jobs", "2")
     assert took == []

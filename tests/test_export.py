@@ -351,18 +351,23 @@ def slowed_writes(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_tree_is_flushed_while_it_is_written_and_once_more_before_the_flip(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    flushed_by: list[str] = []
-    real_flush = export._flush_to_disk
+    events: list[str] = []  # who flushed, in order, and the flip
+    real_flush, real_replace = export._flush_to_disk, os.replace
 
     def flush(tree: Path) -> None:
-        flushed_by.append(threading.current_thread().name)
+        events.append(threading.current_thread().name)
         real_flush(tree)
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        events.append("flip")
+        real_replace(src, dst)
 
     slowed_writes(monkeypatch)
     monkeypatch.setattr(export, "_flush_to_disk", flush)
+    monkeypatch.setattr(os, "replace", replace)
     export_site(sample_site(), tmp_path / "site")
-    assert "flush-export" in flushed_by[:-1]
-    assert flushed_by[-1] == threading.main_thread().name  # the final flush, before the flip
+    assert "flush-export" in events[:-2]
+    assert events[-2:] == [threading.main_thread().name, "flip"]  # the final flush, then
     assert not [t for t in threading.enumerate() if t.name == "flush-export"]
 
 
