@@ -153,3 +153,85 @@ def test_build_as_a_subprocess(catalog: Path, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"built {tmp_path / 'site'}")
+    assert done.stderr == ""
+
+
+@pytest.mark.slow
+def test_a_failed_build_as_a_subprocess_still_says_why(tmp_path: Path) -> None:
+    broken = tmp_path / "entries.yaml"
+    broken.write_text(BROKEN)
+    feeds = Path(sys.executable).parent / "feeds"
+    done = subprocess.run(
+        [str(feeds), "build", str(broken), "--out", str(tmp_path / "site")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert "published" in done.stderr and "nothing was built" in done.stderr
+    assert not (tmp_path / "site").exists()
+
+
+class Exited(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+@pytest.fixture
+def exits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`os._exit` raises `Exited` instead of ending the test run."""
+
+    def record(status: int) -> None:
+        raise Exited(status)
+
+    monkeypatch.setattr(os, "_exit", record)
+
+
+@pytest.mark.usefixtures("exits")
+@pytest.mark.parametrize(("catalog_text", "status"), [(CATALOG, 0), (BROKEN, 1)])
+def test_the_console_script_ends_a_build_without_teardown(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    catalog_text: str,
+    status: int,
+) -> None:
+    from feeds import cli
+
+    source = tmp_path / "entries.yaml"
+    source.write_text(catalog_text)
+    argv = ["feeds", "build", str(source), "--out", str(tmp_path / "site")]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(Exited) as ended:
+        cli.run()
+    assert ended.value.status == status
+    printed = capsys.readouterr()
+    assert printed.out.startswith("built ") if status == 0 else "nothing was built" in printed.err
+
+
+@pytest.mark.usefixtures("exits")
+def test_other_commands_exit_as_usual(monkeypatch: pytest.MonkeyPatch) -> None:
+    from feeds import cli
+
+    monkeypatch.setattr(sys, "argv", ["feeds", "check", str(Path(__file__).parent / "nothing")])
+    with pytest.raises(SystemExit) as ended:
+        cli.run()
+    assert not isinstance(ended.value, cli.Finished) and ended.value.code == 1
+
+
+class ClosedPipe:
+    def flush(self) -> None:
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
+@pytest.mark.usefixtures("exits")
+def test_a_closed_stdout_at_the_quick_exit_is_status_120(monkeypatch: pytest.MonkeyPatch) -> None:
+    from feeds import cli
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    with pytest.raises(Exited) as ended:
+        cli.exit_now(0)
+    assert ended.value.status == 120
+    with pytest.raises(Exited) as ended:
+        cli.exit_now(1)
+    assert ended.value.status == 1  # the build's own failure status is kept
