@@ -30,8 +30,12 @@ from bench_build import probe_file_system, run_once
 from gen_catalog import ensure_catalog, parse_size
 
 # `feeds` started with the package of the folder first on sys.path, from a neutral
-# working directory (the checkout's own feeds/ must not shadow the base's).
-_ENTRY = "import sys; from feeds.cli import main; sys.argv[0] = 'feeds'; sys.exit(main())"
+# working directory (the checkout's own feeds/ must not shadow the base's), by its
+# console script's function: `run` (since 6807b4f), else `main`.
+_ENTRY = (
+    "import sys; from feeds import cli; sys.argv[0] = 'feeds'; "
+    "sys.exit(getattr(cli, 'run', cli.main)())"
+)
 
 
 def worktree(base: str, folder: Path) -> Path:
