@@ -31,6 +31,17 @@ GUNICORN = VENV_BIN / "gunicorn"
 sys.path.insert(0, str(ROOT / "tests"))  # tests/servers.py: nginx with deploy/nginx.conf
 
 
+def unwind_on_sigterm() -> None:
+    """Make `kill` (SIGTERM) unwind the script like Ctrl-C, so that its `finally` blocks
+    stop the servers and remove the temporary folders and git worktrees it made; by
+    default Python dies at once and leaves them behind. Called by each script's main."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 class BenchError(Exception):
     """A benchmark cannot run (missing tool, part of the publisher not there yet)."""
 
@@ -57,8 +68,13 @@ def run_measured(
         list(argv), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     assert process.stdout is not None
-    output = process.stdout.read()  # until the child closes it (exits)
-    _, status, usage = os.wait4(process.pid, 0)
+    try:
+        output = process.stdout.read()  # until the child closes it (exits)
+        _, status, usage = os.wait4(process.pid, 0)
+    except BaseException:  # stopped (Ctrl-C, SIGTERM): the command must not write on
+        process.kill()
+        process.wait()
+        raise
     wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     process.stdout.close()

@@ -25,7 +25,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import ROOT, VENV_BIN, BenchError, RunResult, machine_summary, print_table
+from _common import (
+    ROOT,
+    VENV_BIN,
+    BenchError,
+    RunResult,
+    machine_summary,
+    print_table,
+    unwind_on_sigterm,
+)
 from bench_build import probe_file_system, run_once
 from gen_catalog import ensure_catalog, parse_size
 
@@ -143,4 +151,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    unwind_on_sigterm()
     sys.exit(main())

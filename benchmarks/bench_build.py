@@ -40,6 +40,7 @@ from _common import (
     print_table,
     run_measured,
     tool_version,
+    unwind_on_sigterm,
 )
 from gen_catalog import ensure_catalog, parse_size
 
@@ -309,4 +310,5 @@ def print_scaling(measured: dict[int, tuple[Runs | None, Runs | None]]) -> None:
 
 
 if __name__ == "__main__":
+    unwind_on_sigterm()
     sys.exit(main())

@@ -39,6 +39,7 @@ from _common import (
     median,
     print_table,
     start_app,
+    unwind_on_sigterm,
 )
 from gen_catalog import ensure_catalog, parse_size
 
@@ -211,4 +212,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    unwind_on_sigterm()
     sys.exit(main())

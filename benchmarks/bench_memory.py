@@ -32,6 +32,7 @@ from _common import (
     print_table,
     rss_kb,
     start_app,
+    unwind_on_sigterm,
 )
 from bench_edit_to_serve import edited, newest_publication_title_line, save_atomically
 from gen_catalog import ensure_catalog, parse_size
@@ -121,4 +122,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    unwind_on_sigterm()
     sys.exit(main())

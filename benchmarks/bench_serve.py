@@ -39,6 +39,7 @@ from _common import (
     run_measured,
     start_app,
     tool_version,
+    unwind_on_sigterm,
 )
 from gen_catalog import ensure_catalog, parse_size
 
@@ -252,4 +253,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    unwind_on_sigterm()
     sys.exit(main())
