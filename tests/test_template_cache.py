@@ -1,0 +1,103 @@
+"""The pages' compiled templates, kept between processes (`pages_env.bytecode_cache`):
+a later process loads them instead of compiling, and a cache that is damaged, cannot be
+written or cannot be made only means compiling again."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from jinja2 import Environment
+from jinja2.bccache import bc_magic
+
+from feeds import memo
+from feeds.catalog import load_catalog
+from feeds.render import pages_env
+from feeds.render.pages import PageRenderer
+from feeds.render.pages_env import QuietBytecodeCache, bytecode_cache, make_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the templates Jinja compiles from their source, as it does."""
+    names: list[str] = []
+    compile_source = Environment.compile
+
+    def counted(self: Environment, source: str, name: str | None = None, *args, **kwargs):  # type: ignore[no-untyped-def]
+        names.append(name or "")
+        return compile_source(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(Environment, "compile", counted)
+    return names
+
+
+def load_every_template(env: Environment) -> None:
+    for name in env.list_templates():
+        env.get_template(name)
+
+
+def rendered_404(env: Environment, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """The bundled catalog's 404 page, rendered with `env` (no page kept from before)."""
+    monkeypatch.setattr(pages_env, "environment", lambda: env)
+    memo.clear_all()
+    return PageRenderer(load_catalog(ROOT / "entries.yaml")).not_found()
+
+
+def test_a_later_process_loads_the_compiled_templates(
+    tmp_path: Path, compiles: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = make_environment(bytecode_cache(str(tmp_path)))
+    load_every_template(first)
+    everything = sorted(set(compiles))
+    assert len(everything) >= 10 and len(list(tmp_path.iterdir())) == len(everything)
+    compiles.clear()
+    later = make_environment(bytecode_cache(str(tmp_path)))  # as a new process makes it
+    load_every_template(later)
+    assert compiles == []
+    page = rendered_404(later, monkeypatch)
+    assert b"<html" in page and page == rendered_404(make_environment(None), monkeypatch)
+
+
+def test_damaged_cache_files_are_compiled_again(tmp_path: Path, compiles: list[str]) -> None:
+    load_every_template(make_environment(bytecode_cache(str(tmp_path))))
+    everything = sorted(set(compiles))
+    for index, kept in enumerate(sorted(tmp_path.iterdir())):
+        text = kept.read_bytes()
+        damaged = [
+            b"\x00garbage",  # not Jinja's header
+            text[: len(text) // 2],  # cut short
+            bc_magic + b"\xff\x00 garbage",  # Jinja's header, then no checksum
+        ]
+        kept.write_bytes(damaged[index % len(damaged)])
+    compiles.clear()
+    load_every_template(make_environment(bytecode_cache(str(tmp_path))))
+    assert sorted(set(compiles)) == everything
+
+
+def test_a_cache_that_cannot_be_written_only_costs_compiling(
+    tmp_path: Path, compiles: list[str]
+) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    for _ in range(2):
+        load_every_template(make_environment(bytecode_cache(str(not_a_folder))))
+    assert len(compiles) == 2 * len(set(compiles))  # every template, both times
+
+
+def test_no_cache_where_the_default_folder_is_not_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Jinja's own folder for it is taken by a file: Jinja refuses it, so no cache at all.
+    (tmp_path / f"_jinja2-cache-{os.getuid()}").write_text("")
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    assert bytecode_cache() is None
+
+
+def test_the_pages_keep_their_compiled_templates_in_jinja_s_folder() -> None:
+    cached = pages_env.environment().bytecode_cache
+    assert isinstance(cached, QuietBytecodeCache)
+    assert Path(cached.directory).name == f"_jinja2-cache-{os.getuid()}"
