@@ -19,6 +19,7 @@ the edited entry misses.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -173,8 +174,13 @@ def clear_all() -> None:
         table.clear()
 
 
+@functools.cache
 def code_fingerprint() -> str:
-    """Hash of the package's source files and the Python version: a cache key for the code."""
+    """Hash of the package's source files and the Python version: a cache key for the code.
+
+    Computed once per process (~5 ms: every source file read; a build asks for it at each
+    cache file it saves or loads): the code that runs is the code imported at the start,
+    even if the files change meanwhile."""
     digest = hashlib.sha256(sys.version.encode())
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*")):

@@ -135,3 +135,21 @@ def test_a_table_by_identity_finds_the_same_object_only() -> None:
     assert BY_IDENTITY.get(one, lambda: "one") == "one"
     assert BY_IDENTITY.get(one, lambda: "again") == "one"
     assert BY_IDENTITY.get(equal, lambda: "equal") == "equal"
+
+
+def test_the_code_fingerprint_reads_the_sources_once_per_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads: list[Path] = []
+    read_bytes = Path.read_bytes
+
+    def counted(path: Path) -> bytes:
+        reads.append(path)
+        return read_bytes(path)
+
+    memo.code_fingerprint.cache_clear()
+    monkeypatch.setattr(Path, "read_bytes", counted)
+    first = memo.code_fingerprint()
+    assert any(path.name == "memo.py" for path in reads)
+    reads.clear()
+    assert memo.code_fingerprint() == first and reads == []
