@@ -66,8 +66,12 @@ from .text import adopt_summaries, render_summaries
 from .websub import Retry, changed_feed_paths, publish
 
 CACHE_DIR_NAME = ".feeds-cache"
-# Below this many entries a second process costs more (fork, page faults) than it saves.
-PARALLEL_MIN_ENTRIES = 2000
+# Below this many entries a second process saves nothing (fork, page faults and the swap
+# of halves cost what it saves). Cold builds with 1 and 2 processes (tmpfs, 5 each):
+# 10 entries 0.36 s both; 100: 0.51 / 0.46 s; 300: 0.77 / 0.65 s; 600: 1.00 / 0.74 s;
+# 1,000: 1.10 / 0.78 s. Rebuilds after an edit: 10 entries alike; 300: 0.52 / 0.47 s;
+# 1,000: 0.70 / 0.60 s; 3,000: 1.44 / 1.00 s (benchmarks/RESULTS.md, fifth round).
+PARALLEL_MIN_ENTRIES = 100
 
 
 @dataclass(frozen=True)

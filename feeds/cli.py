@@ -140,8 +140,8 @@ def check(catalog: Path) -> None:
     "--jobs",
     "-j",
     type=click.IntRange(1, 2),
-    help="Processes: 1, or 2 (pages in one, feeds in the other)  [default: 2 for large "
-    "catalogs on 2+ cores].",
+    help="Processes: 1, or 2 (pages in one, feeds in the other)  [default: 2 for "
+    "catalogs of 100+ entries on 2+ cores].",
 )
 @reports_problems
 def build(

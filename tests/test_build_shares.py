@@ -20,7 +20,7 @@ from rebuild_support import log_entry_page_renders
 from test_catalog_incremental import generated_catalog
 from test_export_build import build_ok, content, files
 
-from feeds import memo
+from feeds import build, memo
 from feeds.build import CACHE_DIR_NAME, _EntryRuns
 from feeds.catalog import load_catalog, parse_catalog
 from feeds.model import Catalog
@@ -161,3 +161,23 @@ def test_a_rebuild_s_parent_leaves_the_runs_to_the_child(
     monkeypatch.setattr(_EntryRuns, "claimed", watched)
     build_ok(catalog, out, "--jobs", "2")
     assert took == []
+
+
+@pytest.mark.parametrize(("entries", "forks"), [(99, 0), (100, 1)])
+def test_a_build_uses_two_processes_from_100_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entries: int, forks: int
+) -> None:
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: every build uses one process")
+    catalog = tmp_path / "entries.yaml"
+    catalog.write_bytes(generated_catalog(entries))
+    started = []
+    child = build._Child.__init__
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        started.append(os.getpid())
+        child(self, *args, **kwargs)
+
+    monkeypatch.setattr(build._Child, "__init__", counted)
+    build_ok(catalog, tmp_path / "site")  # no --jobs: the default
+    assert len(started) == forks
