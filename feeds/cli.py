@@ -45,7 +45,7 @@ class Finished(SystemExit):
     """Raised instead of SystemExit by a command whose work is all done and waited for
     (every process, thread and file it started) and that holds much memory: `run` then
     exits without tearing the interpreter down. That teardown frees every object one by
-    one: after a build of 10k entries it took 0.35-0.4 s, about 8% of the build
+    one: after a build of 10k entries it took 0.2-0.45 s, 4-8% of the build
     (benchmarks/RESULTS.md, fifth round). Any other caller (click's CliRunner, a script
     calling `main`) sees a plain SystemExit."""
 
