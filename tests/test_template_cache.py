@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the templates Jinja compiles from their source, as it does."""
+    """The name of each template Jinja compiles from its source (rather than loading it
+    compiled from the cache), as it compiles it."""
     names: list[str] = []
     compile_source = Environment.compile
 

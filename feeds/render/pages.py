@@ -483,7 +483,7 @@ def render(catalog: Catalog) -> dict[str, bytes]:
 
 def render_lists(catalog: Catalog) -> dict[str, bytes]:
     """Every page `render` gives but the entries' own."""
-    pages = _RENDERERS.get(catalog, lambda: PageRenderer(catalog))
+    pages = _renderer(catalog)
     outputs = _front_pages(pages)
     outputs.update(_back_pages(pages))
     return outputs
@@ -491,11 +491,15 @@ def render_lists(catalog: Catalog) -> dict[str, bytes]:
 
 def render_entries(catalog: Catalog, start: int, stop: int) -> dict[str, bytes]:
     """The pages of `catalog.entries[start:stop]`, as `render` gives them."""
-    pages = _RENDERERS.get(catalog, lambda: PageRenderer(catalog))
-    return _entry_pages(pages, catalog.entries[start:stop])
+    return _entry_pages(_renderer(catalog), catalog.entries[start:stop])
 
 
-# One PageRenderer per catalog and build, shared by the parts (its setup sorts by tag).
+def _renderer(catalog: Catalog) -> PageRenderer:
+    """One PageRenderer per catalog and build, shared by the parts (its setup sorts the
+    entries by tag). `render`, in one piece, makes its own and keeps none."""
+    return _RENDERERS.get(catalog, lambda: PageRenderer(catalog))
+
+
 _RENDERERS: ByIdentity[Catalog, PageRenderer] = ByIdentity("pages.renderer")
 
 
