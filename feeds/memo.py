@@ -211,6 +211,15 @@ def save(path: Path, tables: Callable[[str], bool] = lambda name: True) -> None:
         raise
 
 
+def filled(tables: Callable[[str], bool]) -> bool:
+    """Whether any table `save` would keep (of those whose name `tables` accepts) holds
+    a value."""
+    return any(
+        table.saved and (table.values or table.used) and tables(name)
+        for name, table in _tables.items()
+    )
+
+
 def load(path: Path) -> bool:
     """Add the tables in `path` to ours if it was written by this very code; False otherwise.
 

@@ -24,7 +24,7 @@ from feeds import build, memo
 from feeds.build import CACHE_DIR_NAME, _EntryRuns
 from feeds.catalog import load_catalog, parse_catalog
 from feeds.model import Catalog
-from feeds.render import atom, pages
+from feeds.render import atom, ics_event, pages
 from feeds.site import default_renderers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,3 +181,48 @@ def test_a_build_uses_two_processes_from_100_entries(
     monkeypatch.setattr(build._Child, "__init__", counted)
     build_ok(catalog, tmp_path / "site")  # no --jobs: the default
     assert len(started) == forks
+
+
+def test_a_cold_build_s_child_renders_the_calendars_and_a_rebuild_s_parent_finds_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Cold, the feeds' share outlasted the pages' whole on a fast disk (the child idled up
+    # to 0.7 s at 10k), so the child renders the calendars; after an edit the parent does,
+    # and must find the events the child rendered (saved apart for it).
+    catalog = tmp_path / "entries.yaml"
+    shutil.copyfile(ROOT / "entries.yaml", catalog)
+    out, cache = tmp_path / "site", tmp_path / CACHE_DIR_NAME
+    log = tmp_path / "events.log"
+    rendered = ics_event._event_pieces
+
+    def logged(feed, entry):  # type: ignore[no-untyped-def]
+        with log.open("a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return rendered(feed, entry)
+
+    monkeypatch.setattr(ics_event, "_event_pieces", logged)
+    build_ok(catalog, out, "--jobs", "2")
+    pids = log.read_text().split()
+    assert len(pids) == len(load_catalog(catalog).events) > 0
+    assert str(os.getpid()) not in pids  # all in the child
+    assert "ics.event" in saved_tables(cache / "entries.yaml.memo-1-calendars.pickle")
+    assert "ics.event" not in saved_tables(cache / "entries.yaml.memo-1.pickle")
+
+    log.unlink()
+    memo.clear_all()  # as a new process
+    build_ok(catalog, out, "--jobs", "2")
+    assert not log.exists()  # every event found by the parent
+    assert "ics.event" in saved_tables(cache / "entries.yaml.memo-0.pickle")
+    assert not (cache / "entries.yaml.memo-1-calendars.pickle").exists()  # one copy
+
+    text = catalog.read_text(encoding="utf-8").replace(" - 21-22 May, Antwerp", " in Antwerp", 1)
+    catalog.write_text(text, encoding="utf-8")  # one event retitled
+    memo.clear_all()
+    build_ok(catalog, out, "--jobs", "2")
+    assert log.read_text().split() == [str(os.getpid())]  # that event alone, by the parent
+
+
+def saved_tables(path: Path) -> set[str]:
+    with path.open("rb") as handle:
+        fingerprint, tables = pickle.load(handle)
+    return set(tables)
