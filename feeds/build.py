@@ -50,7 +50,14 @@ from typing import NoReturn, TextIO
 
 from . import memo
 from .catalog import CatalogErrors, read_catalog
-from .catalog.incremental import CatalogParser, Parts, join_parts, part_feed, read_part
+from .catalog.incremental import (
+    CatalogParser,
+    Parts,
+    join_parts,
+    part_entry_names,
+    part_feed,
+    read_part,
+)
 from .export import (
     ExportError,
     ExportResult,
@@ -62,6 +69,7 @@ from .export import (
     summary,
 )
 from .model import Catalog, Feed
+from .render import entry_key
 from .site import Renderer, catalog_last_modified, default_renderers, make_output
 from .text import adopt_summaries, render_summaries
 from .websub import Retry, changed_feed_paths, publish
@@ -308,6 +316,7 @@ def _build(
 ) -> _Child | None:
     """Render and write every output into `stage`; the child process, if one was used
     (`started`: one that read half of the catalog and waits to be told where to write)."""
+    cache.name_entries(catalog)
     if started is None and (jobs < 2 or not hasattr(os, "fork")):
         cache.load_memo(share=None)
         _render_and_write(catalog, renderers, stage)
@@ -328,11 +337,11 @@ def _build(
                     f"the build's second process stopped ({_exit_text(started.join())})"
                 ) from None
         cache.load_memo(share=0)
-        if started is not None:
-            # Now, not at the end after the memo tables: the queue of entry runs then
-            # evens out the 0.1-0.15 s (10k) that were the parent's alone. Saved again
-            # at the end (and a failure reported) if this fails.
-            cache.save_parser()
+        # Now, not at the end after the memo tables, where its 0.1-0.15 s (10k) were the
+        # parent's alone: on a cold build the queue of entry runs evens them out, after an
+        # edit the parent's share is the shorter one. Saved again at the end (and a
+        # failure reported) if this fails.
+        cache.save_parser()
         # A cold build's parent takes entry runs too; a rebuild's leaves them to the child,
         # which has their pages in its share of the cache (they would be rendered again here).
         claimed = runs.claimed() if started is not None else iter(())
@@ -443,6 +452,7 @@ def _child_reads(
         if catalog is None:
             raise _Stopped  # as the parent found: it reads the whole file
         adopt_summaries(message[2], feed.base_url)
+        cache.name_entries(catalog, parts)
         message = channel.receive()
         if not (isinstance(message, tuple) and message[0] == "go"):
             raise _Stopped
@@ -600,6 +610,7 @@ class _Cache:
         self._parser_changed = False
         self._memo_problem: str | None = None
         self._memo_saver: threading.Thread | None = None
+        self._to_name: tuple[Catalog, Parts | None] | None = None
 
     def parse_catalog(self, data: bytes, catalog_path: Path) -> Catalog:
         """The catalog, read with the entries of the last build's parse: only the entries
@@ -651,6 +662,24 @@ class _Cache:
         self._parser_changed = False
         return None
 
+    def name_entries(self, catalog: Catalog, parts: Parts | None = None) -> None:
+        """Have the memo files refer to the entries of `catalog` by name rather than hold
+        copies of them (`entry_key.use_entry_names`): names from the parse, or, in a cold
+        build's child, which keeps no parse, from the `parts` it read. Named (~20 ms at
+        10k) when the tables are first loaded or saved."""
+        self._to_name = (catalog, parts)
+
+    def _use_entry_names(self) -> None:
+        if self._to_name is None:
+            return
+        catalog, parts = self._to_name
+        self._to_name = None
+        if parts is not None:
+            named = part_entry_names(parts, catalog)
+        else:
+            named = self._parser.entry_names(catalog) if self._parser is not None else []
+        entry_key.use_entry_names(catalog.feed, named)
+
     def _memo_file(self, share: int | str) -> Path:
         assert self.folder is not None
         return self.folder / f"{self.prefix}.memo-{share}.pickle"
@@ -664,8 +693,11 @@ class _Cache:
         share 0. Never fails: a missing or foreign file leaves the tables to fill."""
         if self.folder is None:
             return
+        shares: tuple[int | str, ...] = (0, 1, "0-pages", "1-calendars")
+        if any(self._memo_file(saved).exists() for saved in shares):
+            self._use_entry_names()  # else (a cold build) when the tables are saved
         if share is None:
-            for saved in (0, 1, "0-pages", "1-calendars"):
+            for saved in shares:
                 memo.load(self._memo_file(saved))
             return
         if not memo.load(self._memo_file(share)) and share != 0:
@@ -691,6 +723,7 @@ class _Cache:
         own tables have the calendars again, the child's are dropped)."""
         if self.folder is None:
             return None
+        self._use_entry_names()
         try:
             if share == 0:
                 memo.save(self._memo_file(0), tables=lambda name: not _is_pages(name))

@@ -216,6 +216,14 @@ class CatalogParser:
         self._feeds = {layout.feed: (feed, zones)}
         self._split = Split.of(data, layout)
 
+    def entry_names(self, catalog: Catalog) -> list[tuple[bytes, Entry]]:
+        """The entries of `catalog`, the last good parse, each with a name for its source
+        (`name_entries`); none for another catalog, or when that parse's entries were not
+        its chunks' in order."""
+        if self._split is None or self._catalog is not catalog or self._zones is None:
+            return []
+        return name_entries(self._zones, self._split.layout.chunks, self._catalog.entries)
+
     def _feed(self, text: bytes) -> tuple[Feed, Zones]:
         known = self._feeds.get(text)
         if known is None:
@@ -366,6 +374,31 @@ class Parts:
         step = len(layout.chunks) / count
         bounds = tuple(round(step * index) for index in range(count)) + (len(layout.chunks),)
         return cls(data, layout, bounds)
+
+
+def name_entries(
+    zones: Zones, chunks: Sequence[Chunk], entries: Sequence[Entry]
+) -> list[tuple[bytes, Entry]]:
+    """Each entry with a name for where it came from: a digest of its chunk of text and
+    of the zones it was checked with, which together give an equal Entry every time they
+    are read (what `CatalogParser` relies on). A cache can then refer to an entry by name
+    instead of holding a copy of it (`render.entry_key`). Empty if the counts differ."""
+    if len(chunks) != len(entries):
+        return []
+    checked_with = repr(zones).encode() + b"\0"
+    return [
+        (hashlib.blake2b(checked_with + chunk.text, digest_size=16).digest(), entry)
+        for chunk, entry in zip(chunks, entries, strict=True)
+    ]
+
+
+def part_entry_names(parts: Parts, catalog: Catalog) -> list[tuple[bytes, Entry]]:
+    """`name_entries` for a catalog put together from `parts` (`join_parts`)."""
+    try:
+        zones = _read_feed(parts.layout.feed)[1]
+    except _Fallback:
+        return []
+    return name_entries(zones, parts.layout.chunks, catalog.entries)
 
 
 def part_feed(parts: Parts) -> Feed | None:
