@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,13 +21,19 @@ def with_entry(catalog: Catalog, index: int, entry: Entry) -> Catalog:
     return replace(catalog, entries=tuple(entries))
 
 
-def render_pages(catalog: Catalog) -> dict[str, bytes]:
-    """One pages render as `build_site` brackets it (tables swept at its end)."""
+def render_in_a_build(
+    render: Callable[[Catalog], dict[str, bytes]], catalog: Catalog
+) -> dict[str, bytes]:
+    """One render as `build_site` brackets it (tables swept at its end)."""
     memo.begin_build()
     try:
-        return pages.render(catalog)
+        return render(catalog)
     finally:
         memo.end_build()
+
+
+def render_pages(catalog: Catalog) -> dict[str, bytes]:
+    return render_in_a_build(pages.render, catalog)
 
 
 def log_entry_page_renders(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rebuild_support import render_in_a_build
 from test_export_build import build_ok, content, files
 
 from feeds import memo
@@ -39,11 +40,7 @@ def parsed(data: bytes) -> Catalog:
 
 
 def render_atom(catalog: Catalog) -> dict[str, bytes]:
-    memo.begin_build()
-    try:
-        return atom.render(catalog)
-    finally:
-        memo.end_build()
+    return render_in_a_build(atom.render, catalog)
 
 
 def counting_atom_entries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
