@@ -10,7 +10,9 @@ Environment (command-line flags such as `-b` and `-w` override these):
                         `wsgi:app`). Both keep connections alive for pollers; asgi costs
                         under half the CPU per request (see benchmarks/RESULTS.md).
     FEEDS_ACCESS_LOG    access log file, "-" for stderr (default: none)
-    FEEDS_SHARED_BUILD  where the builder publishes (default: a temporary directory)
+    FEEDS_SHARED_BUILD  where the builder publishes (default: a new temporary directory,
+                        removed when the server stops, or by the next server to start
+                        if this one was killed)
 The app itself reads the other FEEDS_* settings (see feeds/web.py).
 
 One builder process (`python -m feeds.builder`, started before the workers and stopped
@@ -26,7 +28,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +58,16 @@ configure_logging()
 
 _builder: subprocess.Popen[Any] | None = None
 _made_directory: Path | None = None
+_made_directory_lock: int | None = None  # held by this master and its workers
 
 
 def on_starting(server: Any) -> None:
     """Start the builder and wait for its first build: the first request already has it."""
-    global _builder, _made_directory
+    global _builder, _made_directory, _made_directory_lock
     directory = os.environ.get("FEEDS_SHARED_BUILD")
     if not directory:
-        _made_directory = Path(tempfile.mkdtemp(prefix="feeds-shared-build-"))
+        # Also removes the folders of servers that were killed before their on_exit.
+        _made_directory, _made_directory_lock = builder.make_shared_directory()
         directory = str(_made_directory)
         os.environ["FEEDS_SHARED_BUILD"] = directory  # the workers' app reads it
     catalog = Path(os.environ.get("FEEDS_CATALOG", "entries.yaml"))
@@ -78,6 +81,8 @@ def on_exit(server: Any) -> None:
         builder.stop(_builder)
     if _made_directory is not None:
         shutil.rmtree(_made_directory, ignore_errors=True)
+    if _made_directory_lock is not None:
+        os.close(_made_directory_lock)
 
 
 def post_worker_init(worker: Any) -> None:

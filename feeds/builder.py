@@ -13,12 +13,15 @@ it before the workers and stops it with the server (`start`, `wait_until_publish
 from __future__ import annotations
 
 import argparse
+import fcntl
 import gc
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -110,6 +113,60 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # --- for the server that runs a builder -------------------------------------------------
+
+
+SHARED_PREFIX = "feeds-shared-build-"
+_OWNER_LOCK = ".owner.lock"
+
+
+def make_shared_directory(parent: Path | None = None) -> tuple[Path, int]:
+    """A new folder in `parent` (default: the temporary folder) for a server's shared
+    build, and a descriptor that holds the folder's lock until it is closed or the
+    server is gone (the process and every worker it forked: they share the lock).
+
+    The server removes its folder when it stops (gunicorn's on_exit); one that was killed
+    (SIGKILL, the OOM killer) left it behind, a published build of up to a few hundred
+    MB, so the folders whose lock nobody holds are removed here first
+    (`remove_abandoned`)."""
+    parent = Path(parent if parent is not None else tempfile.gettempdir())
+    for folder in remove_abandoned(parent):
+        log.info("removed %s, left by a server that was stopped without its cleanup", folder)
+    directory = Path(tempfile.mkdtemp(prefix=SHARED_PREFIX, dir=parent))
+    # Locked before it is given its name: a server starting meanwhile must never find
+    # the lock free.
+    fd = os.open(directory / f"{_OWNER_LOCK}.new", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.rename(directory / f"{_OWNER_LOCK}.new", directory / _OWNER_LOCK)
+    except BaseException:
+        os.close(fd)
+        raise
+    return directory, fd
+
+
+def remove_abandoned(parent: Path) -> list[Path]:
+    """Remove the shared-build folders in `parent` whose server is gone: those whose lock
+    (`make_shared_directory`) can be taken. A folder without one (being made right now,
+    or not ours) is left alone."""
+    removed: list[Path] = []
+    for folder in sorted(parent.glob(f"{SHARED_PREFIX}*")):
+        try:
+            if folder.lstat().st_uid != os.getuid() or folder.is_symlink():
+                continue  # another user's (even as root: theirs to clean)
+            fd = os.open(folder / _OWNER_LOCK, os.O_RDWR | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue  # held: its server lives
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(fd)
+        removed.append(folder)
+    return removed
 
 
 def start(

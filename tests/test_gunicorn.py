@@ -205,3 +205,35 @@ def test_the_wrong_app_for_the_worker_class_stops_the_server_clearly(
     assert f"the {worker_class} worker class serves {wanted}" in result.stderr
     assert f"gunicorn -c gunicorn.conf.py {wanted}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_killed_server_s_shared_build_is_removed_by_the_next_server(
+    catalog: Path, tmp_path: Path
+) -> None:
+    temp = tmp_path / "tmp"  # where the server makes its folder (tempfile reads TMPDIR)
+    temp.mkdir()
+    settings = {"FEEDS_WORKERS": "1", "FEEDS_WORKER_HEADER": "true", "TMPDIR": str(temp)}
+    with start_gunicorn(catalog, tmp_path / "first.log", settings) as server:
+        _status, headers, body = fetch(server, "/health")
+        holders = {int(headers["X-Worker"]), json.loads(body)["builder_pid"]}
+        (left,) = temp.glob("feeds-shared-build-*")
+        server.process.kill()  # SIGKILL: gunicorn's on_exit never runs
+        server.process.wait()
+    deadline = time.monotonic() + 30  # the worker and the builder notice and exit
+    while any(_running(pid) for pid in holders):
+        assert time.monotonic() < deadline, "the killed server's processes stayed"
+        time.sleep(0.05)
+    assert (left / "index").exists()  # its published build, left behind
+    with start_gunicorn(catalog, tmp_path / "second.log", settings) as server:
+        assert fetch(server, "/health")[0] == 200
+        assert not left.exists()
+        assert len(list(temp.glob("feeds-shared-build-*"))) == 1
+    assert list(temp.glob("feeds-shared-build-*")) == []  # stopped: removed its own
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
