@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,6 +51,23 @@ class Golden:
                 )
             )
             pytest.fail(f"{name} differs from its golden file (`make golden` to accept):\n{diff}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The temporary folder of the code under test and of every process it starts (the
+    WebSub lock file of each catalog served, shared builds, compiled templates): this
+    run's own, which pytest prunes with its other folders, rather than /tmp, where a run
+    left a few files each time."""
+    folder = tmp_path_factory.mktemp("tmp")
+    saved = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = tempfile.tempdir = str(folder)
+    yield folder
+    tempfile.tempdir = saved[1]
+    if saved[0] is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved[0]
 
 
 @pytest.fixture
