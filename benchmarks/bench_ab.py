@@ -30,6 +30,7 @@ from _common import (
     VENV_BIN,
     BenchError,
     RunResult,
+    compile_package,
     machine_summary,
     print_table,
     unwind_on_sigterm,
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(ensure_catalog(n), catalog)
         sides = {"base": (base_code, []), "work": (ROOT, [])}
         for code, _runs in sides.values():
+            compile_package(code)
             check_imports_from(code, workdir)
         for i in range(args.pairs):
             for name, (code, runs) in sides.items():

@@ -35,6 +35,7 @@ from _common import (
     BenchError,
     RunResult,
     build_argv,
+    compile_package,
     machine_summary,
     median,
     print_table,
@@ -272,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--warm needs --repeat 2 or more (run 1 is the cold build)")
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     print(f"# bench_build: {machine_summary()}")
+    compile_package()
     print(f"# {tool_version([HUGO, 'version'])}")
     rows: list[list[str]] = []
     measured: dict[int, tuple[Runs | None, Runs | None]] = {}

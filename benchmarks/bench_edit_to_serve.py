@@ -35,6 +35,7 @@ from _common import (
     App,
     BenchError,
     child_pids,
+    compile_package,
     machine_summary,
     median,
     print_table,
@@ -179,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     interval = float(os.environ.get("FEEDS_RELOAD_INTERVAL", str(DEFAULT_INTERVAL)))
     print(f"# bench_edit_to_serve: {machine_summary()}")
+    compile_package()
     print(f"# FEEDS_RELOAD_INTERVAL={interval} (the app's default unless set in the environment)")
     workdir = Path(tempfile.mkdtemp(prefix="feeds-bench-edit-"))
     rows: list[list[str]] = []

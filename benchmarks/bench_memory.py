@@ -27,6 +27,7 @@ from _common import (
     BenchError,
     builder_pids,
     child_pids,
+    compile_package,
     http_get,
     machine_summary,
     print_table,
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-reload", action="store_true", help="skip the after-reload reading")
     args = parser.parse_args(argv)
     print(f"# bench_memory: {machine_summary()}")
+    compile_package()
     workdir = Path(tempfile.mkdtemp(prefix="feeds-bench-memory-"))
     rows: list[list[str]] = []
     try:

@@ -31,6 +31,7 @@ from _common import (
     BENCH_DIR,
     BenchError,
     build_argv,
+    compile_package,
     free_port,
     http_get,
     machine_summary,
@@ -229,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = args.paths.split(",")
     print(f"# bench_serve: {machine_summary()}")
+    compile_package()
     print(f"# {tool_version([WRK, '-v'])}; {tool_version(['nginx', '-v'])}")
     workdir = Path(tempfile.mkdtemp(prefix="feeds-bench-serve-"))
     try:
