@@ -118,8 +118,8 @@ def _named_key(feed: Feed, name: bytes) -> EntryKey:
     global _loaded_feed
     # One unpickled Feed per file (pickle shares it): compared once, not per key.
     if _loaded_feed is None or _loaded_feed[0] is not feed:
-        same = _named_feed is not None and feed == _named_feed
-        _loaded_feed = (feed, _named_feed if same and _named_feed is not None else feed)
+        current = _named_feed
+        _loaded_feed = (feed, current if current is not None and feed == current else feed)
     feed = _loaded_feed[1]
     entry = _NAMED.get(name)
     if entry is None:
