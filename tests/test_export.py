@@ -77,8 +77,10 @@ def test_mtimes_are_last_modified_so_every_node_agrees(tmp_path: Path) -> None:
         assert mtime_ns == stamp * 1_000_000_000, name
 
 
-def test_export_is_world_readable_whatever_the_umask(tmp_path: Path) -> None:
-    old = os.umask(0o077)
+@pytest.mark.parametrize("umask", [0o077, 0o111, 0o022, 0o000])
+def test_export_is_world_readable_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    # 0o111 narrows the folders' mode and not the files'; 0o000 widens neither.
+    old = os.umask(umask)
     try:
         export_site(sample_site(), tmp_path / "site")
     finally:
