@@ -693,11 +693,10 @@ class _Cache:
         share 0. Never fails: a missing or foreign file leaves the tables to fill."""
         if self.folder is None:
             return
-        shares: tuple[int | str, ...] = (0, 1, "0-pages", "1-calendars")
-        if any(self._memo_file(saved).exists() for saved in shares):
+        if any(self._memo_file(saved).exists() for saved in _MEMO_FILES):
             self._use_entry_names()  # else (a cold build) when the tables are saved
         if share is None:
-            for saved in shares:
+            for saved in _MEMO_FILES:
                 memo.load(self._memo_file(saved))
             return
         if not memo.load(self._memo_file(share)) and share != 0:
@@ -778,9 +777,13 @@ class _Cache:
         return None
 
 
+# Every memo file: each process's share, and what each rendered of the other's share.
+_MEMO_FILES: tuple[int | str, ...] = (0, 1, "0-pages", "1-calendars")
+
+
 def _is_pages(table: str) -> bool:
-    """Whether a memo table holds pages (rendered by the child, or by either process
-    for the entry runs), as opposed to feeds and calendars (the parent's)."""
+    """Whether a memo table holds pages (the lists rendered by the child, the entry
+    pages by either process), as opposed to feeds and calendars (`_shares`)."""
     return table.startswith("pages.")
 
 

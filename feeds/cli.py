@@ -140,7 +140,7 @@ def check(catalog: Path) -> None:
     "--jobs",
     "-j",
     type=click.IntRange(1, 2),
-    help="Processes: 1, or 2 (pages in one, feeds in the other)  [default: 2 for "
+    help="Processes: 1, or 2 (sharing the pages, feeds and calendars)  [default: 2 for "
     "catalogs of 100+ entries on 2+ cores].",
 )
 @reports_problems

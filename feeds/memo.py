@@ -26,7 +26,7 @@ import pickle
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -197,8 +197,7 @@ def save(path: Path, tables: Callable[[str], bool] = lambda name: True) -> None:
     tables) can all be loaded."""
     payload = {
         name: table.values | table.used  # `used`: values got outside of any build
-        for name, table in _tables.items()
-        if table.saved and (table.values or table.used) and tables(name)
+        for name, table in _kept(tables)
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".memo-")
@@ -212,12 +211,15 @@ def save(path: Path, tables: Callable[[str], bool] = lambda name: True) -> None:
 
 
 def filled(tables: Callable[[str], bool]) -> bool:
-    """Whether any table `save` would keep (of those whose name `tables` accepts) holds
-    a value."""
-    return any(
-        table.saved and (table.values or table.used) and tables(name)
-        for name, table in _tables.items()
-    )
+    """Whether `save` would write any table (of those whose name `tables` accepts)."""
+    return any(_kept(tables))
+
+
+def _kept(tables: Callable[[str], bool]) -> Iterator[tuple[str, Memo[Hashable, object]]]:
+    """The tables `save` writes: saved ones, not empty, whose name `tables` accepts."""
+    for name, table in _tables.items():
+        if table.saved and (table.values or table.used) and tables(name):
+            yield name, table
 
 
 def load(path: Path) -> bool:

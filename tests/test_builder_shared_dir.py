@@ -11,6 +11,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from feeds import builder
 
 
@@ -71,3 +73,13 @@ def test_other_folders_are_left_alone(tmp_path: Path) -> None:
     other.mkdir()
     assert builder.remove_abandoned(tmp_path) == []
     assert unlocked.is_dir() and elsewhere.is_dir() and other.is_dir()
+
+
+def test_another_user_s_folder_is_left_alone(tmp_path: Path) -> None:
+    if os.getuid() != 0:
+        pytest.skip("only root can give a folder to another user")
+    theirs, lock = builder.make_shared_directory(tmp_path)
+    os.close(lock)  # abandoned, but not ours
+    os.chown(theirs, 65534, 65534)
+    assert builder.remove_abandoned(tmp_path) == []
+    assert theirs.is_dir()
