@@ -41,7 +41,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .headers import Headers, accepts_gzip, is_not_modified
 from .reload import DEFAULT_INTERVAL, CatalogWatcher, Live, PackWatcher
-from .render.pages_embed import validate_embed_query
+from .render.pages_embed import embed_query_problem
 from .served import View, ViewMaker
 from .site import Output, Renderer, Site, build_site, make_output
 from .websub import HubNotifier, default_lock_path
@@ -76,17 +76,6 @@ def make_view(
     if banner and problems:
         outputs = (with_banner(output, problems) for output in outputs)
     return (maker or ViewMaker()).from_outputs(outputs, site.version)
-
-
-def embed_query_problem(query: str, tags: frozenset[str]) -> str | None:
-    """Why the query of /embed/ is refused (400), or None: a typo in a snippet should show."""
-    if not query:
-        return None
-    try:
-        args = urllib.parse.parse_qs(query, keep_blank_values=True, errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        return "the query is not valid UTF-8 percent-encoding"
-    return validate_embed_query(args, known_tags=tags)
 
 
 # --- the development banner ------------------------------------------------------------

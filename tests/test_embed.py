@@ -11,7 +11,11 @@ from hypothesis import strategies as st
 from test_pages_support import bundled_catalog, elements, parse_html, text_of
 
 from feeds.render.pages import validate_embed_query
-from feeds.render.pages_embed import EMBED_DEFAULTS, EMBED_QUERY_PATTERN
+from feeds.render.pages_embed import (
+    EMBED_DEFAULTS,
+    EMBED_QUERY_PATTERN,
+    embed_query_problem,
+)
 from feeds.site import build_site
 
 VALID = [
@@ -78,6 +82,61 @@ def test_nginx_pattern_agrees_with_the_server(pairs: list[tuple[str, str]]) -> N
     by_server = validate_embed_query(args) is None
     by_nginx = re.search(EMBED_QUERY_PATTERN, query) is not None
     assert by_server == by_nginx, query
+
+
+def _percent_encoded(text: str) -> str:
+    return "".join(f"%{ord(char):02X}" for char in text)
+
+
+# The same pairs written as a sloppy snippet or a hand-edited URL might: empty parts
+# between, before or after them, and values percent-encoded (which decode to the same).
+_raw_queries = st.lists(
+    st.tuples(
+        st.sampled_from(["&", "&&", "&&&"]),
+        st.sampled_from(sorted(_values)).flatmap(
+            lambda name: st.tuples(st.just(name), _values[name], st.booleans())
+        ),
+    ),
+    max_size=4,
+).flatmap(
+    lambda parts: st.tuples(st.sampled_from(["", "&"]), st.sampled_from(["", "&"])).map(
+        lambda ends: (
+            ends[0]
+            + "".join(
+                (separator if i else "") + f"{name}={_percent_encoded(value) if encoded else value}"
+                for i, (separator, (name, value, encoded)) in enumerate(parts)
+            )
+            + ends[1]
+        )
+    )
+)
+
+
+@given(_raw_queries)
+def test_the_server_refuses_exactly_what_nginx_refuses(query: str) -> None:
+    by_server = embed_query_problem(query) is None
+    by_nginx = re.search(EMBED_QUERY_PATTERN, query) is not None
+    assert by_server == by_nginx, query
+
+
+@pytest.mark.parametrize(
+    "query", ["&&&", "&", "kind=events&", "&kind=events", "kind=events&&limit=5", "kind=%65vents"]
+)
+def test_a_query_that_only_decodes_to_a_valid_one_is_refused_with_how_to_write_it(
+    query: str,
+) -> None:
+    assert validate_embed_query(parse_qs(query, keep_blank_values=True)) is None
+    problem = embed_query_problem(query)
+    assert problem is not None and "name=value pairs joined by single '&'" in problem
+
+
+def test_the_server_keeps_its_own_messages_for_values() -> None:
+    assert embed_query_problem("") is None
+    assert embed_query_problem("kind=events&limit=5&theme=dark") is None
+    assert embed_query_problem("limit=%ff") == "the query is not valid UTF-8 percent-encoding"
+    problem = embed_query_problem("kind=news&")
+    assert problem is not None and problem.startswith("kind must be one of")
+    assert embed_query_problem("tag=sport", known_tags={"culture"}) == "there is no tag 'sport'"
 
 
 def test_embed_page_holds_every_item_and_shows_the_defaults_without_script() -> None:

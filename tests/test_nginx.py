@@ -348,7 +348,16 @@ def test_the_embed_rule_in_nginx_conf_is_the_apps_pattern() -> None:
 
 
 def test_nginx_refuses_bad_embed_queries_as_the_app_does(built: Server, app_client: Any) -> None:
-    for query in ["kind=events&limit=5", "theme=dark", "kind=podcasts", "limit=0", "colour=red"]:
+    for query in [
+        "kind=events&limit=5",
+        "theme=dark",
+        "kind=podcasts",
+        "limit=0",
+        "colour=red",
+        "&&&",
+        "kind=events&",
+        "kind=%65vents",
+    ]:
         ours = fetch(built, f"/embed/?{query}")
         app = app_client.get(f"/embed/?{query}")
         assert ours.status == app.status_code, query

@@ -326,6 +326,9 @@ def test_the_conftest_client_serves_the_full_site(client: FlaskClient, app: Flas
 
 EMBED_QUERIES_OK = ["", "kind=events", "kind=publications&limit=50&theme=dark", "tag=culture"]
 EMBED_QUERIES_BAD = [
+    "&&&",
+    "kind=events&",
+    "kind=%65vents",
     "kind=podcasts",
     "limit=0",
     "limit=51",

@@ -10,6 +10,7 @@ embed snippet answers 400 with a message instead of a silently different widget:
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Collection, Mapping, Sequence
 
 EMBED_KINDS = ("publications", "events")
@@ -69,3 +70,27 @@ EMBED_QUERY_PATTERN = (
     r"(?:(?:kind=(?:publications|events)|tag=[a-z0-9][a-z0-9-]{0,99}"
     r"|limit=(?:[1-9]|[1-4][0-9]|50)|theme=(?:light|dark|auto))(?:&(?=.)|$))*$"
 )
+_PLAIN_QUERY = re.compile(EMBED_QUERY_PATTERN)
+
+
+def embed_query_problem(query: str, known_tags: Collection[str] | None = None) -> str | None:
+    """Why the raw query string of /embed/ is refused (400), or None.
+
+    The rules of `validate_embed_query`, with its messages, and then nginx's: a static
+    host compares the query as written (`EMBED_QUERY_PATTERN`), so a query that only
+    decodes to a valid one (`kind=%65vents`, an empty `&&` or a trailing `&`) is refused
+    here too, and every server answers a snippet alike.
+    """
+    if not query:
+        return None
+    try:
+        args = urllib.parse.parse_qs(query, keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return "the query is not valid UTF-8 percent-encoding"
+    problem = validate_embed_query(args, known_tags=known_tags)
+    if problem is None and _PLAIN_QUERY.search(query) is None:
+        return (
+            "write the query as name=value pairs joined by single '&', without "
+            "percent-encoding or empty parts (as the embed snippet does)"
+        )
+    return problem
