@@ -327,7 +327,7 @@ def _build(
     def child_share(channel: _Channel) -> WriteReport:
         return _child_renders(catalog, theirs, runs, stage, cache)
 
-    child = started or _Child(child_share, then=_save_child_cache(cache), runs=runs)
+    child = started or _Child(child_share, then=_save_child_cache(cache, cold=False), runs=runs)
     try:
         if started is not None:
             try:
@@ -368,11 +368,11 @@ def _child_renders(
     return stage.report
 
 
-def _save_child_cache(cache: _Cache) -> Callable[[], object]:
+def _save_child_cache(cache: _Cache, cold: bool) -> Callable[[], object]:
     """The child's share of the cache: its memo tables (the parent saves the parse)."""
 
     def save() -> None:
-        cache.save_memo(share=1)  # a failure only makes the next build colder
+        cache.save_memo(share=1, cold=cold)  # a failure only makes the next build colder
 
     return save
 
@@ -407,7 +407,7 @@ def _read_in_two(
     source = os.fspath(catalog_path)
     runs = _EntryRuns(len(parts.layout.chunks), default_renderers())  # the catalog's entries
     work = _child_reads(parts, source, cache, runs)
-    child = _Child(work, then=_save_child_cache(cache), runs=runs)
+    child = _Child(work, then=_save_child_cache(cache, cold=True), runs=runs)
     try:
         run = read_part(parts, 0)
         if run is None:
@@ -716,23 +716,32 @@ class _Cache:
             return ()
         return tuple(m for m in manifests if isinstance(m, TreeManifest))
 
-    def save_memo(self, share: int) -> str | None:
+    def save_memo(self, share: int, cold: bool = False) -> str | None:
         """Save this process's tables; what it rendered of the other's share apart, for
-        the other to load: the parent's pages, the child's calendars (once the parent's
-        own tables have the calendars again, the child's are dropped)."""
+        the other to load: the pages of the entry runs a cold build's parent claimed, the
+        calendars a cold build's child rendered.
+
+        Each file apart is written by one process and dropped by the other once its own
+        file holds what it had, never the other way round: a rebuild's child may load
+        the parent's pages only after the parent is done (it renders the lists first),
+        so a rebuild's parent, which renders no page, must not rewrite that file; the
+        child drops it (`cold` False) after its own file took the pages."""
         if self.folder is None:
             return None
         self._use_entry_names()
         try:
             if share == 0:
                 memo.save(self._memo_file(0), tables=lambda name: not _is_pages(name))
-                memo.save(self._memo_file("0-pages"), tables=_is_pages)
+                if memo.filled(_is_pages):  # it rendered pages: one process, or runs claimed
+                    memo.save(self._memo_file("0-pages"), tables=_is_pages)
                 if memo.filled(_is_calendars):
                     self._memo_file("1-calendars").unlink(missing_ok=True)
             else:
                 memo.save(self._memo_file(share), tables=lambda name: not _is_calendars(name))
                 if memo.filled(_is_calendars):
                     memo.save(self._memo_file("1-calendars"), tables=_is_calendars)
+                if not cold:  # a cold build's parent writes the file meanwhile
+                    self._memo_file("0-pages").unlink(missing_ok=True)
         except OSError as exc:
             return f"could not save the cache in {self.folder}: {exc.strerror or exc}"
         return None

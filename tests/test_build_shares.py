@@ -65,6 +65,24 @@ def run_bounds(runs: _EntryRuns) -> list[tuple[int, int]]:
     return list(claiming(runs))
 
 
+def bundled_catalog_in(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A copy of the bundled catalog in `tmp_path`, its export and its cache folder."""
+    catalog = tmp_path / "entries.yaml"
+    shutil.copyfile(ROOT / "entries.yaml", catalog)
+    return catalog, tmp_path / "site", tmp_path / CACHE_DIR_NAME
+
+
+def only_the_parent_claims_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entry runs of the next builds go to the parent (this process): none to a child."""
+    parent = os.getpid()
+    claimed = _EntryRuns.claimed
+
+    def parent_only(self: _EntryRuns):  # type: ignore[no-untyped-def]
+        return claimed(self) if os.getpid() == parent else iter(())
+
+    monkeypatch.setattr(_EntryRuns, "claimed", parent_only)
+
+
 def test_each_entry_run_is_claimed_by_exactly_one_of_two_processes() -> None:
     runs = _EntryRuns(1050, default_renderers())
     assert runs.count == 11
@@ -119,13 +137,7 @@ def test_a_cold_build_s_parent_renders_the_runs_the_child_does_not_reach(
     catalog.write_bytes(generated_catalog(450))  # five runs
     build_ok(catalog, tmp_path / "alone", "--no-cache", "--jobs", "1")
 
-    parent = os.getpid()
-    claimed = _EntryRuns.claimed
-
-    def parent_only(self: _EntryRuns):  # type: ignore[no-untyped-def]
-        return claimed(self) if os.getpid() == parent else iter(())
-
-    monkeypatch.setattr(_EntryRuns, "claimed", parent_only)  # the child takes none
+    only_the_parent_claims_runs(monkeypatch)  # the child takes none
     out = tmp_path / "site"
     build_ok(catalog, out, "--jobs", "2")
     monkeypatch.undo()
@@ -146,9 +158,7 @@ def test_a_cold_build_s_parent_renders_the_runs_the_child_does_not_reach(
 def test_a_rebuild_s_parent_leaves_the_runs_to_the_child(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    catalog = tmp_path / "entries.yaml"
-    shutil.copyfile(ROOT / "entries.yaml", catalog)
-    out = tmp_path / "site"
+    catalog, out, _ = bundled_catalog_in(tmp_path)
     build_ok(catalog, out, "--jobs", "2")
     parent, took = os.getpid(), []
     claimed = _EntryRuns.claimed
@@ -161,6 +171,53 @@ def test_a_rebuild_s_parent_leaves_the_runs_to_the_child(
     monkeypatch.setattr(_EntryRuns, "claimed", watched)
     build_ok(catalog, out, "--jobs", "2")
     assert took == []
+
+
+def test_a_rebuild_s_child_finds_the_cold_parent_s_pages_however_late_it_loads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rebuild's child loads its tables when it starts its share, the parent saves
+    # its own when it ends its share: on a small catalog, or a busy machine, the parent
+    # can be done first. It used to rewrite the file of the pages it rendered cold (with
+    # none: a rebuild's parent renders no page) before the child read it, and the child
+    # then rendered every one of those pages again (a flaky test showed it).
+    catalog, out, cache = bundled_catalog_in(tmp_path)
+    only_the_parent_claims_runs(monkeypatch)  # the cold parent's pages
+    build_ok(catalog, out, "--jobs", "2")
+    monkeypatch.undo()
+    parent_pages = cache / "entries.yaml.memo-0-pages.pickle"
+    assert "pages.page" in saved_tables(parent_pages)
+
+    saved = tmp_path / "parent-saved"
+    save_memo, load_memo = build._Cache.save_memo, build._Cache.load_memo
+
+    def save_then_say(self, share, **how):  # type: ignore[no-untyped-def]
+        problem = save_memo(self, share, **how)
+        if share == 0:
+            saved.touch()
+        return problem
+
+    def load_after_the_parent(self, share):  # type: ignore[no-untyped-def]
+        if share == 1:  # the child: wait for the parent's tables to be saved
+            deadline = time.monotonic() + 30
+            while not saved.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert saved.exists()
+        return load_memo(self, share)
+
+    monkeypatch.setattr(build._Cache, "save_memo", save_then_say)
+    monkeypatch.setattr(build._Cache, "load_memo", load_after_the_parent)
+    rendered = tmp_path / "rendered.log"
+    log_entry_page_renders(monkeypatch, rendered)
+    build_ok(catalog, out, "--jobs", "2")
+    assert not rendered.exists()  # every page found, though loaded after the parent saved
+    assert not parent_pages.exists()  # the child's own file holds them now: one copy
+    assert "pages.page" in saved_tables(cache / "entries.yaml.memo-1.pickle")
+
+    monkeypatch.undo()
+    log_entry_page_renders(monkeypatch, rendered)
+    build_ok(catalog, out, "--jobs", "2")
+    assert not rendered.exists()
 
 
 @pytest.mark.parametrize(("entries", "forks"), [(99, 0), (100, 1)])
@@ -189,9 +246,7 @@ def test_a_cold_build_s_child_renders_the_calendars_and_a_rebuild_s_parent_finds
     # Cold, the feeds' share outlasted the pages' whole on a fast disk (the child idled up
     # to 0.7 s at 10k), so the child renders the calendars; after an edit the parent does,
     # and must find the events the child rendered (saved apart for it).
-    catalog = tmp_path / "entries.yaml"
-    shutil.copyfile(ROOT / "entries.yaml", catalog)
-    out, cache = tmp_path / "site", tmp_path / CACHE_DIR_NAME
+    catalog, out, cache = bundled_catalog_in(tmp_path)
     log = tmp_path / "events.log"
     rendered = ics_event._event_pieces
 
