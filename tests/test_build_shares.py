@@ -20,7 +20,7 @@ from rebuild_support import log_entry_page_renders
 from test_catalog_incremental import generated_catalog
 from test_export_build import build_ok, content, files
 
-from feeds import build, memo
+from feeds import build, gzip_resume, memo
 from feeds.build import CACHE_DIR_NAME, _EntryRuns
 from feeds.catalog import load_catalog, parse_catalog
 from feeds.model import Catalog
@@ -218,6 +218,28 @@ def test_a_rebuild_s_child_finds_the_cold_parent_s_pages_however_late_it_loads_t
     log_entry_page_renders(monkeypatch, rendered)
     build_ok(catalog, out, "--jobs", "2")
     assert not rendered.exists()
+
+
+def test_a_rebuild_compresses_nothing_the_other_process_compressed_cold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Cold, the child renders the calendars and the parent here every entry page: the
+    # next build has them the other way round, and must find their gzip bodies too.
+    catalog, out, _ = bundled_catalog_in(tmp_path)
+    only_the_parent_claims_runs(monkeypatch)
+    build_ok(catalog, out, "--jobs", "2")
+    monkeypatch.undo()
+    log = tmp_path / "gzip.log"
+    compress = gzip_resume.compress_whole
+
+    def logged(body: bytes) -> bytes:
+        with log.open("a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return compress(body)
+
+    monkeypatch.setattr(gzip_resume, "compress_whole", logged)
+    build_ok(catalog, out, "--jobs", "2")
+    assert not log.exists()
 
 
 @pytest.mark.parametrize(("entries", "forks"), [(99, 0), (100, 1)])
