@@ -722,10 +722,11 @@ class _Cache:
         calendars a cold build's child rendered.
 
         Each file apart is written by one process and dropped by the other once its own
-        file holds what it had, never the other way round: a rebuild's child may load
-        the parent's pages only after the parent is done (it renders the lists first),
-        so a rebuild's parent, which renders no page, must not rewrite that file; the
-        child drops it (`cold` False) after its own file took the pages."""
+        file holds what it had, never the other way round. A rebuild's child loads the
+        parent's pages when its share starts, which on a small catalog or a busy machine
+        can be after the parent ended its share and saved: so a rebuild's parent, which
+        renders no page, must not rewrite that file; the child drops it (`cold` False)
+        once its own file took the pages."""
         if self.folder is None:
             return None
         self._use_entry_names()
