@@ -28,12 +28,14 @@ from typing import Any
 
 from .pack import INDEX, PackWriter
 from .reload import DEFAULT_INTERVAL, CatalogWatcher, Live
+from .render.pages_env import keep_compiled_templates
 from .web import configure_logging, health_report, notify_hub_on_change
 
 log = logging.getLogger("feeds.builder")
 
 
 def run(catalog: Path, directory: Path, interval: float, websub: bool) -> int:
+    keep_compiled_templates()
     writer = PackWriter(directory)
     watcher: CatalogWatcher[None] = CatalogWatcher(
         catalog, lambda site, problems: None, interval=interval, settle_in_place=True

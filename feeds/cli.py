@@ -156,12 +156,14 @@ def build(
     See feeds/export.py for the folder layout and deploy/nginx.conf to serve it.
     """
     from .build import BuildOptions, build_command, default_cache_dir
+    from .render.pages_env import keep_compiled_templates
 
     if no_cache:
         cache_dir = None
     elif cache_dir is None:
         cache_dir = default_cache_dir(catalog)
     options = BuildOptions(cache_dir=cache_dir, jobs=jobs, quiet=quiet)
+    keep_compiled_templates()
     raise Finished(build_command(catalog, out, options))  # it joined its child and threads
 
 

@@ -42,6 +42,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from .headers import Headers, accepts_gzip, is_not_modified
 from .reload import DEFAULT_INTERVAL, CatalogWatcher, Live, PackWatcher
 from .render.pages_embed import embed_query_problem
+from .render.pages_env import keep_compiled_templates
 from .served import View, ViewMaker
 from .site import Output, Renderer, Site, build_site, make_output
 from .websub import HubNotifier, default_lock_path
@@ -382,6 +383,7 @@ def create_app(
         pack.check_now()
         source = SharedSource(pack)
     else:
+        keep_compiled_templates()  # this process renders: every worker after the first loads them
         watcher = _make_watcher(app, path)
         notifier = _make_notifier(app, path, watcher)
         watcher.check_now()

@@ -1,22 +1,27 @@
 """The pages' compiled templates, kept between processes (`pages_env.bytecode_cache`):
-a later process loads them instead of compiling, and a cache that is damaged, cannot be
-written or cannot be made only means compiling again."""
+a later process loads them instead of compiling, a cache that is damaged, cannot be
+written or cannot be made only means compiling again, and the programs keep them, not
+the core (`pages_env.keep_compiled_templates`)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from jinja2 import Environment
 from jinja2.bccache import bc_magic
 
-from feeds import memo
+from feeds import builder, memo
 from feeds.catalog import load_catalog
+from feeds.cli import main
 from feeds.render import pages_env
 from feeds.render.pages import PageRenderer
 from feeds.render.pages_env import QuietBytecodeCache, bytecode_cache, make_environment
+from feeds.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,7 +103,58 @@ def test_no_cache_where_the_default_folder_is_not_private(
     assert bytecode_cache() is None
 
 
-def test_the_pages_keep_their_compiled_templates_in_jinja_s_folder() -> None:
-    cached = pages_env.environment().bytecode_cache
-    assert isinstance(cached, QuietBytecodeCache)
-    assert Path(cached.directory).name == f"_jinja2-cache-{os.getuid()}"
+def kept_templates(temp: Path) -> list[Path]:
+    """The compiled templates kept in Jinja's folder in the temporary folder `temp`."""
+    return sorted((temp / f"_jinja2-cache-{os.getuid()}").glob("__feeds_*.cache"))
+
+
+@pytest.fixture
+def fresh_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The pages' environment made anew (as in a new process), and an empty temporary
+    folder for it; the one of the other tests is back afterwards."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    pages_env.environment.cache_clear()
+    memo.clear_all()
+    yield temp
+    pages_env.environment.cache_clear()
+    memo.clear_all()
+
+
+def test_the_core_alone_writes_no_compiled_template(fresh_environment: Path) -> None:
+    assert pages_env.environment().bytecode_cache is None
+    assert b"<html" in PageRenderer(load_catalog(ROOT / "entries.yaml")).not_found()
+    assert list(fresh_environment.iterdir()) == []
+
+
+def test_the_build_command_keeps_the_compiled_templates(
+    fresh_environment: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    result = CliRunner().invoke(main, ["build", str(ROOT / "entries.yaml"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert isinstance(pages_env.environment().bytecode_cache, QuietBytecodeCache)
+    assert len(kept_templates(fresh_environment)) >= 10
+
+
+def test_the_web_app_keeps_the_compiled_templates(fresh_environment: Path) -> None:
+    create_app(ROOT / "entries.yaml", {"TESTING": True, "RELOAD": False, "WEBSUB": False})
+    assert isinstance(pages_env.environment().bytecode_cache, QuietBytecodeCache)
+    assert len(kept_templates(fresh_environment)) >= 10
+
+
+def test_the_builder_process_keeps_the_compiled_templates(tmp_path: Path) -> None:
+    temp, published = tmp_path / "tmp", tmp_path / "published"
+    temp.mkdir()
+    published.mkdir()
+    process = builder.start(
+        ROOT / "entries.yaml",
+        published,
+        env={**os.environ, "TMPDIR": str(temp), "FEEDS_WEBSUB": "false"},
+    )
+    try:
+        assert builder.wait_until_published(process, published)
+    finally:
+        builder.stop(process)
+    assert len(kept_templates(temp)) >= 10

@@ -1,10 +1,12 @@
 """The Jinja environment of the pages and the static files they link to.
 
 Templates live in `feeds/templates/`, static files in `feeds/static/`; both are package
-data, read once per process, and the compiled templates are kept between processes
-(`bytecode_cache`, as Python keeps .pyc files). Autoescaping is on for every template
-and undefined names fail the build (StrictUndefined), so a typo in a template is an
-error, not an empty string on a public page.
+data, read once per process. The core compiles the templates in memory and writes no
+file; the programs (the `feeds build` command, the web app, the builder) keep them
+compiled between processes with `keep_compiled_templates`, as Python keeps .pyc files.
+Autoescaping is on for every template and undefined names fail the build
+(StrictUndefined), so a typo in a template is an error, not an empty string on a
+public page.
 """
 
 from __future__ import annotations
@@ -31,7 +33,15 @@ STATIC_FILES = ("style.css", "site.js", "embed.js", "embed-page.js", "icon.svg")
 
 @cache
 def environment() -> Environment:
-    return make_environment(bytecode_cache())
+    """The pages' environment (one per process; see `keep_compiled_templates`)."""
+    return make_environment(None)
+
+
+def keep_compiled_templates() -> None:
+    """Have the pages keep their compiled templates in Jinja's folder (`bytecode_cache`)
+    for the next processes: called by the programs, before they render, so that the
+    core itself never writes a file. Templates already loaded stay as they are."""
+    environment().bytecode_cache = bytecode_cache()
 
 
 def make_environment(compiled: BytecodeCache | None) -> Environment:
