@@ -6,6 +6,7 @@ the core (`pages_env.keep_compiled_templates`)."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,11 +95,20 @@ def test_a_cache_that_cannot_be_written_only_costs_compiling(
     assert len(compiles) == 2 * len(set(compiles))  # every template, both times
 
 
+@pytest.mark.parametrize("taken_by", ["a file", "another user's folder"])
 def test_no_cache_where_the_default_folder_is_not_private(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken_by: str
 ) -> None:
-    # Jinja's own folder for it is taken by a file: Jinja refuses it, so no cache at all.
-    (tmp_path / f"_jinja2-cache-{os.getuid()}").write_text("")
+    # Jinja refuses its own folder for it unless it is a folder of this user's (it makes
+    # one it owns private itself): then no cache at all, rather than another's files.
+    default = tmp_path / f"_jinja2-cache-{os.getuid()}"
+    if taken_by == "a file":
+        default.write_text("")
+    else:
+        if os.getuid() != 0:
+            pytest.skip("only root can give a folder to another user")
+        default.mkdir(mode=0o700)
+        os.chown(default, 65534, 65534)
     monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
     assert bytecode_cache() is None
 
@@ -131,8 +141,9 @@ def test_the_core_alone_writes_no_compiled_template(fresh_environment: Path) -> 
 def test_the_build_command_keeps_the_compiled_templates(
     fresh_environment: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "site"
-    result = CliRunner().invoke(main, ["build", str(ROOT / "entries.yaml"), "--out", str(out)])
+    catalog = tmp_path / "entries.yaml"  # its cache folder beside it: a first build
+    shutil.copyfile(ROOT / "entries.yaml", catalog)
+    result = CliRunner().invoke(main, ["build", str(catalog), "--out", str(tmp_path / "site")])
     assert result.exit_code == 0, result.output
     assert isinstance(pages_env.environment().bytecode_cache, QuietBytecodeCache)
     assert len(kept_templates(fresh_environment)) >= 10
