@@ -12,17 +12,24 @@ itself is the very same code for both fronts.
 Site paths are answered here, on the event loop (nothing in an answer blocks: the body
 is in memory or in the mapped pack). Everything else (`/health`, the plain 404 and 405
 answers) goes to the Flask app through a2wsgi, which runs it in a thread.
+
+`ASGIWorker` is that worker (gunicorn.conf.py's `asgi`), answering clients that
+half-close their connection after sending a request, as nginx and gunicorn's gthread
+worker do and gunicorn's own asyncio worker does not.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import urllib.parse
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
 from flask import Flask
+from gunicorn.asgi.protocol import ASGIProtocol
+from gunicorn.workers import gasgi
 
 from .headers import Headers
 from .web import SiteResponder, create_app, start_background
@@ -93,15 +100,24 @@ class FeedsASGI:
 def path_info(scope: Scope) -> str:
     """The request path as WSGI's PATH_INFO spells it (percent-decoded bytes read as
     latin-1), which is how `served.View` keys its paths: from the raw path when the
-    server gives it, so that bytes that are not UTF-8 reach the lookup as they came."""
+    server gives it, so that bytes that are not UTF-8 reach the lookup as they came.
+    A target in absolute form (`GET http://host/feed.atom`, RFC 9112 3.2.2), which
+    gunicorn's asgi worker passes on whole, names the same path as its origin form,
+    as under the gthread worker and nginx."""
     raw: bytes | None = scope.get("raw_path")
     if raw is None:
         path: str = scope["path"]
         return path.encode("utf-8").decode("latin-1")
     raw = raw.partition(b"?")[0]
+    if raw[:1] != b"/":
+        raw = _ABSOLUTE_FORM.sub(b"", raw, count=1) or b"/"
     if b"%" in raw:
         raw = urllib.parse.unquote_to_bytes(raw)
     return raw.decode("latin-1")
+
+
+# RFC 3986's scheme and authority: what precedes the path of an absolute-form target.
+_ABSOLUTE_FORM = re.compile(rb"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 
 
 def _request_headers(fields: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
@@ -118,9 +134,11 @@ def _request_headers(fields: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
 # The header lists of a View are prepared once per output and shared by every request
 # for it (`served.Variant`), so their bytes are kept by the list's identity: the list
 # itself is held in the entry, so its id cannot be reused while the entry lives. Reset
-# when large, so that the lists of Sites no longer served are let go.
+# when large, so that the lists of Sites no longer served are let go. No larger than
+# what a View of a shared build keeps prepared (`served.CACHED_PATHS`): each entry holds
+# its list alive, and a crawl through 100k paths would otherwise keep ~100 MB here.
 _ENCODED: dict[int, tuple[Headers, list[tuple[bytes, bytes]]]] = {}
-_ENCODED_MOST = 50_000
+_ENCODED_MOST = 4096
 
 
 def _encoded(headers: Headers) -> list[tuple[bytes, bytes]]:
@@ -139,3 +157,64 @@ def create_asgi_app(
 ) -> FeedsASGI:
     """The ASGI app serving `catalog_path`; configured like `web.create_app`."""
     return FeedsASGI(create_app(catalog_path, test_config))
+
+
+# --- the gunicorn worker ---------------------------------------------------------------------
+
+
+class _HalfClosingProtocol(ASGIProtocol):  # type: ignore[misc]  # gunicorn has no types
+    """gunicorn's connection protocol, also answering a client that shut down its sending
+    side after a complete request (`shutdown(SHUT_WR)`: `nc -N`, some probes and proxies).
+
+    Why: gunicorn 27's protocol has no `eof_received`, so asyncio's default closes the
+    transport at the client's EOF, `connection_lost` marks the connection closed, and
+    the request already read is dropped without an answer (0 to 10 of 20 answered, by
+    whether the request ran before the EOF was read). TCP lets us keep sending: with a
+    complete request read, our side stays open until it is answered, then closes, since
+    no further request can come.
+    """
+
+    _client_done = False
+
+    def eof_received(self) -> bool | None:
+        ready = self._request_ready
+        receiver = self._body_receiver
+        if (
+            self._callback_parser is None  # HTTP/2, uWSGI: as gunicorn does
+            or self._websocket is not None
+            or ready is None
+            or not ready.is_set()  # idle, or the request cut off in its head: close
+            or (receiver is not None and not receiver._complete)  # cut off in its body
+        ):
+            return super().eof_received()  # type: ignore[no-any-return]
+        self._client_done = True
+        return True  # keep the transport open for the answer
+
+    def _arm_keepalive_timer(self) -> None:
+        """Called when the connection turns idle: after EOF no request can follow."""
+        if self._client_done:
+            self._keepalive_timeout()  # closes now, and wakes the connection's loop
+        else:
+            super()._arm_keepalive_timer()
+
+
+class ASGIWorker(gasgi.ASGIWorker):  # type: ignore[misc]
+    """gunicorn's asyncio worker with `_HalfClosingProtocol` for its connections. Keeps
+    gunicorn's class name: gunicorn.conf.py tells the two interfaces apart by it."""
+
+    def init_process(self) -> None:
+        # gunicorn makes each connection's protocol from this module-level name
+        # (`create_server(lambda: ASGIProtocol(self))` in `ASGIWorker._serve`) and has no
+        # setting for it: replace it in this worker process, before it serves anything.
+        if getattr(gasgi, "ASGIProtocol", None) is not ASGIProtocol:
+            self.log.warning(
+                "gunicorn's asgi worker no longer builds its protocol as feeds.asgi expects: "
+                "clients that half-close their connection may get no answer"
+            )
+        gasgi.ASGIProtocol = _HalfClosingProtocol
+        super().init_process()
+
+
+def worker_class_for(kind: str) -> str:
+    """gunicorn's `worker_class` for FEEDS_WORKER_CLASS `kind`: ours for `asgi`."""
+    return f"{__name__}.ASGIWorker" if kind == "asgi" else kind

@@ -12,8 +12,9 @@ Two things make it fast (10k entries, see benchmarks/RESULTS.md):
   (`export.Stage`, which flushes them to the disk as they come). Only a small report
   (file names, content tags, counts) goes back through a pipe, never the bodies; the
   parent checks the union for clashes before the tree is flipped live.
-- A cache between builds, in `.feeds-cache/` next to the catalog (or `--cache-dir`),
-  in files named after the catalog:
+- A cache between builds, in the user's own cache folder (`default_cache_dir`; or
+  `--cache-dir`), in files named after the catalog and sealed with the user's key
+  (`feeds.sealed`: a file planted there is never unpickled):
   the parsed catalog (`CatalogParser`: a rebuild parses only the entries whose text
   changed), the `feeds.memo` tables (rendered pages, feed entries, events, gzip bodies,
   each keyed by content) and the manifests of the live and the previous tree. A
@@ -38,8 +39,8 @@ import itertools
 import os
 import pickle
 import signal
+import stat
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -48,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import memo
+from . import memo, sealed
 from .catalog import CatalogErrors, read_catalog
 from .catalog.incremental import (
     CatalogParser,
@@ -64,6 +65,8 @@ from .export import (
     Stage,
     TreeManifest,
     WriteReport,
+    check_out,
+    live_tree,
     plan_files,
     staged_export,
     summary,
@@ -74,7 +77,6 @@ from .site import Renderer, catalog_last_modified, default_renderers, make_outpu
 from .text import adopt_summaries, render_summaries
 from .websub import Retry, changed_feed_paths, publish
 
-CACHE_DIR_NAME = ".feeds-cache"
 # Below this many entries a second process saves nothing (fork, page faults and the swap
 # of halves cost what it saves). Cold builds with 1 and 2 processes (tmpfs, 5 each):
 # 10 entries 0.36 s both; 100: 0.51 / 0.46 s; 300: 0.77 / 0.65 s; 600: 1.00 / 0.74 s;
@@ -90,8 +92,19 @@ class BuildOptions:
     quiet: bool = False
 
 
-def default_cache_dir(catalog_path: Path) -> Path:
-    return catalog_path.parent / CACHE_DIR_NAME
+def default_cache_dir(catalog_path: Path) -> Path | None:
+    """`${XDG_CACHE_HOME:-~/.cache}/feeds/<catalog's name>-<hash of its absolute path>`:
+    the user's own, not a folder beside the catalog, which its editors can write (a
+    pull request in CI); named by path so that two catalogs never share one. None for
+    a user without a home folder."""
+    absolute = os.path.abspath(catalog_path)
+    digest = hashlib.sha256(os.fsencode(absolute)).hexdigest()[:16]
+    home = os.environ.get("XDG_CACHE_HOME", "")
+    try:
+        root = Path(home) if os.path.isabs(home) else Path.home() / ".cache"
+    except RuntimeError:  # no HOME, and no password entry for this user
+        return None
+    return root / "feeds" / f"{Path(absolute).name}-{digest}"
 
 
 def build_command(
@@ -132,6 +145,11 @@ def _build_command(
     options = options or BuildOptions(cache_dir=default_cache_dir(catalog_path))
     err = stderr if stderr is not None else sys.stderr
     started = time.perf_counter()
+    try:  # first: a refused --out (`/`, `~`) costs no read, no walk and leaves no lock file
+        out = check_out(out)
+    except ExportError as exc:
+        print(f"feeds build: {exc}", file=err)
+        return 1
     cache = _Cache(options.cache_dir, catalog_path, out)
     child: _Child | None = None
     try:
@@ -191,18 +209,24 @@ def feed_tags(files: Mapping[str, tuple[str, int]]) -> dict[str, str]:
 def previous_feed_tags(known: Sequence[TreeManifest], out: Path) -> dict[str, str]:
     """The feeds' ETags in the export being replaced: from the cached manifest when one
     describes the live tree, else by hashing the live tree's feed files (a build with
-    --no-cache); empty for a first build, which then pings every feed."""
-    if not out.is_dir():
+    --no-cache); empty for a first build, which then pings every feed.
+
+    Only a tree of this export is read (`export.live_tree`: `out` a symlink to it; any
+    other `out` is refused), without following a symlink in it: never a walk of a
+    folder the build did not make."""
+    live = live_tree(out)
+    if live is None:
         return {}
-    live = out.resolve()
     for manifest in known:
         if live.name == manifest.tree:
             return feed_tags(manifest.files)
     tags: dict[str, str] = {}
-    for path in live.rglob("*"):
-        if path.suffix in _FEED_SUFFIXES and path.is_file():
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]  # as site.make_output
-            tags["/" + path.relative_to(live).as_posix()] = f'"{digest}"'
+    for folder, _folders, names in os.walk(live):  # follows no symlink
+        for name in names:
+            path = Path(folder, name)
+            if path.suffix in _FEED_SUFFIXES and stat.S_ISREG(path.lstat().st_mode):
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]  # as make_output
+                tags["/" + path.relative_to(live).as_posix()] = f'"{digest}"'
     return tags
 
 
@@ -598,11 +622,12 @@ class _Cache:
     builds."""
 
     def __init__(self, folder: Path | None, catalog_path: Path, out: Path) -> None:
-        self.folder = folder
+        self.folder = folder if folder is None or self._has_key() else None
         # Files named after the catalog and the export folder: builds of other catalogs
         # sharing the folder would otherwise sweep each other's tables at every build.
         self.prefix = catalog_path.name
         key = hashlib.sha256(os.path.abspath(out).encode()).hexdigest()[:16]
+        folder = self.folder
         self.manifest_file = folder / f"{self.prefix}.export-{key}.pickle" if folder else None
         self.parser_file = folder / f"{self.prefix}.parse.pickle" if folder else None
         self._parser: CatalogParser | None = None
@@ -639,14 +664,33 @@ class _Cache:
             self._parser_loaded = True
         return self._parser
 
+    def _has_key(self) -> bool:
+        """Whether cache files can be sealed and checked; if not, say so (no cache)."""
+        try:
+            sealed.key()
+        except sealed.NoKey as exc:
+            _say_ignored(Path(), exc)
+            return False
+        return True
+
+    def _load(self, path: Path, purpose: str) -> object:
+        """The value kept at `path`, or None: none there, one from another version of
+        feeds, or one this user's feeds did not write (said once, never unpickled)."""
+        try:
+            return sealed.load(path, purpose)
+        except (sealed.Unsealed, sealed.NoKey) as exc:
+            _say_ignored(path, exc)
+        except (OSError, sealed.Outdated):
+            pass
+        return None
+
     def _read_parser(self) -> CatalogParser | None:
         if self.parser_file is None:
             return None
-        try:
-            with self.parser_file.open("rb") as handle:
-                fingerprint, parser = pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
-            return None  # missing, or not ours: parse the whole file
+        saved = self._load(self.parser_file, _PARSE)
+        if not (isinstance(saved, tuple) and len(saved) == 2):
+            return None
+        fingerprint, parser = saved
         if fingerprint != memo.code_fingerprint() or not isinstance(parser, CatalogParser):
             return None
         return parser
@@ -656,7 +700,7 @@ class _Cache:
         if self.parser_file is None or self._parser is None or not self._parser_changed:
             return None
         try:
-            _write_atomically(self.parser_file, (memo.code_fingerprint(), self._parser))
+            sealed.dump(self.parser_file, _PARSE, (memo.code_fingerprint(), self._parser))
         except OSError as exc:
             return f"could not save the cache in {self.folder}: {exc.strerror or exc}"
         self._parser_changed = False
@@ -697,21 +741,24 @@ class _Cache:
             self._use_entry_names()  # else (a cold build) when the tables are saved
         if share is None:
             for saved in _MEMO_FILES:
-                memo.load(self._memo_file(saved))
+                self._load_memo(saved)
             return
-        if not memo.load(self._memo_file(share)) and share != 0:
-            memo.load(self._memo_file(0))
-        memo.load(self._memo_file("0-pages" if share != 0 else "1-calendars"))
+        if not self._load_memo(share) and share != 0:
+            self._load_memo(0)
+        self._load_memo("0-pages" if share != 0 else "1-calendars")
+
+    def _load_memo(self, share: int | str) -> bool:
+        try:
+            return memo.load(self._memo_file(share))
+        except (sealed.Unsealed, sealed.NoKey) as exc:
+            _say_ignored(self._memo_file(share), exc)
+            return False
 
     def load_manifests(self) -> tuple[TreeManifest, ...]:
         """The manifests of the live and the previous tree, as far as known. Never fails."""
         if self.folder is None or self.manifest_file is None:
             return ()
-        try:
-            with self.manifest_file.open("rb") as handle:
-                manifests = pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
-            return ()
+        manifests = self._load(self.manifest_file, _MANIFESTS)
         if not isinstance(manifests, tuple):
             return ()
         return tuple(m for m in manifests if isinstance(m, TreeManifest))
@@ -781,11 +828,24 @@ class _Cache:
         try:
             if jobs < 2:  # the other share's tables are in memo-0 now; keep one copy
                 self._memo_file(1).unlink(missing_ok=True)
-            _write_atomically(self.manifest_file, manifests)
+            sealed.dump(self.manifest_file, _MANIFESTS, manifests)
         except OSError as exc:
             return f"could not save the cache in {self.folder}: {exc.strerror or exc}"
         return None
 
+
+def _say_ignored(path: Path, problem: Exception) -> None:
+    """One line on stderr, once per process, for a cache file not used (or no key)."""
+
+    def say(line: str) -> None:
+        print(f"feeds build: {line}", file=sys.stderr, flush=True)
+
+    sealed.say_once(path, problem, say)
+
+
+# What each sealed file holds (part of its seal: one cannot stand in for another).
+_PARSE = "parsed catalog"
+_MANIFESTS = "export manifests"
 
 # Every memo file: each process's share, and what each rendered of the other's share.
 _MEMO_FILES: tuple[int | str, ...] = (0, 1, "0-pages", "1-calendars")
@@ -801,15 +861,3 @@ def _is_calendars(table: str) -> bool:
     """Whether a memo table is the calendars' own (rendered by the child of a cold build,
     by the parent of a rebuild)."""
     return table.startswith("ics.")
-
-
-def _write_atomically(path: Path, value: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".export-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -7,17 +7,33 @@ Layout, for `--out site`:
     .site.<older>.<token>/               the previous export, kept for a rollback
     .site.lock                           serialises concurrent builds
 
+Own what you make, touch nothing else. The folder holding `site` is the user's: it
+may hold their files (`.site.env`, `.site.backup/`) and other exports (`--out site.en`,
+whose trees `.site.en.<version>.<token>` also start with `.site.`). So every folder a
+build makes holds a mark, `.feeds-made` (`feeds.marks`), written into it before
+anything else, naming the export it belongs to; the lock file holds the same kind of
+words. A build removes a folder only when its name is one a build of this export gives
+(`.site.build-<token>`, `.site.<version>.<token>`) and it holds this export's mark,
+owned by this user; it removes no file but its own flip's symlink (`.site.link-<token>`,
+pointing at a tree of this export), never follows a symlink, and removes the mark last
+(a removal cut short leaves a tree still marked). An `--out` that names no folder (`/`),
+an existing folder or file that is not an export (`~`, `~/Documents`), or a symlink to
+anything but this export's tree is refused before anything is made or read: no lock
+file, no walk of the folder (`check_out`).
+
 Why a symlink flip rather than renaming directories: rename(2) can replace a symlink
 atomically but cannot replace a non-empty directory, so "rename old away, rename new
 in" leaves a moment with no `site` at all (nginx answers 404, a crash there needs a
 hand to repair). With the flip, `site` always names one complete export: before the
-flip the old one, after it the new one. Every step before the flip writes only names
-starting with `.site.`, which a crash leaves as garbage that the next build removes:
+flip the old one, after it the new one. Every step before the flip writes only marked
+folders (and the flip's symlink) starting with `.site.`, which a crash (SIGKILL at any
+point) leaves as marked garbage that the next build removes:
 
-1. write every file into `.site.build-XXXX/` (O_EXCL: a path is never written twice),
-   set its mtime from Last-Modified, then flush the filesystem (syncfs); a file whose
-   bytes and mtime are those of the live tree's copy is hard-linked to it instead of
-   written (so never edit an export's files in place: the previous tree shares them);
+1. make `.site.build-XXXX/` and write its mark; write every file into it (O_EXCL: a
+   path is never written twice), set its mtime from Last-Modified, then flush the
+   filesystem (syncfs); a file whose bytes and mtime are those of the live tree's copy
+   is hard-linked to it instead of written (so never edit an export's files in place:
+   the previous tree shares them);
 2. rename the finished tree to `.site.<version>.<token>` (complete trees only);
 3. point a new symlink at it and rename that over `site` (the atomic step);
 4. remove older trees, keeping the previous one for a rollback.
@@ -33,6 +49,9 @@ whole tree removed in step 4 (10k entries: ~30,000 links and unlinks, seconds).
 An OSError before step 3 (disk full, permissions) removes the partial tree and leaves
 the previous export as it was (a recycled tree is gone then; the next build writes a
 fresh one).
+
+Trees made before marks existed are still accepted as the live one (`site` points at
+them) but, unmarked, are never removed: delete them by hand after an upgrade.
 """
 
 from __future__ import annotations
@@ -41,6 +60,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -51,6 +71,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import marks
 from .site import Output, Site
 
 _FILE_MODE = 0o644  # public content: nginx workers run as another user
@@ -201,11 +222,84 @@ def _relative_file(output: Output) -> str:
     return "/".join(parts)
 
 
-@contextmanager
-def _build_lock(lock_path: Path, out: Path) -> Iterator[None]:
-    """One build at a time per output folder: a second one waits for the first."""
+def check_out(out: Path) -> Path:
+    """`out`, made absolute, if a build may make or replace it; else ExportError.
+
+    Makes, writes and walks nothing, so a refused `--out` leaves no trace and costs
+    nothing: `feeds build` calls it before anything else, `staged_export` before taking
+    the lock (and checks again under it). Refused: a path that names no folder (`/`), an
+    existing file or non-empty folder that is not an export (`~`, `~/Documents`), a
+    symlink to anything but a tree of this export, and a lock file that is not ours.
+    """
+    out = Path(os.path.abspath(out))
+    if not out.name:
+        raise ExportError(
+            f"--out {out} names no folder to export to; choose a new folder, such as ./site"
+        )
+    _current_tree(out)
+    _check_lock(_lock_path(out), out)
+    return out
+
+
+def live_tree(out: Path) -> Path | None:
+    """The tree of this export that `out` points to (a real folder), if any; refuses an
+    `out` that is not an export like `check_out`."""
+    current = _current_tree(Path(os.path.abspath(out)))
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        return current if current is not None and stat.S_ISDIR(_lstat_mode(current)) else None
+    except OSError:
+        return None  # the symlink dangles
+
+
+def _tree_mark(out: Path) -> bytes:
+    return marks.mark_text("export tree", out.name)
+
+
+def _lock_mark(out: Path) -> bytes:
+    return marks.mark_text("export lock", out.name)
+
+
+def _lock_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.lock"
+
+
+def _check_lock(lock_path: Path, out: Path) -> None:
+    """Refuse a lock file that this export's builds did not make (we would hold it open,
+    never write it). Empty: made by an older version, or by a build about to mark it."""
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a symlink in its place
+            raise _foreign_lock(lock_path) from exc
+        return  # missing (made by the build), or unreadable (the build says why)
+    try:
+        _refuse_foreign_lock(fd, lock_path, out)
+    finally:
+        os.close(fd)
+
+
+def _refuse_foreign_lock(fd: int, lock_path: Path, out: Path) -> None:
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+        raise _foreign_lock(lock_path)
+    if info.st_size and os.pread(fd, 4097, 0) != _lock_mark(out):
+        raise _foreign_lock(lock_path)
+
+
+def _foreign_lock(lock_path: Path) -> ExportError:
+    return ExportError(
+        f"{lock_path} exists and was not made by `feeds build` for this export; "
+        "it was left as it was: move it away or choose another --out"
+    )
+
+
+@contextmanager
+def _build_lock(out: Path) -> Iterator[None]:
+    """One build at a time per output folder: a second one waits for the first. The
+    lock file is made with its mark (O_EXCL); one found is used only if it is ours."""
+    lock_path = _lock_path(out)
+    try:
+        fd = _open_lock(lock_path, out)
     except OSError as exc:
         raise ExportError(_describe(exc, lock_path, out)) from exc
     try:
@@ -215,28 +309,97 @@ def _build_lock(lock_path: Path, out: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _open_lock(lock_path: Path, out: Path) -> int:
+    new = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(lock_path, new, 0o644)
+    except FileExistsError:
+        pass
+    else:
+        try:
+            os.write(fd, _lock_mark(out))  # a few bytes: one write
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+    try:  # flock needs no write access: an existing lock is only read
+        fd = os.open(lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a symlink in its place
+            raise _foreign_lock(lock_path) from exc
+        raise
+    try:
+        _refuse_foreign_lock(fd, lock_path, out)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def _current_tree(out: Path) -> Path | None:
     """The tree `out` points to now; refuse an `out` that this module did not make."""
-    if out.is_symlink():
+    try:
+        mode = os.lstat(out).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ExportError(_describe(exc, out, out)) from exc
+    if stat.S_ISLNK(mode):
         target = os.readlink(out)
         if _is_our_tree(out, target):
             return out.parent / target
         raise ExportError(
-            f"{out} is a symlink to {target}, not an export made by `feeds build`; "
-            "remove it or choose another --out"
+            f"{out} is a symlink to {target}, not an export made by `feeds build` "
+            f"for {out.name}; remove it or choose another --out"
         )
-    if not out.exists():
-        return None
-    if out.is_dir() and not any(out.iterdir()):
+    if stat.S_ISDIR(mode) and _is_empty(out):
         return None  # an empty folder made by hand to receive the export: _flip replaces it
     raise ExportError(
         f"{out} already exists and is not an export made by `feeds build` "
-        "(which makes it a symlink); move it away or choose another --out"
+        "(which makes it a symlink); it was left as it was: move it away or choose "
+        "another --out"
     )
 
 
+def _is_empty(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
+
+
+def _tree_name(out: Path) -> re.Pattern[str]:
+    """The names a build of `out` gives its finished trees: `.site.<version>.<token>`
+    (not `.site.en.<version>.<token>`, another export's)."""
+    return re.compile(rf"\.{re.escape(out.name)}\.[^./]{{1,12}}\.[0-9a-f]{{8}}")
+
+
 def _is_our_tree(out: Path, target: str) -> bool:
-    return "/" not in target and target.startswith(f".{out.name}.") and ".build-" not in target
+    """Whether `target`, a name next to `out`, is a finished tree of this export: a tree's
+    name, and a real folder holding this export's mark. A folder of that name without a
+    mark, made by an older version, is accepted too (a build left it behind: it is never
+    removed), and so is a name that is gone (the symlink dangles: nothing to lose)."""
+    if not _tree_name(out).fullmatch(target):
+        return False
+    try:
+        mode = _lstat_mode(out.parent / target)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    if not stat.S_ISDIR(mode):
+        return False
+    mark = marks.read_mark(out.parent / target)
+    return mark is None or mark == _tree_mark(out)
+
+
+def _is_marked_tree(out: Path, tree: Path) -> bool:
+    return marks.read_mark(tree) == _tree_mark(out)
+
+
+def _lstat_mode(path: Path) -> int:
+    return os.lstat(path).st_mode
 
 
 @contextmanager
@@ -249,14 +412,14 @@ def staged_export(out: Path, version: str, known: Sequence[TreeManifest] = ()) -
     is set; when it raises, the partial tree is removed and `out` is left as it was.
     """
     started = time.perf_counter()
-    out = Path(os.path.abspath(out))
+    out = check_out(out)  # before anything is made: a refused `out` leaves no lock file
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(_describe(exc, parent, out)) from exc
-    with _build_lock(parent / f".{out.name}.lock", out):
-        current = _current_tree(out)
+    with _build_lock(out):
+        current = _current_tree(out)  # again: another build may have flipped it meanwhile
         try:
             staging, recycled = _staging(out, current, known)
             stage = Stage(out, staging, _reusable(current, known), recycled)
@@ -269,7 +432,7 @@ def staged_export(out: Path, version: str, known: Sequence[TreeManifest] = ()) -
                 stage.flusher.stop()
             tree = stage.complete(version)
         except BaseException:
-            shutil.rmtree(stage.staging, ignore_errors=True)
+            _remove_tree(out, Path(stage.staging))
             raise
         _flip(out, tree)
         _remove_stale(out, keep={tree.name, current.name if current else ""})
@@ -354,9 +517,8 @@ def _staging(
         tree = out.parent / manifest.tree
         if (
             (current is None or manifest.tree != current.name)
-            and _is_our_tree(out, manifest.tree)
-            and tree.is_dir()
-            and not tree.is_symlink()
+            and _tree_name(out).fullmatch(manifest.tree)
+            and _is_marked_tree(out, tree)  # a real folder of this export's, not a copy's
         ):
             staging = _staging_name(out)
             os.rename(tree, staging)
@@ -548,10 +710,27 @@ def _staging_name(out: Path) -> str:
 
 
 def _make_staging(out: Path) -> str:
+    """A new staging folder, marked before anything is written into it."""
     staging = _staging_name(out)
     os.mkdir(staging, _DIR_MODE)
-    os.chmod(staging, _DIR_MODE)  # mkdir honours the umask; the export must be world-readable
+    try:
+        marks.write_mark(staging, _tree_mark(out))
+        os.chmod(staging, _DIR_MODE)  # mkdir honours the umask; the export is world-readable
+    except BaseException:
+        # Made a moment ago by this call: remove it (a mark half written too).
+        with suppress(OSError):
+            os.unlink(os.path.join(staging, marks.MARK))
+        with suppress(OSError):
+            os.rmdir(staging)
+        raise
     return staging
+
+
+def _remove_tree(out: Path, tree: Path) -> None:
+    """Remove a tree of this export (marked), never anything else; a failure leaves it
+    marked, for the next build's `_remove_stale`."""
+    with suppress(OSError):
+        marks.remove_marked(tree, _tree_mark(out))
 
 
 def _umask() -> int:
@@ -630,35 +809,40 @@ def _flip(out: Path, tree: Path) -> None:
         os.replace(link, out)
         _fsync_dir(out.parent)
     except OSError as exc:
-        for leftover in (link, tree):
-            if leftover.is_symlink():
-                leftover.unlink(missing_ok=True)
-            else:
-                shutil.rmtree(leftover, ignore_errors=True)
+        with suppress(OSError):
+            if link.is_symlink():  # made by this call: ours
+                link.unlink()
+        _remove_tree(out, tree)
         raise ExportError(_describe(exc, out, out)) from exc
 
 
 def _remove_stale(out: Path, keep: set[str]) -> None:
-    """Remove what older or crashed builds left, except the live and the previous tree.
+    """Remove what older or crashed builds of this export left, except the live and the
+    previous tree: folders of a build's names holding this export's mark, and the
+    flip's symlinks pointing at this export's trees. Nothing else, whatever its name
+    (`.site.env`, `.site.backup/`, another export's `.site.en.*`, the lock).
 
     The new export is already live, so a failure here is not an error of the build.
     """
-    prefix = f".{out.name}."
+    staging = re.compile(rf"\.{re.escape(out.name)}\.build-[0-9a-f]{{8}}")
+    link = re.compile(rf"\.{re.escape(out.name)}\.link-[0-9a-f]{{8}}")
+    trees = _tree_name(out)
     try:
-        entries = list(out.parent.iterdir())
+        with os.scandir(out.parent) as found:
+            entries = [(e.name, e.is_symlink(), e.is_dir(follow_symlinks=False)) for e in found]
     except OSError:
         return
-    for entry in entries:
-        name = entry.name
-        if not name.startswith(prefix) or name in keep or name == f"{prefix}lock":
+    for name, is_link, is_folder in entries:
+        if name in keep:
             continue
         try:
-            if entry.is_symlink() or entry.is_file():
-                entry.unlink(missing_ok=True)
-            else:
-                shutil.rmtree(entry, ignore_errors=True)
+            if is_link and link.fullmatch(name):
+                if trees.fullmatch(os.readlink(out.parent / name)):
+                    os.unlink(out.parent / name)
+            elif is_folder and (staging.fullmatch(name) or trees.fullmatch(name)):
+                marks.remove_marked(out.parent / name, _tree_mark(out))
         except OSError:
-            continue  # left for the next build to retry
+            continue  # left for the next build to retry: still marked
 
 
 def _describe(exc: OSError, where: Path | str, out: Path) -> str:

@@ -12,7 +12,8 @@ the edited entry misses.
   latest build is dropped at its end, so memory stays bounded by one catalog's worth
   however long a server runs and however often the catalog changes.
 - `save(path)` / `load(path)` keep the tables between `feeds build` runs (a warm cache),
-  all but those made with `Memo(name, saved=False)`.
+  all but those made with `Memo(name, saved=False)`, in a file sealed with this user's
+  key (`feeds.sealed`): one planted where the cache is is never unpickled.
   The file is tagged with a fingerprint of the code, so a change to any module of the
   package, or a different Python, silently starts cold instead of reusing stale output.
 """
@@ -21,14 +22,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
-import pickle
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Generic, TypeVar
+
+from . import sealed
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -199,15 +199,10 @@ def save(path: Path, tables: Callable[[str], bool] = lambda name: True) -> None:
         name: table.values | table.used  # `used`: values got outside of any build
         for name, table in _kept(tables)
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".memo-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump((code_fingerprint(), payload), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    sealed.dump(path, SEALED_AS, (code_fingerprint(), payload))
+
+
+SEALED_AS = "memo tables"  # the purpose its files are sealed for (`feeds.sealed`)
 
 
 def filled(tables: Callable[[str], bool]) -> bool:
@@ -223,16 +218,22 @@ def _kept(tables: Callable[[str], bool]) -> Iterator[tuple[str, Memo[Hashable, o
 
 
 def load(path: Path) -> bool:
-    """Add the tables in `path` to ours if it was written by this very code; False otherwise.
+    """Add the tables in `path` to ours if it was written by this very code; False if
+    there is no such file, or one from another version of the code.
 
-    The file is our own cache in our own folder (never user input), so unpickling it is
-    as trusted as importing our modules; a corrupt or foreign file is ignored.
+    Raises `sealed.Unsealed` for a file that this user's feeds did not write (planted
+    or damaged: never unpickled), and `sealed.NoKey` where no key can be had; the
+    caller says so, and goes on with the tables to fill.
     """
     try:
-        with path.open("rb") as handle:
-            fingerprint, payload = pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        saved = sealed.load(path, SEALED_AS)
+    except (sealed.Unsealed, sealed.NoKey):
+        raise
+    except (OSError, sealed.Outdated):  # none, or unreadable: the tables fill anew
         return False
+    if not (isinstance(saved, tuple) and len(saved) == 2):
+        return False
+    fingerprint, payload = saved
     if fingerprint != code_fingerprint() or not isinstance(payload, dict):
         return False
     for name, values in payload.items():

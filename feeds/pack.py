@@ -6,7 +6,7 @@ its render caches and a second Site during each rebuild. Instead one builder pro
 
     <dir>/blobs-<pid>-<gen>    the bodies, identity and gzip, each stored once by ETag
     <dir>/rows-<pid>-<n>       the rows of a publish: one per Output (headers' inputs and
-                               where its bodies lie)
+                               where its bodies lie), a flat table (`feeds.rowtable`)
     <dir>/index                what to serve: the rows file, the rows changed since it,
                                and the builder's /health report
 
@@ -22,37 +22,45 @@ them, and the pages they do send are the page cache's, one copy for all of them.
   keeps an unlinked file's pages for as long as they are mapped).
 - The rows (15,000 at 10k entries) are written whole to a rows file only now and then;
   each publish writes an index with the rows changed since (an edit changes a few
-  dozen), so a publish pickles and a worker unpickles those few (~15 ms each way saved
-  at 10k), and the rows a worker rebuilds from its copy of the rows file are the same
-  objects from one publish to the next (comparing them is comparing pointers). A new
-  rows file is written when the changes reach an eighth of the rows; the one before it
-  is kept until the next, for a worker that read the index just before.
+  dozen), so a publish pickles and a worker unpickles those few. A new rows file is
+  written when the changes reach an eighth of the rows; the one before it is kept until
+  the next, for a worker that read the index just before.
+- Workers map the rows file too and read the row of a path when it is first requested:
+  unpickled, the rows of a 100k-entry Site cost each worker ~100 MB of its own memory.
+
+The index is a pickle, sealed with the user's key (`feeds.sealed`; the builder and the
+workers run as one user): a file planted or replaced in the directory is never
+unpickled, and a worker keeps serving what it has. The rows file is plain data, never
+unpickled; the sealed index names it with its digest, checked when a worker maps it.
 """
 
 from __future__ import annotations
 
 import mmap
 import os
-import pickle
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from . import rowtable, sealed
+from .rowtable import RawRow, RowTable
 from .site import Output, Site
 
 INDEX = "index"
 _MIN_CAPACITY = 64 * 1024 * 1024  # sparse: costs no disk or memory until written
 _REWRITE_ROWS_AT = 8  # a new rows file once the changes reach 1/8 of the rows
+# What each sealed file holds (part of its seal: one cannot stand in for the other).
+_INDEX_PURPOSE = "shared build index"
 
 
 class Row(NamedTuple):
     """One Output as a worker needs it; bodies as (offset, length) in the blob file.
 
     The index stores each as a plain tuple (`RawRow`): pickle writes and reads those in C,
-    several times faster than named tuples; `Row._make(raw)` names the fields again.
+    several times faster than named tuples; `Row._make(raw)` names the fields again. The
+    rows file stores them as a table (`feeds.rowtable`), read back as the same tuples.
     """
 
     path: str
@@ -67,9 +75,59 @@ class Row(NamedTuple):
     gzip_body: tuple[int, int] | None
 
 
-RawRow = tuple[
-    str, str, str, str | None, datetime, bool, bool, int, tuple[int, int], tuple[int, int] | None
-]
+def wsgi_key(path: str) -> str:
+    """A Site path as WSGI spells PATH_INFO (the raw bytes decoded as latin-1, PEP 3333)."""
+    return path.encode("utf-8").decode("latin-1")
+
+
+def site_tags(paths: Iterable[str]) -> frozenset[str]:
+    """The tags that have a page (`/tags/<tag>/`): what `/embed/?tag=` may name. `paths`
+    spelled as PATH_INFO (`wsgi_key`)."""
+    parts = (path.split("/") for path in paths if path.startswith("/tags/"))
+    return frozenset(p[2] for p in parts if len(p) == 4 and p[3] == "")
+
+
+class Rows:
+    """The rows of a publish: a mapped rows file with the changes since it made.
+
+    Looked up by PATH_INFO (`wsgi_key`); a row is read from the table when asked for,
+    so a worker holds no object for a path nobody requested.
+    """
+
+    def __init__(
+        self, table: RowTable, changes: tuple[tuple[str, RawRow | None], ...] = ()
+    ) -> None:
+        self.table = table
+        # PATH_INFO -> its row now (None: gone), for the paths changed since the table
+        self.changed: dict[str, RawRow | None] = {wsgi_key(p): row for p, row in changes}
+        self._len = len(table) + sum(
+            (row is not None) - (self._in_table(key)) for key, row in self.changed.items()
+        )
+
+    def get(self, key: str) -> RawRow | None:
+        """The row served at PATH_INFO `key`, None if there is none."""
+        if key in self.changed:
+            return self.changed[key]
+        try:
+            return self.table.get(key.encode("latin-1"))
+        except UnicodeEncodeError:  # not a PATH_INFO: no Site path is spelled so
+            return None
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[RawRow]:
+        changed = self.changed
+        for row in self.table:
+            key = wsgi_key(row[0])
+            if key not in changed:
+                yield row
+        for new in changed.values():
+            if new is not None:
+                yield new
+
+    def _in_table(self, key: str) -> bool:
+        return self.table.get(key.encode("latin-1")) is not None
 
 
 @dataclass(frozen=True)
@@ -77,10 +135,11 @@ class Index:
     """What one publish says: the Site's rows (None before a good build) and health."""
 
     blobs: str | None  # blob file name in the pack directory
-    rows: tuple[RawRow, ...] | None
+    rows: Rows | None
     version: str | None  # the catalog's content hash
     last_modified: datetime | None
     health: dict[str, Any]  # the builder's /health report (see web.health_report)
+    tags: frozenset[str] = frozenset()  # `site_tags` of the rows' paths
 
 
 @dataclass(frozen=True)
@@ -89,10 +148,12 @@ class _Head:
 
     blobs: str | None
     rows_file: str | None  # None before a good build
+    rows_digest: str | None  # the rows file's `rowtable.digest`
     changes: tuple[tuple[str, RawRow | None], ...]  # path -> its row now (None: gone)
     version: str | None
     last_modified: datetime | None
     health: dict[str, Any]
+    tags: frozenset[str]
 
 
 class PackWriter:
@@ -104,13 +165,15 @@ class PackWriter:
 
     def __init__(self, directory: Path) -> None:
         """Take over `directory` (one per server): what an earlier run left is removed
-        first, so that no worker maps the old index over a blob file being rewritten."""
+        first, so that no worker maps the old index over a blob file being rewritten.
+        Raises `sealed.NoKey` where this user can keep no key to seal the files with."""
+        sealed.key()
         self.directory = directory
         (directory / INDEX).unlink(missing_ok=True)
         for stale in [*directory.glob("blobs-*"), *directory.glob("rows-*")]:
             stale.unlink()
         self._generation = 0
-        self._rows_files: list[str] = []  # the last two written, the newest last
+        self._rows_files: list[tuple[str, str]] = []  # the last two (name, digest), newest last
         self._rows_written = 0
         self._since_rows_file: set[str] = set()  # paths whose row changed since it
         self._blobs: str | None = None
@@ -119,6 +182,7 @@ class PackWriter:
         self._dead = 0  # of those, bytes no row refers to any more (an upper bound)
         self._where: dict[str, tuple[int, int]] = {}  # ETag -> (offset, length) in the file
         self._rows: dict[str, RawRow] = {}  # path -> its row, for the Site last published
+        self._tags: frozenset[str] = frozenset()
         self._site: Site | None = None
 
     def publish(self, site: Site | None, health: dict[str, Any]) -> None:
@@ -126,34 +190,41 @@ class PackWriter:
             self._store(site)
             self._site = site
         site = self._site
-        rows_file, changes = self._rows_and_changes() if site is not None else (None, ())
+        rows_file, digest, changes = (
+            self._rows_and_changes() if site is not None else (None, None, ())
+        )
         head = _Head(
             blobs=self._blobs,
             rows_file=rows_file,
+            rows_digest=digest,
             changes=changes,
             version=site.version if site is not None else None,
             last_modified=site.last_modified if site is not None else None,
             health=health,
+            tags=self._tags,
         )
-        _write_atomically(self.directory / INDEX, pickle.dumps(head, pickle.HIGHEST_PROTOCOL))
+        sealed.dump(self.directory / INDEX, _INDEX_PURPOSE, head)
 
-    def _rows_and_changes(self) -> tuple[str, tuple[tuple[str, RawRow | None], ...]]:
-        """The rows file to read and the changes since it; a new one when they are many."""
+    def _rows_and_changes(self) -> tuple[str, str, tuple[tuple[str, RawRow | None], ...]]:
+        """The rows file to read (name, digest) and the changes since it; a new one when
+        they are many."""
         since = self._since_rows_file
         if not self._rows_files or len(since) * _REWRITE_ROWS_AT > len(self._rows):
             self._write_rows_file()
-            return self._rows_files[-1], ()
+            return *self._rows_files[-1], ()
         changes = tuple((path, self._rows.get(path)) for path in sorted(since))
-        return self._rows_files[-1], changes
+        return *self._rows_files[-1], changes
 
     def _write_rows_file(self) -> None:
         self._rows_written += 1  # a name is never reused for other rows, even by a restart
         name = f"rows-{os.getpid()}-{self._rows_written}"
-        rows = tuple(self._rows.values())
-        _write_atomically(self.directory / name, pickle.dumps(rows, pickle.HIGHEST_PROTOCOL))
-        self._rows_files.append(name)
+        table = rowtable.encode(self._rows.values())
+        descriptor = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(table)
+        self._rows_files.append((name, rowtable.digest(table)))
         if len(self._rows_files) > 2:  # a worker may still be about to read the one before
-            (self.directory / self._rows_files.pop(0)).unlink(missing_ok=True)
+            (self.directory / self._rows_files.pop(0)[0]).unlink(missing_ok=True)
         self._since_rows_file = set()
 
     def _store(self, site: Site) -> None:
@@ -178,6 +249,8 @@ class PackWriter:
         if self._blobs is None or self._size + new > self._capacity or self._dead + freed > live:
             self._start_generation(sum(_length(output) for output in outputs.values()))
             rows, changed, freed = {}, list(outputs.values()), 0
+        paths_changed = bool(gone) or rows is not self._rows
+        paths_changed = paths_changed or any(output.path not in rows for output in changed)
         for path in gone:
             rows.pop(path, None)
         self._dead += freed
@@ -186,6 +259,8 @@ class PackWriter:
             rows[output.path] = _row(output, self._where)
         self._since_rows_file.update(output.path for output in changed)
         self._since_rows_file.update(gone)
+        if paths_changed:
+            self._tags = site_tags(wsgi_key(path) for path in outputs)
         self._rows = rows
 
     def _start_generation(self, live: int) -> None:
@@ -265,17 +340,6 @@ def _row(output: Output, where: dict[str, tuple[int, int]]) -> RawRow:
     )
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
 @dataclass(frozen=True)
 class Mapped:
     """An index with its blob file mapped: what a worker serves from."""
@@ -294,13 +358,14 @@ class PackReader:
         self._mapped: Mapped | None = None
         self._map_name: str | None = None
         self._map: mmap.mmap | None = None
-        self._rows_name: str | None = None
-        self._rows: tuple[RawRow, ...] = ()
-        self._positions: dict[str, int] = {}  # path -> its place in `_rows`
+        self._table_name: str | None = None
+        self._table: RowTable | None = None
 
     def read(self) -> Mapped | None:
         """The latest publish; the same object while the index is unchanged; None before
-        the first. Raises OSError or pickle errors on a damaged pack."""
+        the first. Raises OSError or ValueError on a damaged pack, or on a file in it
+        that the builder did not write (`sealed.Unsealed`: never unpickled; a rows file
+        whose digest is not the one the index names: never read)."""
         try:
             stat = os.stat(self.directory / INDEX)
         except FileNotFoundError:
@@ -308,47 +373,36 @@ class PackReader:
         stamp = (stat.st_ino, stat.st_mtime_ns)
         if stamp == self._stamp and self._mapped is not None:
             return self._mapped
-        with open(self.directory / INDEX, "rb") as file:
-            head = pickle.load(file)  # our own builder's file in our own directory
+        head = self._load(INDEX, _INDEX_PURPOSE)
         if not isinstance(head, _Head):
             raise TypeError(f"{self.directory / INDEX} is not a pack index")
-        rows = self._rows_of(head.rows_file, head.changes)
-        index = Index(head.blobs, rows, head.version, head.last_modified, head.health)
+        table = self._table_of(head.rows_file, head.rows_digest)
+        rows = Rows(table, head.changes) if table is not None else None
+        index = Index(head.blobs, rows, head.version, head.last_modified, head.health, head.tags)
         self._mapped = Mapped(index, self._blobs(index.blobs))
         self._stamp = stamp
         return self._mapped
 
-    def _rows_of(
-        self, name: str | None, changes: tuple[tuple[str, RawRow | None], ...]
-    ) -> tuple[RawRow, ...] | None:
-        """The rows file `name` (read once) with `changes` made: rows not changed are the
-        very tuples of the last read."""
-        if name is None:
+    def _table_of(self, name: str | None, digest: str | None) -> RowTable | None:
+        """The rows file `name`, mapped once, and only if its digest is `digest`."""
+        if name is None or digest is None:
             return None
-        if name != self._rows_name:
-            with open(self.directory / name, "rb") as file:
-                rows = pickle.load(file)
-            if not isinstance(rows, tuple):
-                raise TypeError(f"{self.directory / name} is not a rows file")
-            self._rows, self._rows_name = rows, name
-            self._positions = {row[0]: position for position, row in enumerate(rows)}
-        if not changes:
-            return self._rows
-        rows = list(self._rows)
-        gone: set[int] = set()
-        added: list[RawRow] = []
-        for path, row in changes:
-            position = self._positions.get(path)
-            if position is None:
-                if row is not None:
-                    added.append(row)
-            elif row is None:
-                gone.add(position)
-            else:
-                rows[position] = row
-        if gone:
-            rows = [row for position, row in enumerate(rows) if position not in gone]
-        return tuple(rows + added)
+        if name != self._table_name:
+            path = self.directory / name
+            with open(path, "rb") as file:
+                data = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+            if rowtable.digest(data) != digest:
+                data.close()
+                raise ValueError(f"{path} is not the rows file the index names; not read")
+            self._table, self._table_name = RowTable(data), name
+        return self._table
+
+    def _load(self, name: str, purpose: str) -> object:
+        path = self.directory / name
+        try:
+            return sealed.load(path, purpose)
+        except sealed.Unsealed as exc:  # the one line the worker logs: say which file
+            raise sealed.Unsealed(sealed.ignored(path, exc)) from None
 
     def _blobs(self, name: str | None) -> mmap.mmap | None:
         if name is not None and name != self._map_name:

@@ -18,12 +18,10 @@ a ready-to-serve value.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
 import os
 import pickle
-import stat
 import threading
 import time
 from collections.abc import Callable
@@ -32,8 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from .catalog import DEFAULT_MAX_BYTES, CatalogErrors
+from .catalog import DEFAULT_MAX_BYTES, CatalogError, CatalogErrors, read_catalog_file
 from .catalog.incremental import CatalogParser
+from .filewatch import CloseWatch
 from .model import Catalog
 from .pack import Mapped, PackReader
 from .site import Site, build_site
@@ -50,6 +49,7 @@ DEFAULT_INTERVAL = 0.1
 PACK_INTERVAL = 0.02
 Build = Callable[[Catalog], Site]
 _CLOCK_TICK = 0.01  # seconds: how far a file's ctime may lag behind time.time()
+_STOP_SLICE = 0.25  # seconds: how long a stopped watcher thread may take to notice
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,9 @@ class Live(Generic[View]):
     view: View | None = None  # `derive(site, problems)`, what requests are answered from
     loaded_at: datetime | None = None  # when the served catalog was loaded (wall clock)
     problems: tuple[str, ...] = ()  # why the file on disk is not served; () when it is
+    # The same problems, located (file, line, field path): /health shows only where they
+    # are, never their messages, which quote the file.
+    errors: tuple[CatalogError, ...] = ()
     last_error: tuple[str, ...] = ()  # the most recent failed load, kept after a fix
     last_error_at: datetime | None = None
     reloads: int = 0  # good catalogs swapped in after the first
@@ -82,6 +85,16 @@ class _Stamp:
 
 class _Unsettled(Exception):
     """The file changed while it was being read: try again at the next check."""
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What a watcher is doing about the file on disk, for /health (wall-clock seconds)."""
+
+    building_since: float | None = None  # reading, parsing, building, publishing
+    writing_since: float | None = None  # a writer has had the file open since
+    unread_change: bool = False  # its stat differs from the one last read: not looked at yet
+    disk_version: str | None = None  # sha256 of the bytes last read
 
 
 @dataclass
@@ -165,8 +178,12 @@ class Polling:
                 self.check_now()
             except Exception:  # never let the watcher die: the next check may succeed
                 log.exception("%s: check failed", self._thread_name)
-            if stop.wait(self.next_wait()):
+            if self._wait(stop, self.next_wait()):
                 return
+
+    def _wait(self, stop: threading.Event, seconds: float) -> bool:
+        """Wait `seconds` (or less, when there is news); True when asked to stop."""
+        return stop.wait(seconds)
 
 
 class CatalogWatcher(Polling, Generic[View]):
@@ -188,9 +205,18 @@ class CatalogWatcher(Polling, Generic[View]):
         build: Build = build_site,
         interval: float = DEFAULT_INTERVAL,
         settle_in_place: bool = False,
+        watch_closes: bool = True,
     ) -> None:
         super().__init__(interval)
         self.path = path
+        # With inotify (Linux; `filewatch`), a file is read only when no writer has it
+        # open, and at once when its writer closes it: no settle time to wait out.
+        self.watch_closes = watch_closes
+        self._closes: CloseWatch | None = None
+        self._closes_pid = 0
+        self._vouched = False  # inotify saw what changed the file since the last read
+        self.building_since: float | None = None
+        self.writing_since: float | None = None
         # An editor that rewrites the file in place (same inode) can be caught between two
         # writes, and the first part alone may be valid YAML: with this, a file changed in
         # place is read only once it held still for `interval`: its stat stayed the same
@@ -205,6 +231,7 @@ class CatalogWatcher(Polling, Generic[View]):
         self._build = build
         self._live: Live[View] = Live()
         self._seen = _Seen()
+        self._looked_at: _Stamp | None = None  # the stat of the last look that decided
         self._lock = threading.Lock()  # one check at a time (thread and callers)
         self._listeners: list[Listener[View]] = []
 
@@ -218,26 +245,108 @@ class CatalogWatcher(Polling, Generic[View]):
 
     # --- checking ------------------------------------------------------------------------
 
+    def open_close_watch(self) -> bool:
+        """Start following the file's writers with inotify (in the thread that checks);
+        False where inotify is not available: the settle time applies."""
+        closes = self._closes
+        if closes is not None and self._closes_pid != os.getpid():
+            closes.close()  # a fork's copy: its parent reads that queue, we need our own
+            self._closes = closes = None
+        if self.watch_closes and closes is None:
+            self._closes, self._closes_pid = CloseWatch.open(self.path), os.getpid()
+        return self._closes is not None
+
+    def start(self) -> None:
+        # Watch before the thread's first read: a write from now on is seen. (Not under
+        # the check's lock: a request starting the watcher must not wait for a build.)
+        self.open_close_watch()
+        super().start()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep up to `seconds`, waking early when inotify has news of the file."""
+        closes = self._closes
+        if closes is None:
+            time.sleep(seconds)
+        else:
+            closes.wait(seconds)
+
+    def _wait(self, stop: threading.Event, seconds: float) -> bool:
+        if self._closes is None and not self.open_close_watch():
+            return stop.wait(seconds)
+        closes = self._closes
+        assert closes is not None
+        deadline = time.monotonic() + seconds
+        # In slices: `stop()` is not an inotify event, and must not wait a whole interval.
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or closes.wait(min(left, _STOP_SLICE)):
+                break
+        return stop.is_set()
+
+    def stop(self) -> None:
+        super().stop()
+        closes, self._closes = self._closes, None
+        if closes is not None:
+            closes.close()
+
+    def activity(self) -> Activity:
+        """What is going on with the file on disk now (cheap: one stat)."""
+        try:
+            unread = _Stamp.of(os.stat(self.path)) != self._looked_at
+        except OSError:
+            unread = False  # already a problem (or about to be): the check reports it
+        return Activity(self.building_since, self.writing_since, unread, self._seen.digest)
+
+    def _writer_at_work(self) -> bool:
+        """Whether a writer still has the file open (inotify), draining its news."""
+        closes = self._closes
+        if closes is None:
+            return False
+        news = closes.drain()
+        if news.touched:
+            self._vouched = not news.events_lost
+        if closes.writing:
+            if self.writing_since is None:
+                self.writing_since = time.time()
+                log.info("%s is being written; read when its writer closes it", self.path)
+            return True
+        self.writing_since = None
+        return False
+
     def check_now(self) -> bool:
         """Look at the file once; swap in a new Site if it changed and is good.
 
         Returns whether `live` changed (a new Site, or new problems).
         """
         with self._lock:
+            if self._writer_at_work():
+                return False
             try:
                 data, stamp = self._read_if_changed()
             except _Unsettled:
                 return False
+            except CatalogErrors as exc:  # not a file, unreadable, too large
+                self._seen = _Seen()
+                self._looked_at = _stamp_or_none(self.path)
+                return self._fail(tuple(exc.errors))
             except OSError as exc:
                 self._seen = _Seen()  # read again from scratch once it is back
-                return self._fail((f"{self.path}: cannot read the catalog: {_reason(exc)}",))
+                self._looked_at = _stamp_or_none(self.path)
+                message = f"cannot read the catalog: {_reason(exc)}"
+                return self._fail((CatalogError(str(self.path), 0, "", message),))
+            self._looked_at = stamp
             if data is None:
                 return False
+            self._vouched = False
             digest = hashlib.sha256(data).hexdigest()
             previous, self._seen = self._seen.digest, _Seen(stamp, digest)
             if digest == previous:
                 return False  # touched or rewritten with the same bytes
-            return self._load(data, digest)
+            self.building_since = time.time()
+            try:
+                return self._load(data, digest)
+            finally:
+                self.building_since = None
 
     def next_wait(self) -> float:
         look_again, self._look_again = self._look_again, None
@@ -249,20 +358,18 @@ class CatalogWatcher(Polling, Generic[View]):
         if stamp == self._seen.stamp:
             return None, stamp
         seen = self._seen.stamp
-        if self.settle_in_place and seen is not None and stamp.inode == seen.inode:
+        # inotify saw the writer close the file: it is complete, nothing to wait for.
+        settle = self.settle_in_place and not self._vouched
+        if settle and seen is not None and stamp.inode == seen.inode:
             pending, self._pending = self._pending, stamp
             unsettled = self._unsettled_for(info)
             if pending != stamp and unsettled > 0:
                 self._look_again = unsettled
                 raise _Unsettled  # changed in place since the last look: let it settle
-        # O_NONBLOCK: a FIFO (or device) put in place of the catalog must not block the
-        # watcher; anything but a regular file is refused before reading.
-        with open(os.open(self.path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                raise OSError(errno.EINVAL, "not a regular file", str(self.path))
-            # Past the limit the validator only needs to see that it is too large.
-            data = file.read(DEFAULT_MAX_BYTES + 1)
-            during = _Stamp.of(os.fstat(file.fileno()))
+        # The one reader's read, as `feeds check` and `feeds build` do: a FIFO, device or
+        # folder in place of the catalog is refused (CatalogErrors) without blocking.
+        data, after_read = read_catalog_file(self.path)
+        during = _Stamp.of(after_read)
         # A writer still at work (or a rename in between) shows up as a different stat;
         # reading again at the next check avoids building from a half-written file.
         settled = during == stamp and _Stamp.of(os.stat(self.path)) == stamp
@@ -304,6 +411,7 @@ class CatalogWatcher(Polling, Generic[View]):
                 view=self._derive(site, ()),
                 loaded_at=datetime.now(UTC),
                 problems=(),
+                errors=(),
                 reloads=live.reloads if first else live.reloads + 1,
             )
         )
@@ -317,8 +425,9 @@ class CatalogWatcher(Polling, Generic[View]):
             seconds,
         )
 
-    def _fail(self, problems: tuple[str, ...]) -> bool:
+    def _fail(self, errors: tuple[CatalogError, ...]) -> bool:
         live = self._live
+        problems = tuple(str(error) for error in errors)
         if problems == live.problems:
             return False  # the same trouble as at the last check (a file still missing)
         kept = (
@@ -332,13 +441,14 @@ class CatalogWatcher(Polling, Generic[View]):
         failed = replace(
             live, last_error=problems, last_error_at=datetime.now(UTC), failures=live.failures + 1
         )
-        return self._set(self._with_problems(failed, problems))
+        return self._set(self._with_problems(failed, errors))
 
-    def _with_problems(self, live: Live[View], problems: tuple[str, ...]) -> Live[View]:
+    def _with_problems(self, live: Live[View], errors: tuple[CatalogError, ...]) -> Live[View]:
+        problems = tuple(str(error) for error in errors)
         if live.problems == problems:
             return live
         view = self._derive(live.site, problems) if live.site is not None else None
-        return replace(live, problems=problems, view=view)
+        return replace(live, problems=problems, errors=errors, view=view)
 
     def _set(self, new: Live[View]) -> bool:
         old = self._live
@@ -353,13 +463,22 @@ class CatalogWatcher(Polling, Generic[View]):
         return True
 
 
-def _problems_of(exc: Exception, path: Path) -> tuple[str, ...]:
-    """Messages for /health and the log: file:line for catalog errors, one line otherwise."""
+def _problems_of(exc: Exception, path: Path) -> tuple[CatalogError, ...]:
+    """The problems for the log and the banner: file:line for catalog errors, one line
+    otherwise."""
     if isinstance(exc, CatalogErrors):
-        return tuple(str(error) for error in exc.errors)
+        return tuple(exc.errors)
     # Not the editor's mistake but ours (a renderer bug): keep the traceback in the log.
     log.error("building the site from %s failed", path, exc_info=exc)
-    return (f"{path}: could not build the site: {type(exc).__name__}: {exc}",)
+    message = f"could not build the site: {type(exc).__name__}: {exc}"
+    return (CatalogError(str(path), 0, "", message),)
+
+
+def _stamp_or_none(path: Path) -> _Stamp | None:
+    try:
+        return _Stamp.of(os.stat(path))
+    except OSError:
+        return None
 
 
 def _reason(exc: OSError) -> str:

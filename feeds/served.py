@@ -7,6 +7,11 @@ outputs) is a noticeable part of a reload; `ViewMaker` therefore keeps the last 
 and reuses what an unchanged output needs: the same representation (type, ETag,
 Last-Modified, policy flags) means the same header lists.
 
+A View of a shared pack prepares nothing up front (`PackServed`): a path's answers are
+made from its row when it is first requested and kept in a bounded cache. Prepared
+for every output of a 100k-entry Site, they cost each worker ~200 MB; a server answers
+most of its requests from a few hundred paths (feeds, home, calendars).
+
 A body is `data[start:stop]`: `data` is the bytes of an Output (a full slice of bytes
 is the bytes object itself, no copy), or the memory-mapped blob file of a shared pack
 (`feeds.pack`), sliced per request so that a body never sent is never resident.
@@ -15,13 +20,16 @@ is the bytes object itself, no copy), or the memory-mapped blob file of a shared
 from __future__ import annotations
 
 import mmap
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from .headers import Encoding, Headers, Representation, headers_for, not_modified_headers_for
-from .pack import Mapped, RawRow, Row
+from .pack import Mapped, Row, Rows, site_tags, wsgi_key
 from .site import Output
+
+__all__ = ["PackServed", "Served", "Variant", "View", "ViewMaker", "site_tags", "wsgi_key"]
 
 Body = bytes | mmap.mmap
 
@@ -70,15 +78,65 @@ _Place = tuple[Body, int, int]
 _Shared = dict[tuple[str, str], tuple[str, str]]
 
 
-def wsgi_key(path: str) -> str:
-    """A Site path as WSGI spells PATH_INFO (the raw bytes decoded as latin-1, PEP 3333)."""
-    return path.encode("utf-8").decode("latin-1")
+# How many paths a pack's View keeps prepared: enough for every path a busy server
+# answers often, a few MB at most.
+CACHED_PATHS = 4096
+# Header fields shared between prepared answers (see _Shared); let go when this many.
+_SHARED_MOST = 4096
+_GONE = ("no row",)
 
 
-def site_tags(paths: Iterable[str]) -> frozenset[str]:
-    """The tags that have a page (`/tags/<tag>/`): what `/embed/?tag=` may name."""
-    parts = (path.split("/") for path in paths if path.startswith("/tags/"))
-    return frozenset(p[2] for p in parts if len(p) == 4 and p[3] == "")
+class PackServed(Mapping[str, Served]):
+    """{PATH_INFO: Served} of a shared pack, each made when first asked for.
+
+    What is made is kept (at most `CACHED_PATHS`, the oldest let go first), so a path
+    requested again costs one dict lookup, as with answers prepared up front. Safe to
+    use from several request threads: a path made twice by two of them is made alike.
+    """
+
+    def __init__(
+        self, rows: Rows, blobs: mmap.mmap, cached: dict[str, Served], shared: _Shared
+    ) -> None:
+        self.rows, self.blobs = rows, blobs
+        self._cached = cached
+        self._shared = shared
+        self._lock = threading.Lock()
+
+    def get(self, key: str, default: Served | None = None) -> Served | None:  # type: ignore[override]
+        served = self._cached.get(key)
+        if served is not None:
+            return served
+        row = self.rows.get(key)
+        if row is None:
+            return default
+        served = _served(*_row_places(Row._make(row), self.blobs), None, self._shared)
+        with self._lock:
+            cached = self._cached
+            while len(cached) >= CACHED_PATHS:
+                del cached[next(iter(cached))]  # the oldest made
+            cached[key] = served
+            if len(self._shared) > _SHARED_MOST:
+                self._shared.clear()  # new answers share anew; made ones keep theirs
+        return served
+
+    def __getitem__(self, key: str) -> Served:
+        served = self.get(key)
+        if served is None:
+            raise KeyError(key)
+        return served
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and (key in self._cached or self.rows.get(key) is not None)
+
+    def __iter__(self) -> Iterator[str]:
+        return (wsgi_key(row[0]) for row in self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def cached(self) -> dict[str, Served]:
+        """A copy of what is made (copying a dict is one step for other threads)."""
+        return dict(self._cached)
 
 
 class ViewMaker:
@@ -89,10 +147,8 @@ class ViewMaker:
 
     def __init__(self) -> None:
         self._last: Mapping[str, Served] = {}
-        # from_pack: the last rows by path, with their PATH_INFO and Served, and the mapping
-        self._last_rows: dict[str, tuple[RawRow, str, Served]] = {}
-        self._last_blobs: mmap.mmap | None = None
-        self._tags: frozenset[str] = frozenset()
+        self._last_pack: PackServed | None = None
+        self._shared: _Shared = {}
 
     def from_outputs(self, outputs: Iterable[Output], version: str) -> View:
         """A View of in-memory Outputs (a Site built in this process)."""
@@ -112,31 +168,16 @@ class ViewMaker:
     def from_pack(self, mapped: Mapped) -> View | None:
         """A View of a shared pack (None while it has no good build).
 
-        A row equal to the last one for its path, in the same mapping, keeps its Served
-        as is: comparing two tuples is all an unchanged output costs a worker.
+        Answers are made as paths are requested (`PackServed`); those the last View had
+        made are kept when their row is unchanged, in the same blob mapping.
         """
         index, blobs = mapped.index, mapped.blobs
         if index.rows is None or blobs is None or index.version is None:
             return None
-        last, last_blobs = self._last_rows, self._last_blobs
-        rows: dict[str, tuple[RawRow, str, Served]] = {}
-        served: dict[str, Served] = {}
-        shared: _Shared = {}
-        for raw in index.rows:
-            path = raw[0]
-            known = last.get(path) if blobs is last_blobs else None
-            if known is not None and known[0] == raw:
-                key, answer = known[1], known[2]
-            else:
-                key = wsgi_key(path)
-                previous = known[2] if known is not None else self._last.get(key)
-                answer = _served(*_row_places(Row._make(raw), blobs), previous, shared)
-            rows[path] = (raw, key, answer)
-            served[key] = answer
-        if rows.keys() != last.keys():
-            self._tags = site_tags(served)  # the same paths, the same tag pages
-        self._last_rows, self._last_blobs, self._last = rows, blobs, served
-        return View(served, index.version, self._tags)
+        rows, last = index.rows, self._last_pack
+        kept = _unchanged(last, rows) if last is not None and last.blobs is blobs else {}
+        self._last_pack = served = PackServed(rows, blobs, kept, self._shared)
+        return View(served, index.version, index.tags)
 
     def _make(
         self, places: Iterable[tuple[str, Representation, _Place, _Place | None]], version: str
@@ -149,6 +190,20 @@ class ViewMaker:
             served[key] = _served(representation, identity, gzip, last.get(key), shared)
         self._last = served
         return View(served, version, site_tags(served))
+
+
+def _unchanged(last: PackServed, rows: Rows) -> dict[str, Served]:
+    """What `last` made that `rows` serves alike. With the same rows file, a path
+    changed in neither publish is unchanged; any other is compared (at most
+    `CACHED_PATHS` of them, when a new rows file is written now and then)."""
+    now, before = rows.changed, last.rows.changed
+    same_table = last.rows.table is rows.table
+    return {
+        key: served
+        for key, served in last.cached().items()
+        if (same_table and key not in now and key not in before)
+        or (rows.get(key) or _GONE) == last.rows.get(key)
+    }
 
 
 def _row_places(row: Row, blobs: mmap.mmap) -> tuple[Representation, _Place, _Place | None]:

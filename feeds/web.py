@@ -12,15 +12,20 @@ Configuration (`app.config`, from the environment as `FEEDS_<KEY>`, JSON-parsed)
     CATALOG          the catalog file (default `entries.yaml`)
     RELOAD           watch the catalog and swap in changes (default true)
     RELOAD_INTERVAL  seconds between two stats of the catalog (default 0.1)
-    RELOAD_SETTLE    read a file rewritten in place only once it held still for the
-                     interval (its last write, by ctime, is that old, or its stat held
-                     for one more check), so a half-finished save is not published
-                     (default true)
+    RELOAD_SETTLE    where inotify cannot tell that the writer closed the file (not
+                     Linux, no watch; `feeds.filewatch`), read a file rewritten in place
+                     only once it held still for the interval (its last write, by
+                     ctime, is that old, or its stat held for one more check), so a
+                     half-finished save is not published (default true)
     DEV_BANNER       show catalog errors on every page (`feeds serve` sets it)
     WEBSUB           ping `feed.hub` for changed feeds after a reload (default true)
     WORKER_HEADER    add `X-Worker: <pid>` to Site answers (tests of several workers)
     SHARED_BUILD     a directory: serve the build the builder process publishes there
                      instead of building in this process (gunicorn.conf.py sets it)
+    PUBLISH_ORIGIN   `http://HOST:PORT`: publish as if `feed.base_url` were there (its
+                     path kept), so every link and address works locally; ids do not
+                     change (`feed.id_authority`). `feeds serve` sets its own address.
+                     Only for a Site built in this process (not with SHARED_BUILD).
 """
 
 from __future__ import annotations
@@ -30,17 +35,22 @@ import logging
 import os
 import re
 import sys
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from flask import Flask, Response, current_app, json
+from flask import Flask, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from . import heartbeat
+from .catalog import CatalogErrors, read_catalog
+from .catalog.schema import BLOCKS
 from .headers import Headers, accepts_gzip, is_not_modified
-from .reload import DEFAULT_INTERVAL, CatalogWatcher, Live, PackWatcher
+from .model import Catalog
+from .reload import DEFAULT_INTERVAL, Activity, CatalogWatcher, Live, PackWatcher
 from .render.pages_embed import embed_query_problem
 from .render.pages_env import keep_compiled_templates
 from .served import View, ViewMaker
@@ -62,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_HEADER": False,
     "RENDERERS": None,  # a list of renderers instead of the full set (tests)
     "SHARED_BUILD": None,  # serve the builder process's pack in this directory
+    "PUBLISH_ORIGIN": None,  # publish from this origin instead of feed.base_url's
 }
 _EXTENSION = "feeds"
 
@@ -85,11 +96,14 @@ _BODY_TAG = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
 
 
 def banner_html(problems: tuple[str, ...]) -> bytes:
+    """Each problem as its `FILE:LINE: field: message` line, in a block styled by
+    style.css (`.catalog-errors`); `role="alert"`: a screen reader announces it."""
     items = "".join(f"<li><code>{html.escape(problem)}</code></li>" for problem in problems)
     return (
-        '<aside class="catalog-errors" role="alert"><p><strong>The catalog has '
+        '<div class="catalog-errors" role="alert"><p><strong>The catalog has '
         f"{len(problems)} problem{'s' if len(problems) != 1 else ''}; this page shows the "
-        f"last good version.</strong></p><ul>{items}</ul></aside>"
+        "last good version.</strong> Fix the file and reload the page.</p>"
+        f"<ul>{items}</ul></div>"
     ).encode()
 
 
@@ -137,6 +151,37 @@ def _plain(status: str, text: str, extra: Sequence[tuple[str, str]] = ()) -> Ans
 _NOT_ALLOWED = _plain(
     "405 Method Not Allowed", "405 Method Not Allowed\n", [("Allow", "GET, HEAD")]
 )
+_NOT_FOUND = _plain("404 Not Found", "404 Not Found\n")  # as Flask's (`_plain_error`)
+_ABOVE_THE_ROOT = _plain("400 Bad Request", "400 Bad Request\n")
+
+
+def odd_spelling_answer(path: str) -> Answer | None:
+    """The answer to a path spelled with dot segments or empty ones (`/./feed.atom`,
+    `/feed.atom/..`, `//feed.atom`; `path` is decoded, so `%2e` and `%2f` count too), or
+    None for every other path.
+
+    One URL, one answer, and the same one from nginx (deploy/nginx.conf says why it is not
+    a redirect): 404 for all of them, even when resolving them would name an output, and
+    400 when they climb above the root (`/..`, `/../etc/passwd`), where nginx refuses the
+    request line itself and nothing lets its configuration answer otherwise.
+    """
+    if "/." not in path and "//" not in path:
+        return None  # every Site path, at the cost of two substring scans
+    segments = path.split("/")
+    depth = 0
+    odd = False
+    # segments[0] is what precedes the leading "/"; the last may be empty ("/events/").
+    for index, segment in enumerate(segments[1:], start=1):
+        if segment == "..":
+            depth -= 1
+            if depth < 0:
+                return _ABOVE_THE_ROOT
+            odd = True
+        elif segment == "." or (segment == "" and index < len(segments) - 1):
+            odd = True  # nginx merges "//" and drops "/./": neither climbs or descends
+        elif segment != "":
+            depth += 1
+    return _NOT_FOUND if odd else None
 
 
 class SiteResponder:
@@ -192,6 +237,9 @@ class SiteResponder:
         comes with an empty one: the mapped body is not even read)."""
         if self.watch and not self.source.running_here():
             self.source.start()  # first request of this process (gunicorn: of the worker)
+        odd = odd_spelling_answer(path)
+        if odd is not None:
+            return self._with_worker(*odd)
         view = self.source.view
         if view is None:
             if path == "/health":
@@ -282,7 +330,7 @@ class LocalSource:
         return self.watcher.running_here()
 
     def health(self) -> dict[str, Any]:
-        return health_report(self.watcher.live, self.catalog_path)
+        return health_report(self.watcher.live, self.catalog_path, self.watcher.activity())
 
 
 class SharedSource:
@@ -298,8 +346,14 @@ class SharedSource:
 
     @property
     def problems(self) -> tuple[str, ...]:
+        """Where the problems are (the builder's report holds no more than that)."""
         mapped = self.watcher.mapped
-        return tuple(mapped.index.health.get("problems", ())) if mapped is not None else ()
+        located = mapped.index.health.get("problems", ()) if mapped is not None else ()
+        return tuple(
+            f"line {problem.get('line')}: {problem.get('field') or '(the file)'}"
+            for problem in located
+            if isinstance(problem, dict)
+        )
 
     def start(self) -> None:
         self.watcher.start()
@@ -308,24 +362,74 @@ class SharedSource:
         return self.watcher.running_here()
 
     def health(self) -> dict[str, Any]:
+        """The builder's latest report (its heartbeat, else its last publish), checked
+        against what this worker maps and whether the builder still lives and beats."""
         mapped = self.watcher.mapped
+        beat = heartbeat.read(self.watcher.reader.directory)
         if mapped is None:
             report = health_report(Live(), Path(""))
-            report["problems"] = ["the builder has not published a build yet"]
+            report["reason"] = "the builder has not published a build yet"
         else:
-            builder = mapped.index.health.get("pid")
-            report = {**mapped.index.health, "builder_pid": builder}
+            report = dict(beat["health"] if beat is not None else mapped.index.health)
             if self.watcher.view is None:
-                report["status"] = "unavailable"
-            elif isinstance(builder, int) and not _alive(builder):
-                # What is served stays good, but edits are no longer picked up.
-                report["status"] = "stale"
-                report["problems"] = [
-                    f"the builder process ({builder}) has exited: edits to the catalog are "
-                    "not served until the server is restarted; see the log for why"
-                ]
+                report.update(status="failed", reason=report.get("reason") or _NEVER_LOADED)
+            else:
+                if report.get("status") == "failed":
+                    # A restarted builder that cannot load the file: what is served is
+                    # an earlier builder's last good version.
+                    report.update(status="stale", reason=_PROBLEMS, catalog=None)
+                report["catalog"] = report.get("catalog") or mapped.index.health.get("catalog")
+                report.update(_builder_trouble(beat, mapped.index.health.get("pid")))
+                report.update(_not_mapped_yet(report, mapped.index.version))
+        report["builder_pid"] = beat["pid"] if beat is not None else report.get("pid")
         report["pid"] = os.getpid()
         return report
+
+
+_NEVER_LOADED = "no good catalog has been loaded yet; see problems"
+_PROBLEMS = "the catalog on disk has problems; the last good version is served"
+
+
+def _builder_trouble(beat: dict[str, Any] | None, published_by: object) -> dict[str, Any]:
+    """`stale` and why, when the builder has exited, is stopped or stopped beating."""
+    pid = beat["pid"] if beat is not None else published_by
+    if not isinstance(pid, int):
+        return {}
+    state = _process_state(pid)
+    if state == "gone":
+        # What is served stays good, but edits are no longer picked up.
+        reason = (
+            f"the builder process ({pid}) has exited: edits to the catalog are not served "
+            "until it is restarted (the server restarts it; see the log)"
+        )
+        return {"status": "stale", "reason": reason}
+    silent = time.time() - beat["at"] if beat is not None else None
+    if state == "stopped" or (silent is not None and silent > heartbeat.HEARTBEAT_STALE):
+        reason = f"the builder process ({pid}) is not responding: edits are not served"
+        return {"status": "stale", "reason": reason, "seconds": round(silent or 0.0, 1)}
+    return {}
+
+
+def _not_mapped_yet(report: dict[str, Any], mapped_version: str | None) -> dict[str, Any]:
+    """`building` while this worker has not mapped the version the builder published."""
+    catalog = report.get("catalog") or {}
+    if report.get("status") == "ok" and catalog.get("version") != mapped_version:
+        return {"status": "building", "reason": "this worker is loading the new version"}
+    return {}
+
+
+def _process_state(pid: int) -> str:
+    """`running`, `stopped` (SIGSTOP, a debugger) or `gone` (exited, or a zombie)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
+    except OSError:
+        return "running" if _alive(pid) else "gone"  # no /proc (other OS): only alive or not
+    except IndexError:
+        return "running"
+    state = fields[0] if fields else b"R"
+    if state in (b"Z", b"X"):
+        return "gone"
+    return "stopped" if state in (b"T", b"t") else "running"
 
 
 def _alive(pid: int) -> bool:
@@ -405,17 +509,50 @@ def create_app(
 def _make_watcher(app: Flask, path: Path) -> CatalogWatcher[View]:
     banner = bool(app.config["DEV_BANNER"])
     renderers: list[Renderer] | None = app.config["RENDERERS"]
+    origin: str | None = app.config["PUBLISH_ORIGIN"]
 
-    def build(catalog: Any) -> Site:
-        return build_site(catalog, renderers)
+    def build(catalog: Catalog) -> Site:
+        # Only what is rendered moves: the watcher keeps the catalog as read (its
+        # version, /health, the hub pings).
+        return build_site(published_from(catalog, origin) if origin else catalog, renderers)
 
-    return CatalogWatcher(
+    watcher: CatalogWatcher[View] = CatalogWatcher(
         path,
         _view_deriver(banner),
         build=build,
         interval=float(app.config["RELOAD_INTERVAL"]),
         settle_in_place=bool(app.config["RELOAD_SETTLE"]),
     )
+    log_when_good_again(watcher, path)
+    return watcher
+
+
+def published_from(catalog: Catalog, origin: str) -> Catalog:
+    """`catalog` with `feed.base_url` moved to `origin` (`http://127.0.0.1:8000`), its path
+    kept (a Site mounted at /feeds/ stays there). Ids come from `feed.id_authority`, so
+    no entry's or feed's id changes."""
+    path = urllib.parse.urlsplit(catalog.feed.base_url).path or "/"
+    feed = replace(catalog.feed, base_url=origin.rstrip("/") + path)
+    return replace(catalog, feed=feed)
+
+
+def local_origin(host: str, port: int) -> str:
+    """The origin a browser on this machine reaches a server listening on `host` at:
+    an address for every interface becomes loopback's; an IPv6 one is bracketed."""
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def log_when_good_again(watcher: CatalogWatcher[Any], path: Path) -> None:
+    """Log a line when a fix brings back the version already served: nothing is rebuilt,
+    so no reload says so, and the problems logged last would seem to stand."""
+
+    def on_change(old: Live[Any], new: Live[Any]) -> None:
+        if old.problems and not new.problems and new.site is old.site and new.catalog:
+            version = new.catalog.version[:12]
+            log.info("%s: catalog is good again: served version %s", path, version)
+
+    watcher.add_listener(on_change)
 
 
 def _view_deriver(banner: bool) -> Callable[[Site, tuple[str, ...]], View]:
@@ -473,12 +610,16 @@ def start_background(app: object) -> None:
 
 
 def health() -> Response:
-    """JSON for monitoring: what is served, since when, and what is wrong with the file."""
+    """JSON for monitoring: what is served, since when, and whether the file on disk is
+    (or is about to be) what is served. 200 with the status in the body, 503 when
+    nothing is served; `/health?strict=1` answers 503 unless the status is `ok`."""
     payload = runtime(current_app).source.health()
+    strict = request.args.get("strict", "") not in ("", "0", "false", "no")
+    failing = payload["status"] == "failed" or (strict and payload["status"] != "ok")
     response = current_app.response_class(
         json.dumps(payload, indent=2) + "\n",
-        status=503 if payload["status"] == "unavailable" else 200,
-        mimetype="application/json",
+        status=503 if failing else 200,
+        content_type="application/json; charset=utf-8",
     )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -489,20 +630,19 @@ def health() -> Response:
     return response
 
 
-def health_report(live: Live[Any], catalog_path: Path) -> dict[str, Any]:
-    if live.site is None:
-        status = "unavailable"  # nothing good ever loaded
-    elif live.problems:
-        status = "stale"  # serving the last good catalog; the file on disk is broken
-    else:
-        status = "ok"
+def health_report(
+    live: Live[Any], catalog_path: Path, activity: Activity | None = None
+) -> dict[str, Any]:
+    """/health's report. Public: it holds no text from the catalog file (a catalog can
+    be anything, a secrets file by mistake), only counts, line numbers and field paths
+    made of the schema's own names; the messages go to the log."""
     catalog = live.catalog
     return {
-        "status": status,
+        **_status(live, activity or Activity(), time.time()),
         "catalog": None
         if catalog is None or live.site is None
         else {
-            "file": str(catalog_path),
+            "file": catalog_path.name,
             "version": catalog.version,
             "entries": len(catalog.entries),
             "publications": len(catalog.publications),
@@ -512,14 +652,58 @@ def health_report(live: Live[Any], catalog_path: Path) -> dict[str, Any]:
             "last_modified": live.site.last_modified.isoformat(),
             "loaded_at": live.loaded_at.isoformat() if live.loaded_at else None,
         },
-        "problems": list(live.problems),
+        "problems": [
+            {"line": error.line, "field": public_field(error.field)} for error in live.errors
+        ],
+        "problem_count": len(live.errors),
         "last_error": None
         if live.last_error_at is None
-        else {"at": live.last_error_at.isoformat(), "messages": list(live.last_error)},
+        else {"at": live.last_error_at.isoformat(), "problem_count": len(live.last_error)},
         "reloads": live.reloads,
         "failed_reloads": live.failures,
         "pid": os.getpid(),
     }
+
+
+def _status(live: Live[Any], activity: Activity, now: float) -> dict[str, Any]:
+    """`status` (ok, building, stale, failed) and, unless ok, `reason` (and `seconds`).
+
+    Building comes first: a first build under way is not a failure (yet)."""
+    if activity.building_since is not None:
+        seconds = round(now - activity.building_since, 1)
+        return {"status": "building", "reason": "building the new version", "seconds": seconds}
+    if activity.writing_since is not None:
+        seconds = round(now - activity.writing_since, 1)
+        reason = "the catalog is being written: read once its writer closes it"
+        return {"status": "building", "reason": reason, "seconds": seconds}
+    if live.site is None:
+        return {"status": "failed", "reason": _NEVER_LOADED}
+    if activity.unread_change:
+        return {"status": "building", "reason": "the catalog changed: about to read it"}
+    if live.errors:
+        count = len(live.errors)
+        reason = f"the catalog on disk has {count} problem(s); the last good version is served"
+        return {"status": "stale", "reason": reason}
+    return {"status": "ok"}
+
+
+_FIELD_PART = re.compile(r"([a-z_]+)((?:\[\d+\])*)")
+_SCHEMA_NAMES = frozenset(name for block in BLOCKS.values() for name in block)
+
+
+def public_field(field: str) -> str:
+    """A problem's field path as far as it is the schema's names and indexes: a key
+    the schema does not know is the file's own text (`DB_PASSWORD`), shown as `?`."""
+    if not field:
+        return ""
+    parts: list[str] = []
+    for part in field.split("."):
+        match = _FIELD_PART.fullmatch(part)
+        if match is None or match.group(1) not in _SCHEMA_NAMES:
+            parts.append("?")
+            break
+        parts.append(part)
+    return ".".join(parts)
 
 
 def _plain_error(error: HTTPException) -> Response:
@@ -553,25 +737,64 @@ def configure_logging(level: int = logging.INFO) -> None:
     logger.propagate = False
 
 
-def run_dev_server(catalog_path: Path, host: str, port: int) -> int:
+def run_dev_server(catalog_path: Path, host: str, port: int, keep_base_url: bool = False) -> int:
     """`feeds serve`: the development server, reloading, with the error banner on pages.
 
-    Returns the exit status. A missing file is an error; a broken one is served as
-    "no good catalog yet" (503, errors listed) until the editor fixes it.
+    Publishes with its own address as `feed.base_url` (unless `keep_base_url`), so every
+    link, subscribe address and embed snippet can be tried here. Returns the exit status.
+    A path that is no file (missing, a folder, a FIFO) is an error; a broken catalog is
+    served as "no good catalog yet" (503, errors listed) until the editor fixes it.
     """
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import make_server
 
-    if not catalog_path.is_file():
+    unreadable = _unreadable(catalog_path)
+    if unreadable:
+        for line in unreadable:
+            print(line, file=sys.stderr)
+        return 1
+    configure_logging()
+    # The server first, its app after: with --port 0 only the bound socket knows the
+    # port, and the pages are rendered with the address.
+    apps: list[Flask] = []
+    try:
+        server = make_server(host, port, lambda env, start: apps[0](env, start), threaded=True)
+    except OSError as exc:
         print(
-            f"{catalog_path}: no such catalog file; give its path: feeds serve PATH",
+            f"feeds serve: cannot listen on {host}:{port}: {exc.strerror or exc}; "
+            "give another --port (or --host)",
             file=sys.stderr,
         )
         return 1
-    configure_logging()
-    app = create_app(catalog_path, {"DEV_BANNER": True, "RELOAD": True})
-    start_background(app)
+    origin = local_origin(host, server.server_port)
+    config = {
+        "DEV_BANNER": True,
+        "RELOAD": True,
+        "PUBLISH_ORIGIN": None if keep_base_url else origin,
+    }
+    apps.append(create_app(catalog_path, config))
+    start_background(apps[0])
+    bound = host if ":" not in host else f"[{host}]"
+    links = "the catalog's base_url" if keep_base_url else origin + "/"
     log.info(
-        "serving %s on http://%s:%d/ (development server; Ctrl-C to stop)", catalog_path, host, port
+        "serving %s on http://%s:%d/ (development server; links point at %s; Ctrl-C to stop)",
+        catalog_path,
+        bound,
+        server.server_port,
+        links,
     )
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    server.serve_forever()  # returns on Ctrl-C
     return 0
+
+
+def _unreadable(catalog_path: Path) -> list[str]:
+    """The shared reader's `FILE:0: cannot read the catalog: ...` lines for a path that
+    names no readable file. Other problems (a file too large) are served as any broken
+    catalog: the banner and /health say them, and a fix is picked up."""
+    try:
+        read_catalog(catalog_path)
+    except CatalogErrors as problems:
+        return [str(error) for error in problems.errors if error.message.startswith(_CANNOT_READ)]
+    return []
+
+
+_CANNOT_READ = "cannot read the catalog:"

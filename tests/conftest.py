@@ -70,6 +70,24 @@ def private_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterat
         os.environ["TMPDIR"] = saved[0]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """This run's own XDG state and cache folders (the cache key, `feeds build`'s default
+    cache: `feeds.sealed`), for the code under test and every process it starts: never
+    the real home's."""
+    folder = tmp_path_factory.mktemp("home")
+    names = ("XDG_STATE_HOME", "XDG_CACHE_HOME")
+    saved = {name: os.environ.get(name) for name in names}
+    for name in names:
+        os.environ[name] = str(folder / name.lower())
+    yield folder
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Golden:
     return Golden(bool(request.config.getoption("--update-golden")))

@@ -32,15 +32,20 @@ class RawAnswer:
         return next((v for n, v in self.headers if n.lower() == lowered), None)
 
 
-def exchange(port: int, data: bytes, timeout: float = READ_TIMEOUT) -> bytes:
+def exchange(
+    port: int, data: bytes, timeout: float = READ_TIMEOUT, *, half_close: bool = False
+) -> bytes:
     """Send `data` to 127.0.0.1:`port` and return every byte received until the server
-    closes (or `timeout` passes: whatever arrived by then)."""
+    closes (or `timeout` passes: whatever arrived by then). `half_close`: shut down our
+    sending side once `data` is sent (`shutdown(SHUT_WR)`, as `nc -N` does), still reading."""
     received = bytearray()
     deadline = time.monotonic() + timeout
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         # The server may refuse mid-way (a 100 KB header) and close: read its answer.
         with contextlib.suppress(OSError):
             sock.sendall(data)
+            if half_close:
+                sock.shutdown(socket.SHUT_WR)
         while time.monotonic() < deadline:
             sock.settimeout(max(0.01, deadline - time.monotonic()))
             try:

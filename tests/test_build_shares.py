@@ -9,19 +9,19 @@ from __future__ import annotations
 import functools
 import json
 import os
-import pickle
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rebuild_support import log_entry_page_renders
 from test_catalog_incremental import generated_catalog
 from test_export_build import build_ok, content, files
 
-from feeds import build, gzip_resume, memo
-from feeds.build import CACHE_DIR_NAME, _EntryRuns
+from feeds import build, gzip_resume, memo, sealed
+from feeds.build import _EntryRuns, default_cache_dir
 from feeds.catalog import load_catalog, parse_catalog
 from feeds.model import Catalog
 from feeds.render import atom, ics_event, pages
@@ -69,7 +69,9 @@ def bundled_catalog_in(tmp_path: Path) -> tuple[Path, Path, Path]:
     """A copy of the bundled catalog in `tmp_path`, its export and its cache folder."""
     catalog = tmp_path / "entries.yaml"
     shutil.copyfile(ROOT / "entries.yaml", catalog)
-    return catalog, tmp_path / "site", tmp_path / CACHE_DIR_NAME
+    cache = default_cache_dir(catalog)
+    assert cache is not None
+    return catalog, tmp_path / "site", cache
 
 
 def only_the_parent_claims_runs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -144,8 +146,9 @@ def test_a_cold_build_s_parent_renders_the_runs_the_child_does_not_reach(
     assert content(files(out)) == content(files(tmp_path / "alone"))  # bytes and mtimes
 
     # The parent's pages are saved apart, and the next build's child finds them.
-    with (catalog.parent / CACHE_DIR_NAME / "entries.yaml.memo-0-pages.pickle").open("rb") as f:
-        _, tables = pickle.load(f)
+    cache = default_cache_dir(catalog)
+    assert cache is not None
+    _, tables = saved_memo(cache / "entries.yaml.memo-0-pages.pickle")
     assert len([key for key in tables["pages.page"] if key[0] == "entry"]) == 450
     rendered = tmp_path / "rendered.log"
     log_entry_page_renders(monkeypatch, rendered)
@@ -299,7 +302,11 @@ def test_a_cold_build_s_child_renders_the_calendars_and_a_rebuild_s_parent_finds
     assert log.read_text().split() == [str(os.getpid())]  # that event alone, by the parent
 
 
+def saved_memo(path: Path) -> Any:
+    """(code fingerprint, tables) as `memo.save` sealed them in `path`."""
+    return sealed.load(path, memo.SEALED_AS)
+
+
 def saved_tables(path: Path) -> set[str]:
-    with path.open("rb") as handle:
-        fingerprint, tables = pickle.load(handle)
+    fingerprint, tables = saved_memo(path)
     return set(tables)

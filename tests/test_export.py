@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sample_site import LAST_MODIFIED, sample_site
 
-from feeds import export
+from feeds import export, marks
 from feeds.export import ExportError, export_site
 from feeds.site import Site, make_output
 
@@ -51,6 +51,7 @@ def test_every_path_is_written_to_its_file_with_exact_bytes(tmp_path: Path) -> N
             assert gz.read_bytes() == output.gzip_body
             assert gzip.decompress(gz.read_bytes()) == output.body
             expected.add(output.file_name + ".gz")
+    expected.add(marks.MARK)  # the tree's mark, saying it is this export's (feeds.marks)
     assert set(snapshot(out)) == expected  # nothing more, nothing less
 
 
@@ -74,7 +75,7 @@ def test_mtimes_are_last_modified_so_every_node_agrees(tmp_path: Path) -> None:
     export_site(sample_site(), tmp_path / "site")
     stamp = int(LAST_MODIFIED.timestamp())
     for name, (_body, mtime_ns) in snapshot(tmp_path / "site").items():
-        assert mtime_ns == stamp * 1_000_000_000, name
+        assert mtime_ns == (0 if name == marks.MARK else stamp * 1_000_000_000), name
 
 
 @pytest.mark.parametrize("umask", [0o077, 0o111, 0o022, 0o000])
@@ -123,14 +124,19 @@ def test_relative_link_survives_moving_the_parent(tmp_path: Path) -> None:
 def test_leftovers_of_a_crashed_build_are_removed_by_the_next(tmp_path: Path) -> None:
     out = tmp_path / "site"
     export_site(sample_site("1"), out)
+    mark = marks.mark_text("export tree", "site")
     (tmp_path / ".site.build-deadbeef" / "events").mkdir(parents=True)  # crashed while writing
+    marks.write_mark(tmp_path / ".site.build-deadbeef", mark)
     (tmp_path / ".site.0123456789ab.cafecafe").mkdir()  # crashed before the flip
+    marks.write_mark(tmp_path / ".site.0123456789ab.cafecafe", mark)
     (tmp_path / ".site.link-0badf00d").symlink_to(".site.0123456789ab.cafecafe")
     (tmp_path / "unrelated").mkdir()
+    (tmp_path / ".site.build-0ddba11a").mkdir()  # the name of a staging tree, but no mark
     result = export_site(sample_site("2"), out)
     names = siblings(out)
     assert not [n for n in names if "deadbeef" in n or "cafecafe" in n or "0badf00d" in n]
     assert "unrelated" in names and result.tree.name in names
+    assert ".site.build-0ddba11a" in names  # never remove a folder that is not marked
 
 
 def _fail_after(monkeypatch: pytest.MonkeyPatch, files: int, error: int) -> None:
@@ -304,7 +310,7 @@ def test_refuses_to_replace_a_folder_it_did_not_make(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="not an export made by `feeds build`"):
         export_site(sample_site(), out)
     assert (out / "precious.txt").read_text() == "keep me"
-    assert siblings(out) == [".site.lock", "site"]
+    assert siblings(out) == ["site"]  # refused before the lock file is made
 
 
 def test_refuses_to_repoint_a_symlink_it_did_not_make(tmp_path: Path) -> None:

@@ -26,8 +26,8 @@ from click.testing import CliRunner, Result
 from rebuild_support import log_entry_page_renders
 
 from feeds import build as build_module
-from feeds import export, memo
-from feeds.build import CACHE_DIR_NAME
+from feeds import export, marks, memo
+from feeds.build import default_cache_dir
 from feeds.catalog import incremental, load_catalog
 from feeds.catalog.build import Zones
 from feeds.catalog.layout import Chunk
@@ -67,11 +67,14 @@ def build_ok(catalog: Path, out: Path, *options: str) -> Result:
 
 
 def files(out: Path) -> dict[str, tuple[bytes, int, int]]:
-    """Every file of the live export: bytes, mtime and inode."""
+    """Every file of the live export: bytes, mtime and inode. Not the tree's mark
+    (`feeds.marks`): each tree has its own, never linked from another."""
     found = {}
     for directory, _dirs, names in os.walk(out, followlinks=True):
         for name in names:
             path = Path(directory, name)
+            if path == out / marks.MARK:
+                continue
             info = path.stat()
             found[str(path.relative_to(out))] = (path.read_bytes(), info.st_mtime_ns, info.st_ino)
     return found
@@ -213,9 +216,17 @@ def test_disk_full_in_the_second_process_is_a_clear_error(
         assert result.stderr.startswith("feeds build: disk full while writing ")
 
 
-def test_the_cache_lives_next_to_the_catalog_unless_told(catalog: Path, tmp_path: Path) -> None:
+def user_cache(catalog: Path) -> Path:
+    """The catalog's cache folder by default: the user's, never beside the catalog."""
+    folder = default_cache_dir(catalog)
+    assert folder is not None
+    return folder
+
+
+def test_the_cache_lives_in_the_user_s_folder_unless_told(catalog: Path, tmp_path: Path) -> None:
     assert build(str(catalog), "--out", str(tmp_path / "a")).exit_code == 0
-    assert (catalog.parent / CACHE_DIR_NAME / "entries.yaml.memo-0.pickle").is_file()
+    assert (user_cache(catalog) / "entries.yaml.memo-0.pickle").is_file()
+    assert not (catalog.parent / ".feeds-cache").exists()  # where editors could write
 
     elsewhere = tmp_path / "cache"
     assert (
@@ -227,13 +238,13 @@ def test_the_cache_lives_next_to_the_catalog_unless_told(catalog: Path, tmp_path
 
 def test_no_cache_leaves_nothing_behind(catalog: Path, tmp_path: Path) -> None:
     assert build(str(catalog), "--out", str(tmp_path / "site"), "--no-cache").exit_code == 0
-    assert not (catalog.parent / CACHE_DIR_NAME).exists()
+    assert not user_cache(catalog).exists()
 
 
 def test_a_corrupt_cache_is_ignored(catalog: Path, tmp_path: Path) -> None:
     out = tmp_path / "site"
     build_ok(catalog, out)
-    for cached in (catalog.parent / CACHE_DIR_NAME).iterdir():
+    for cached in user_cache(catalog).iterdir():
         cached.write_bytes(b"not a pickle")
     result = build(str(catalog), "--out", str(out))
     assert result.exit_code == 0, result.output
@@ -377,7 +388,7 @@ def test_each_process_of_a_rebuild_finds_its_own_share_of_the_cache(
     assert result.exit_code == 0, result.output
     assert not rendered.exists()  # the pages' process rendered no entry page again
     memo.clear_all()
-    (catalog.parent / CACHE_DIR_NAME / f"{catalog.name}.memo-1.pickle").unlink()
+    (user_cache(catalog) / f"{catalog.name}.memo-1.pickle").unlink()
     build_ok(catalog, out, "--jobs", "2")
     assert rendered.read_text().count("page") == len(load_catalog(catalog).entries)
 
@@ -494,4 +505,4 @@ def test_a_failed_build_has_finished_saving_its_tables_when_it_returns(
     result = build(str(catalog), "--out", str(tmp_path / "site"), "--jobs", "2")
     assert result.exit_code == 2
     assert [t for t in threading.enumerate() if t.name == "save-memo"] == []
-    assert (catalog.parent / CACHE_DIR_NAME / f"{catalog.name}.memo-0.pickle").is_file()
+    assert (user_cache(catalog) / f"{catalog.name}.memo-0.pickle").is_file()

@@ -172,7 +172,12 @@ def assert_stale_and_served(
     report = health(client)
     assert report["status"] == "stale"
     assert report["problems"], "a stale catalog with no problem named"
-    assert all(p.startswith(f"{catalog}:") for p in report["problems"]), report["problems"]
+    # Public: where each problem is, never its message (which may quote the file) ...
+    assert all(set(p) == {"line", "field"} for p in report["problems"]), report["problems"]
+    # ... which the log and the development banner have, as FILE:LINE: ...
+    messages = runtime(app).watcher.live.problems
+    assert len(messages) == len(report["problems"])
+    assert all(p.startswith(f"{catalog}:") for p in messages), messages
     assert report["catalog"]["version"] == runtime(app).watcher.live.catalog.version  # type: ignore[union-attr]
     return report
 
@@ -186,10 +191,12 @@ def test_a_fault_keeps_every_output_and_health_says_why(
     FAULTS[name](catalog, good_bytes)
     assert check(app)
     report = assert_stale_and_served(client, app, before, catalog)
+    message = runtime(app).watcher.live.problems[0]
     if name in UNREADABLE:
-        assert "cannot read the catalog" in report["problems"][0]
+        assert "cannot read the catalog" in message
+        assert report["problems"][0] == {"line": 0, "field": ""}
     else:  # the validator places it: FILE:LINE: ...
-        assert re.match(rf"{re.escape(str(catalog))}:\d+: ", report["problems"][0])
+        assert re.match(rf"{re.escape(str(catalog))}:\d+: ", message)
     assert not check(app)  # the same fault again: no new state
     restore(catalog, good_bytes)
     assert check(app)
@@ -220,7 +227,7 @@ def test_a_file_cut_mid_entry_anywhere_keeps_the_last_good_site(
         catalog.write_bytes(good_bytes[:cut])
         assert check(app), f"cut at byte {cut} (line {line}) not noticed"
         report = assert_stale_and_served(client, app, before, catalog)
-        lines = [int(m.group(1)) for p in report["problems"] if (m := re.match(r".*?:(\d+):", p))]
+        lines = [p["line"] for p in report["problems"]]
         assert lines and max(lines) <= line + 1, (cut, report["problems"])
     restore(catalog, good_bytes)
     assert check(app)
@@ -310,7 +317,8 @@ def test_a_fifo_in_place_of_the_catalog_is_a_problem_not_a_hang(app: Flask, cata
         assert done.wait(5.0), "check_now() blocked on the FIFO"  # a hang guard
         report = health(client)
         assert report["status"] == "stale"
-        assert "cannot read the catalog" in report["problems"][0]
+        assert report["problems"] == [{"line": 0, "field": ""}]
+        assert "cannot read the catalog" in runtime(app).watcher.live.problems[0]
 
 
 # --- the WebSub hub down or hanging -----------------------------------------------------------

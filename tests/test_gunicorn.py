@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import GUNICORN, Server, free_port, start_gunicorn
+from servers import GUNICORN, Server, free_port, start_gunicorn, start_process
 from werkzeug.datastructures import Headers
 
 from feeds.catalog import load_catalog, parse_catalog
@@ -94,6 +94,10 @@ def test_gunicorn_serves_every_feed_and_calendar(gunicorn: Server, catalog: Path
 
 
 def test_every_worker_converges_on_an_edit(gunicorn: Server, catalog: Path) -> None:
+    assert_every_worker_converges_on_an_edit(gunicorn, catalog)
+
+
+def assert_every_worker_converges_on_an_edit(gunicorn: Server, catalog: Path) -> None:
     pids = worker_pids(gunicorn)
     old_site = build_site(load_catalog(catalog))
     for path in feed_and_calendar_paths(old_site):
@@ -203,8 +207,30 @@ def test_the_wrong_app_for_the_worker_class_stops_the_server_clearly(
     result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 4  # gunicorn's "app failed to load", not a respawn loop
     assert f"the {worker_class} worker class serves {wanted}" in result.stderr
-    assert f"gunicorn -c gunicorn.conf.py {wanted}" in result.stderr
+    assert f"run `gunicorn {wanted}`" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# What an operator types (README, "Serving"): no -c, no FEEDS_WORKER_CLASS. gunicorn reads
+# ./gunicorn.conf.py by itself from the project root, which picks the worker for the app.
+@pytest.mark.parametrize(("app", "worker"), [("wsgi:app", "gthread"), ("asgi:app", "ASGIWorker")])
+def test_the_plain_gunicorn_command_serves_and_every_worker_converges(
+    catalog: Path, tmp_path: Path, app: str, worker: str
+) -> None:
+    port = free_port()
+    env = {name: value for name, value in os.environ.items() if name != "FEEDS_WORKER_CLASS"}
+    env.update(
+        FEEDS_CATALOG=str(catalog), FEEDS_BIND=f"127.0.0.1:{port}", FEEDS_WORKER_HEADER="true"
+    )
+    argv = [str(GUNICORN), "-w", str(WORKERS), app]
+    with start_process(argv, port, tmp_path / "gunicorn.log", cwd=ROOT, env=env) as server:
+        site = build_site(load_catalog(catalog))
+        for path in feed_and_calendar_paths(site):
+            status, headers, body = fetch(server, path)
+            assert (status, headers["ETag"], body) == (200, site[path].etag, site[path].body)
+        assert_every_worker_converges_on_an_edit(server, catalog)
+        assert "Using worker: " in server.output() and worker in server.output()
+        assert "Traceback" not in server.output()
 
 
 def test_a_killed_server_s_shared_build_is_removed_by_the_next_server(

@@ -6,6 +6,7 @@ stays what a build without a cache gives."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import pickle
 import shutil
 from pathlib import Path
@@ -15,8 +16,8 @@ import pytest
 from rebuild_support import render_in_a_build
 from test_export_build import build_ok, content, files
 
-from feeds import memo
-from feeds.build import CACHE_DIR_NAME
+from feeds import memo, sealed
+from feeds.build import default_cache_dir
 from feeds.catalog.build import Zones
 from feeds.catalog.incremental import CatalogParser, name_entries
 from feeds.catalog.layout import split
@@ -65,8 +66,7 @@ def globals_in(path: Path) -> set[str]:
             found.add(f"{module} {name}")
             return super().find_class(module, name)
 
-    with path.open("rb") as handle:
-        Recording(handle).load()
+    Recording(io.BytesIO(sealed.read(path, memo.SEALED_AS))).load()
     return found
 
 
@@ -138,7 +138,8 @@ def test_a_key_of_an_entry_without_a_name_is_saved_whole(tmp_path: Path) -> None
 def test_the_cache_files_of_a_build_hold_no_entry(tmp_path: Path) -> None:
     catalog = tmp_path / "entries.yaml"
     shutil.copyfile(ROOT / "entries.yaml", catalog)
-    out, cache = tmp_path / "site", tmp_path / CACHE_DIR_NAME
+    out, cache = tmp_path / "site", default_cache_dir(catalog)
+    assert cache is not None
     for _ in ("cold", "rebuild"):
         build_ok(catalog, out, "--jobs", "2")
         saved = sorted(cache.glob("entries.yaml.memo-*.pickle"))
@@ -150,6 +151,6 @@ def test_the_cache_files_of_a_build_hold_no_entry(tmp_path: Path) -> None:
     before = content(files(out))
     catalog.write_bytes(catalog.read_bytes().replace(*EDITED_TITLE))
     build_ok(catalog, out, "--jobs", "2")
-    fresh = tmp_path / "fresh"
+    fresh = tmp_path / "fresh" / "site"  # named as `out`: its marker file names it
     build_ok(catalog, fresh, "--no-cache")
     assert content(files(out)) == content(files(fresh)) != before

@@ -293,8 +293,11 @@ def app_client(built: Server) -> Any:
     return web.create_app(catalog_path=str(ROOT / "entries.yaml")).test_client()
 
 
-# Paths the Site does not have, each a different way of missing.
+# Paths the Site does not have, each a different way of missing; and spellings of its
+# paths with dot segments or empty ones, refused alike (tests/test_http_paths.py has more).
 NOT_THERE = ["/nope", "/nope.html", "/feed.atom.gz", "/tags/", "/.hidden"]
+ODD_SPELLINGS = ["/./feed.atom", "/feed.atom/..", "/entries/../feed.atom", "/feed.atom//"]
+ODD_SPELLINGS += ["/%2e/feed.atom", "/feed.atom/%2e%2e", "/events/./", "/tags//feed.atom"]
 
 
 def assert_same_answer(ours: Answer, app: Any, where: str) -> None:
@@ -314,7 +317,7 @@ def assert_same_answer(ours: Answer, app: Any, where: str) -> None:
 
 
 def test_nginx_answers_as_the_app_does(bundled: Site, built: Server, app_client: Any) -> None:
-    for path in [*bundled, *NOT_THERE]:
+    for path in [*bundled, *NOT_THERE, *ODD_SPELLINGS]:
         for method in ("GET", "HEAD"):
             for accept in ("identity", "gzip"):
                 ours = fetch(built, path, method=method, Accept_Encoding=accept)

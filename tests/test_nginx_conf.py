@@ -8,8 +8,10 @@ against real nginx answers.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable
+import urllib.parse
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 from sample_site import sample_site
 from servers import NGINX_CONF
 
+from feeds import web
 from feeds.catalog import load_catalog
 from feeds.headers import headers_for, not_modified_headers_for
 from feeds.site import CONTENT_TYPES, Output, Site, build_site
@@ -175,3 +178,43 @@ def test_every_add_header_is_read() -> None:
     # The evaluation above sees only `add_header … always;` lines of the server block: any
     # other form would be a header this test does not check.
     assert len(_added_headers()) == CONF.count("add_header ") >= 6
+
+
+# --- paths spelled with dot segments or empty ones ----------------------------------------
+
+
+def _odd_spelling_rule() -> re.Pattern[str]:
+    """The server-level `if ($request_uri ~* "...") { return 404; }` of deploy/nginx.conf."""
+    found = re.findall(r'if \(\$request_uri ~\* "([^"]+)"\) \{\s*return 404;', CONF)
+    assert len(found) == 1, "deploy/nginx.conf must 404 odd spellings of a path, once"
+    return re.compile(found[0], re.IGNORECASE)  # `~*`; no PCRE-only syntax in it
+
+
+def _spellings() -> Iterator[str]:
+    """Request targets of up to three segments: every mix of dots, empty segments, names
+    and their percent-encodings, with `/` or `%2f` between them, and a query or none."""
+    segments = ["", ".", "..", "%2e", "%2E%2e", ".%2e", "...", ".hidden", "feed.atom", "x%2e"]
+    separators = ["/", "%2f", "%2F"]
+    for count in (1, 2, 3):
+        for parts in itertools.product(segments, repeat=count):
+            for between in itertools.product(separators, repeat=count - 1):
+                path = (
+                    "/" + parts[0] + "".join(s + p for s, p in zip(between, parts[1:], strict=True))
+                )
+                for query in ("", "?a=/../", "?b=//"):
+                    yield path + query
+
+
+def test_nginx_refuses_exactly_the_spellings_the_app_refuses() -> None:
+    """The app decides on the decoded path (PATH_INFO), nginx on the raw request target:
+    the two rules must pick out the same targets. (Which of them climb above the root,
+    a 400 from both, real nginx decides: tests/test_http_paths.py.)"""
+    rule = _odd_spelling_rule()
+    checked = 0
+    for target in _spellings():
+        path = urllib.parse.unquote_to_bytes(target.partition("?")[0]).decode("latin-1")
+        app = web.odd_spelling_answer(path)
+        app_refuses = app is not None and app[0][:3] in ("400", "404")
+        assert app_refuses == bool(rule.search(target)), (target, app and app[0])
+        checked += 1
+    assert checked > 10_000

@@ -83,11 +83,15 @@ def test_good_then_broken_then_fixed(tmp_path: Path, caplog: pytest.LogCaptureFi
     assert report["status"] == "stale"
     assert report["catalog"]["version"] != first_version
     assert len(report["problems"]) == 1
-    problem = report["problems"][0]
+    # Public: the line and the field path, never the message (it may quote the file).
+    assert report["problems"][0]["line"] == line
+    assert report["problems"][0]["field"].startswith("entries[")
+    assert report["problems"][0]["field"].endswith(".published")
+    assert report["last_error"]["problem_count"] == 1
+    assert report["failed_reloads"] == 1
+    (problem,) = runtime(app).watcher.live.problems  # the log's and the banner's
     assert problem.startswith(f"{catalog}:{line}: entries[")
     assert "published" in problem
-    assert report["last_error"]["messages"] == report["problems"]
-    assert report["failed_reloads"] == 1
     # Logged as lines, with file:line, without a traceback.
     logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert problem in logged
@@ -102,7 +106,8 @@ def test_good_then_broken_then_fixed(tmp_path: Path, caplog: pytest.LogCaptureFi
     status, report = health(client)
     assert (status, report["status"], report["problems"]) == (200, "ok", [])
     assert report["reloads"] == 2
-    assert report["last_error"]["messages"] == [problem]
+    assert report["last_error"]["problem_count"] == 1
+    assert runtime(app).watcher.live.last_error == (problem,)
 
 
 def test_a_catalog_never_good_is_503_until_fixed(tmp_path: Path) -> None:
@@ -111,7 +116,7 @@ def test_a_catalog_never_good_is_503_until_fixed(tmp_path: Path) -> None:
     app = make_app(catalog)
     client = app.test_client()
     status, report = health(client)
-    assert (status, report["status"], report["catalog"]) == (503, "unavailable", None)
+    assert (status, report["status"], report["catalog"]) == (503, "failed", None)
     assert report["problems"]
     response = client.get("/feed.atom")
     assert response.status_code == 503
@@ -183,7 +188,8 @@ def test_a_deleted_file_keeps_the_last_good_site(tmp_path: Path) -> None:
     assert after.data == before.data
     status, report = health(client)
     assert (status, report["status"]) == (200, "stale")
-    assert "cannot read the catalog" in report["problems"][0]
+    assert report["problems"] == [{"line": 0, "field": ""}]
+    assert "cannot read the catalog" in runtime(app).watcher.live.problems[0]
 
     catalog.write_bytes(saved)
     assert check(app)
@@ -259,7 +265,9 @@ def test_a_renderer_failure_keeps_the_last_good_site(
     assert app.test_client().get("/feed.json").status_code == 200
     report = health(app.test_client())[1]
     assert report["status"] == "stale"
-    assert "could not build the site: RuntimeError: renderer bug" in report["problems"][0]
+    assert report["problems"] == [{"line": 0, "field": ""}]
+    problem = runtime(app).watcher.live.problems[0]
+    assert "could not build the site: RuntimeError: renderer bug" in problem
     assert any(r.exc_info for r in caplog.records)  # our bug: the traceback is logged
 
 
@@ -274,8 +282,11 @@ def test_dev_mode_shows_the_errors_on_every_page_while_broken(tmp_path: Path) ->
     clean_feed = client.get("/feed.atom")
     edit(catalog, "  language: en\n", "  language: en\n  colour: <b>red</b>\n")
     assert check(app)
-    problem = health(client)[1]["problems"][0]
+    problem = runtime(app).watcher.live.problems[0]
     assert "colour" in problem
+    # /health is public even in development: the unknown key is the file's own text.
+    assert health(client)[1]["problems"][0]["field"] == "feed.?"
+    assert "colour" not in client.get("/health").get_data(as_text=True)
 
     page = client.get(PAGE)
     assert page.headers["ETag"] != clean_page.headers["ETag"]
@@ -312,8 +323,10 @@ def test_production_never_shows_the_banner(tmp_path: Path) -> None:
 
 
 def _banner_of(body: bytes) -> bytes:
-    start = body.index(b"<aside")
-    return body[start : body.index(b"</aside>") + len(b"</aside>")]
+    """The banner's element: from `<body>`'s first child to its first `</ul></div>`."""
+    start = body.index(b'<div class="catalog-errors"')
+    end = b"</ul></div>"
+    return body[start : body.index(end, start) + len(end)]
 
 
 # --- the thread --------------------------------------------------------------------------

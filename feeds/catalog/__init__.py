@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import os
 import re
+import stat
 from dataclasses import replace
 
 from ..model import Catalog
@@ -27,11 +28,14 @@ __all__ = [
     "load_catalog",
     "parse_catalog",
     "read_catalog",
+    "read_catalog_file",
 ]
 
 #: Far above any real catalog (100k entries are about 46 MB), far below what hurts.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
+# Opening a FIFO for reading waits for a writer unless told not to (no effect on files).
+_NO_WAIT = getattr(os, "O_NONBLOCK", 0)
 # What the YAML reader accepts (YAML 1.1 "printable"): tab, line breaks, and no other controls.
 _NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -43,19 +47,56 @@ def load_catalog(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTE
 
 def read_catalog(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """The catalog file's bytes, or CatalogErrors saying why they cannot be read."""
+    return read_catalog_file(path, max_bytes)[0]
+
+
+def read_catalog_file(
+    path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[bytes, os.stat_result]:
+    """The catalog file's bytes and its stat taken after reading them (a writer still at
+    work shows up as a stat that differs from an earlier one), or CatalogErrors.
+
+    The one way every reader (`feeds check`, `feeds build`, the server) gets the bytes:
+    a FIFO, a device or a folder is refused with a `FILE:0:` line before a byte is read
+    (reading /dev/zero never ends; opening a FIFO waits for a writer, so it is opened
+    without waiting), and so is a file past `max_bytes`.
+    """
     source = os.fspath(path)
     try:
-        with open(source, "rb") as stream:
-            size = os.fstat(stream.fileno()).st_size
-            if size > max_bytes:
-                raise CatalogErrors([_too_large(source, size, max_bytes)])
-            data = stream.read(max_bytes + 1)  # the file may have grown since fstat
+        descriptor = os.open(source, os.O_RDONLY | _NO_WAIT)
+        try:
+            return _read_open(descriptor, source, max_bytes)
+        finally:
+            os.close(descriptor)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise CatalogErrors(
-            [CatalogError(source, 0, "", f"cannot read the catalog: {reason}")]
-        ) from None
-    return data
+        raise CatalogErrors([_unreadable(source, exc.strerror or str(exc))]) from None
+
+
+def _read_open(descriptor: int, source: str, max_bytes: int) -> tuple[bytes, os.stat_result]:
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
+        raise CatalogErrors([_unreadable(source, _not_a_file(info.st_mode))])
+    if info.st_size > max_bytes:
+        raise CatalogErrors([_too_large(source, info.st_size, max_bytes)])
+    with open(descriptor, "rb", closefd=False) as stream:
+        data = stream.read(max_bytes + 1)  # the file may have grown since fstat
+    return data, os.fstat(descriptor)
+
+
+def _not_a_file(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        what = "a folder"
+    elif stat.S_ISFIFO(mode):
+        what = "a FIFO (named pipe)"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        what = "a device"
+    else:
+        what = "a socket or another special file"
+    return f"it is {what}, not a file; give the path of the catalog file (entries.yaml)"
+
+
+def _unreadable(source: str, reason: str) -> CatalogError:
+    return CatalogError(source, 0, "", f"cannot read the catalog: {reason}")
 
 
 def parse_catalog(

@@ -14,10 +14,12 @@ gives, or None when that cannot be told so cheaply (the caller then splits the f
   chunk starts at least a marker's length away from any differing byte, so every
   chunk start outside it is where it was, and `split` finds those inside it;
 - `split`'s conditions on the whole file (one `entries:` line; no CR, NEL or Unicode
-  line separator; no document end marker; no dash alone on an item line; a final line
-  break) held outside the span before and still do, and `split` of the small document
-  checks them inside it; none of those patterns can straddle an edge of the span (a
-  line break, then the marker), as none holds a line break followed by a space or dash;
+  line separator; no document end marker; no line starting with `%`; no dash alone on
+  an item line; a final line break) held outside the span before and still do, and
+  `split` of the small document checks them inside it; none of those patterns can
+  straddle an edge of the span (a line break, then the marker), as none holds a line
+  break followed by a space or dash; its conditions on the feed block (`feed:` first,
+  no directive) hold as the feed block is the previous version's;
 - the span's items must use the marker the file's first item uses (an edit of the first
   item may change it for the whole file).
 """

@@ -10,9 +10,21 @@ one chunk of text per entry.
       - id: second
 
 `split()` returns None for anything else (flow style, CRLF, a BOM, `entries:` with a
-comment, a second document, items at mixed indentation ...): the caller then reads the
-file as a whole. When it does return a layout, the caller still proves each part by
-parsing it in isolation (see `incremental`); this module only has to be cheap and to
+comment, a second document, items at mixed indentation, YAML directives, a top level
+that does not start with `feed:` at the first column ...): the caller then reads the
+file as a whole.
+
+A chunk is read alone as the document `entries:` + its lines, so the file must give
+its lines the very meaning they have there: no directive (`%TAG !! ...` changes what
+`!!str` means in every later line; `%YAML` picks another reader), and a top level that
+is a block mapping at column 0 whose first key is `feed:` (a flow mapping `{feed: ...}`
+or an indented `  feed:` reads fine alone, but in the whole file `entries:` then
+cannot follow it). Both are asked of the text before the first key, which is where a
+directive or another top level would be; a later `%` at the start of a line is
+refused too, so that no directive can be anywhere at all.
+
+When `split` does return a layout, the caller still proves each part by parsing it in
+isolation (see `incremental`); this module only has to be cheap and to
 never cut a file where a part read alone could mean something else than in the whole.
 """
 
@@ -28,6 +40,7 @@ _OTHER_SHAPES = (
     b"\xe2\x80\xa8",
     b"\xe2\x80\xa9",
     b"\n...",  # a document end marker
+    b"\n%",  # a directive (only valid before a document; refused wherever it stands)
 )
 
 
@@ -50,6 +63,8 @@ def split(data: bytes) -> Layout | None:
     if at == -1 or data.find(_ENTRIES, at + 1) != -1:
         return None
     feed, body = data[: at + 1], data[at + len(_ENTRIES) :]
+    if not _starts_with_feed_key(feed):
+        return None
     first = _first_item(body)
     if first < 0:
         return None
@@ -74,6 +89,17 @@ def _chunks(body: bytes, first: int, line: int) -> tuple[Chunk, ...]:
         chunks.append(Chunk(text, line))
         line += text.count(b"\n")
     return tuple(chunks)
+
+
+def _starts_with_feed_key(feed: bytes) -> bool:
+    """Whether only blank lines and comments stand before a `feed:` key at column 0: the
+    file is then one implicit document (no directive, no `---`) whose top level is a
+    block mapping at column 0, as the chunk documents' is."""
+    for line in feed.split(b"\n"):
+        stripped = line.lstrip(b" ")
+        if stripped and not stripped.startswith(b"#"):
+            return line == b"feed:" or line.startswith(b"feed: ")
+    return False
 
 
 def _first_item(body: bytes) -> int:
