@@ -24,10 +24,12 @@ R = TypeVar("R")
 EXIT_PROBLEMS = 1
 EXIT_INTERNAL = 2
 
+# Any path: what it names (missing, a folder, a FIFO, a device) is for the catalog reader
+# to refuse, with the `FILE:0:` line and exit 1 of every other problem of the catalog.
 catalog_argument = click.argument(
     "catalog",
     default="entries.yaml",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     metavar="[CATALOG]",
 )
 
@@ -133,7 +135,9 @@ def check(catalog: Path) -> None:
 @click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where to keep what a rebuild can reuse  [default: .feeds-cache next to CATALOG].",
+    help="Where to keep what a rebuild can reuse; its files are sealed with a key of this "
+    "user's, and any other file there is never read  [default: the user's cache folder, "
+    "~/.cache/feeds/CATALOG-HASH, never beside the catalog].",
 )
 @click.option("--no-cache", is_flag=True, help="Build from scratch and keep no cache.")
 @click.option(
@@ -153,7 +157,8 @@ def build(
     A rebuild reuses the cache (rendered pages and entries, gzip bodies, the last
     export's file list: only what changed is rendered, unchanged files are hard-linked
     from the live export). Deleting the cache folder is always safe.
-    See feeds/export.py for the folder layout and deploy/nginx.conf to serve it.
+    README.md, "Static export", describes the folder and how to serve it (with
+    deploy/nginx.conf, an object store or a CDN).
     """
     from .build import BuildOptions, build_command, default_cache_dir
     from .render.pages_env import keep_compiled_templates
@@ -162,6 +167,8 @@ def build(
         cache_dir = None
     elif cache_dir is None:
         cache_dir = default_cache_dir(catalog)
+        if cache_dir is None:
+            click.echo("feeds build: no cache: this user has no home folder", err=True)
     options = BuildOptions(cache_dir=cache_dir, jobs=jobs, quiet=quiet)
     keep_compiled_templates()
     raise Finished(build_command(catalog, out, options))  # it joined its child and threads
@@ -170,14 +177,116 @@ def build(
 @main.command()
 @catalog_argument
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free one, shown in the log).",
+)
+@click.option(
+    "--keep-base-url",
+    is_flag=True,
+    help="Link to the catalog's feed.base_url instead of this server's address.",
+)
 @reports_problems
-def serve(catalog: Path, host: str, port: int) -> None:
+def serve(catalog: Path, host: str, port: int, keep_base_url: bool) -> None:
     """Serve CATALOG for development, reloading it when it changes.
 
-    While the catalog has problems the last good version stays served and every page
-    shows them in a banner. For production run gunicorn (see README, "Serving").
+    Pages, feeds and calendars are published with this server's address as base_url,
+    so every link, subscribe address and embed snippet works here; ids do not change
+    (they come from feed.id_authority). While the catalog has problems the last good
+    version stays served and every page shows them in a banner. For production run
+    gunicorn (see README, "Serving").
     """
     from .web import run_dev_server
 
-    sys.exit(run_dev_server(catalog, host, port))
+    sys.exit(run_dev_server(catalog, host, port, keep_base_url))
+
+
+@main.command("schema")
+@reports_problems
+def schema_command() -> None:
+    """Print the catalog's JSON Schema (draft 2020-12) for editors.
+
+    Editors with yaml-language-server (VS Code, Neovim, JetBrains) use it to complete
+    keys and flag mistakes while you type: see docs/editors.md. It is generated from
+    the tables `feeds check` uses; the package ships a copy,
+    feeds/catalog/entries.schema.json (regenerate it with
+    `feeds schema > feeds/catalog/entries.schema.json`).
+    """
+    from .catalog.jsonschema import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+@main.command()
+@click.argument("folder", default=".", type=click.Path(path_type=Path), metavar="[FOLDER]")
+def new(folder: Path) -> None:
+    """Write a starter catalog to edit: FOLDER/entries.yaml (FOLDER: . by default).
+
+    It has a comment on each feed key to set, and examples dated from today: a
+    publication, an all-day, a timed, a recurring and a cancelled event. FOLDER is
+    made if it does not exist (not its parents); an existing file is never replaced.
+    """
+    from datetime import date
+
+    from .starter import NEXT_STEPS, StarterRefused, write_starter
+
+    try:
+        written = write_starter(folder, date.today())
+    except StarterRefused as refused:
+        click.echo(f"feeds new: {refused}", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    made = f" (made the folder {folder})" if written.made_folder else ""
+    click.echo(
+        f"Wrote {written.path}{made}: a starter catalog, with entries.schema.json beside it "
+        "for editors (docs/editors.md). Next:"
+    )
+    for step in NEXT_STEPS:
+        click.echo("  " + step.format(path=written.path))
+
+
+@main.command("import")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.option(
+    "-o",
+    "--output",
+    default="entries.yaml",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="The catalog to write; never an existing file.",
+)
+@reports_problems
+def import_command(sources: tuple[str, ...], output: Path) -> None:
+    """Make a catalog from another site's feeds and calendars.
+
+    Each SOURCE is a file or an http(s) URL of an Atom, RSS or JSON Feed feed or an
+    iCalendar (.ics) file. Items keep the ids their old site published (legacy_id,
+    event.uid), so readers and calendars do not see them again; items of several
+    sources that describe the same thing are merged. What cannot be carried over is
+    reported as SOURCE: item N: ... on stderr. Exits 1, writing nothing, if a source
+    cannot be read or nothing could be imported.
+    """
+    from .importer import ImportFailed, Report, import_catalog, write_new
+
+    if output.exists() or output.is_symlink():
+        click.echo(f"{output}: exists; not replaced. Move it away or choose another -o", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    try:
+        imported = import_catalog(list(sources), Report())
+        write_new(output, imported.text)
+    except ImportFailed as failed:
+        click.echo(str(failed), err=True)
+        sys.exit(EXIT_PROBLEMS)
+    except FileExistsError:
+        click.echo(f"{output}: exists; not replaced. Move it away or choose another -o", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    except OSError as exc:
+        click.echo(f"{output}: cannot write it: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    click.echo(
+        f"Wrote {output}: {imported.entries} {'entry' if imported.entries == 1 else 'entries'}. "
+        "Set feed.base_url and check "
+        f"feed.id_authority, then run `feeds check {output}`."
+    )

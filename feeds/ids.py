@@ -2,16 +2,34 @@
 
 Ids are built from `feed.id_authority` and the entry id only, never from URLs or
 dates, so moving the site or editing an entry never makes readers see a "new" item.
+An entry moved here from another site keeps the id it had there (`legacy_id`,
+`event.uid`), for the same reason.
 """
 
 from __future__ import annotations
 
-from .model import Feed
+from .model import Entry, Feed
 
 
 def entry_uri(feed: Feed, entry_id: str) -> str:
-    """The id of an entry: Atom <id>, RSS <guid>, JSON Feed id, iCalendar UID."""
+    """Our id of an entry: Atom <id>, RSS <guid>, JSON Feed id, iCalendar UID."""
     return f"tag:{feed.id_authority}:entry/{entry_id}"
+
+
+def entry_feed_id(feed: Feed, entry: Entry) -> str:
+    """The Atom <id>, RSS <guid> and JSON Feed id of an entry: the id an earlier site
+    published it under (`legacy_id`, kept by `feeds import` so readers do not see the
+    item as new), else ours."""
+    return entry.legacy_id if entry.legacy_id is not None else entry_uri(feed, entry.id)
+
+
+def entry_uid(feed: Feed, entry: Entry) -> str:
+    """The iCalendar UID of an event entry: the UID an earlier calendar gave it
+    (`event.uid`), else ours."""
+    event = entry.event
+    if event is not None and event.uid is not None:
+        return event.uid
+    return entry_uri(feed, entry.id)
 
 
 def feed_uri(feed: Feed, tag: str | None = None) -> str:

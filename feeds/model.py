@@ -60,6 +60,9 @@ class Event:
     url: str | None = None
     status: EventStatus = "confirmed"
     rrule: str | None = None
+    # The UID an earlier publisher gave the event (`feeds import`), kept so calendars
+    # that subscribed there update it in place; None: the entry's tag: URI.
+    uid: str | None = None
 
     @property
     def all_day(self) -> bool:
@@ -77,6 +80,9 @@ class Entry:
     updated: datetime | None = None
     link: str | None = None
     event: Event | None = None
+    # The id an earlier publisher gave the entry (`feeds import`): published as the
+    # Atom id, RSS guid and JSON Feed id so readers do not see it as new.
+    legacy_id: str | None = None
     # Line of the entry in the file, for messages only: not part of equality, so that an
     # edit above an entry leaves it equal (and its memoised renderings reusable).
     line: int = field(default=0, compare=False)

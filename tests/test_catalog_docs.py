@@ -1,4 +1,5 @@
-"""README's "Editing the catalog" documents exactly the keys the schema accepts."""
+"""README's "Editing the catalog" documents exactly the keys the schema accepts, in the
+words the schema's fields carry (editors show them from `feeds schema`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from pathlib import Path
 
 from feeds.catalog import BLOCKS
+from feeds.catalog.schema import Field
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -37,6 +39,56 @@ def test_every_schema_key_is_documented() -> None:
 def test_no_documented_key_is_unknown_to_the_schema() -> None:
     stale = documented_keys() - schema_keys()
     assert not stale, f"README documents keys the schema refuses: {sorted(stale)}"
+
+
+def documented_rows() -> dict[str, list[str]]:
+    """Each key's table row as its cells: | `feed.title` | type | required | ... | meaning |"""
+    rows = re.findall(r"^\| `([a-z_.\[\]]+)` \|(.*)\|$", editing_section(), re.MULTILINE)
+    return {key: [cell.strip() for cell in rest.split("|")] for key, rest in rows}
+
+
+def fields_by_key() -> dict[str, Field]:
+    return {
+        f"{block}.{key}" if block else key: spec
+        for block, fields in BLOCKS.items()
+        for key, spec in fields.items()
+    }
+
+
+def test_each_keys_description_is_its_readme_meaning() -> None:
+    """Field.description is the row's last cell: editors show the reference's words."""
+    rows = documented_rows()
+    differ = {
+        key: (spec.description, rows[key][-1])
+        for key, spec in fields_by_key().items()
+        if key in rows and spec.description != rows[key][-1]
+    }
+    assert not differ, (
+        "feeds/catalog/schema.py's Field(description=...) and README.md's meaning column "
+        f"differ (schema, README): {differ}"
+    )
+
+
+def test_each_example_is_in_its_readme_row() -> None:
+    """Field.examples, as written in YAML (`[51.2194, 4.4025]`), are in the row's code spans."""
+    rows = documented_rows()
+    missing = {
+        key: example
+        for key, spec in fields_by_key().items()
+        for example in spec.examples
+        if not any(written(example) in span for span in code_spans(rows.get(key, [])))
+    }
+    assert not missing, f"examples not in README.md's row of their key: {missing}"
+
+
+def code_spans(cells: list[str]) -> list[str]:
+    return re.findall(r"`([^`]+)`", " | ".join(cells))
+
+
+def written(example: object) -> str:
+    if isinstance(example, tuple):
+        return "[" + ", ".join(str(item) for item in example) + "]"
+    return str(example)
 
 
 def test_schema_has_the_contract_keys() -> None:

@@ -71,7 +71,8 @@ CASES = [
         edit("    summary:", "    sumary:"),
         (
             "11: entries[0].sumary: unknown key 'sumary'; did you mean 'summary'? "
-            "(allowed here: id, title, type, tags, published, updated, summary, link, event)",
+            "(allowed here: id, title, type, tags, published, updated, summary, link, event, "
+            "legacy_id)",
         ),
     ),
     Case(
@@ -99,7 +100,7 @@ CASES = [
         edit("  - id: first\n", "  - just text\n  - id: first\n"),
         (
             "8: entries[0]: must be a mapping of keys (id, title, type, tags, published, "
-            "updated, summary, link, event), not text",
+            "updated, summary, link, event, legacy_id), not text",
         ),
     ),
     Case(
@@ -388,6 +389,42 @@ CASES = [
         ("18: entries[1].event.rrule: BYMONTH=3,13: each value must be in 1..12",),
     ),
     Case(
+        "rrule whose all-day start is not an occurrence (a Saturday, the first Tuesdays)",
+        edit(
+            "      start: 2019-05-21T09:00:00\n      end: 2019-05-21T17:00:00\n",
+            "      start: 2019-05-18\n      end: 2019-05-18\n      rrule: FREQ=MONTHLY;BYDAY=1TU\n",
+        ),
+        (
+            "17: entries[1].event.rrule: the start 2019-05-18 (Sat) is not an occurrence of "
+            "this rule; its first occurrence after it is 2019-06-04 (Tue): start the event "
+            "there, or change the rule",
+        ),
+    ),
+    Case(
+        "rrule whose timed start is not an occurrence (a Thursday, four Tuesdays)",
+        edit(
+            "      start: 2019-05-21T09:00:00\n      end: 2019-05-21T17:00:00\n",
+            "      start: 2019-05-23T09:00:00\n      end: 2019-05-23T17:00:00\n"
+            "      rrule: FREQ=WEEKLY;COUNT=4;BYDAY=TU\n",
+        ),
+        (
+            "17: entries[1].event.rrule: the start 2019-05-23 09:00 (Thu) is not an occurrence "
+            "of this rule; its first occurrence after it is 2019-05-28 09:00 (Tue): start the "
+            "event there, or change the rule",
+        ),
+    ),
+    Case(
+        "rrule with times of day on an all-day event",
+        edit(
+            "      start: 2019-05-21T09:00:00\n      end: 2019-05-21T17:00:00\n",
+            "      start: 2019-05-21\n      rrule: FREQ=WEEKLY;BYHOUR=9\n",
+        ),
+        (
+            "16: entries[1].event.rrule: BYHOUR picks times of day, and an all-day event has "
+            "none; remove it, or give start and end a time",
+        ),
+    ),
+    Case(
         "zone on an all-day event",
         edit(
             "      start: 2019-05-21T09:00:00\n      end: 2019-05-21T17:00:00",
@@ -452,7 +489,8 @@ CASES = [
             "12: entries[1].id: duplicate id 'first': entries[0] on line 8 has it too; ids must "
             "be unique",
             "13: entries[1].titel: unknown key 'titel'; did you mean 'title'? "
-            "(allowed here: id, title, type, tags, published, updated, summary, link, event)",
+            "(allowed here: id, title, type, tags, published, updated, summary, link, event, "
+            "legacy_id)",
         ),
     ),
 ]
@@ -545,7 +583,10 @@ def test_unreadable_file(tmp_path: Path) -> None:
 def test_a_directory_is_not_a_catalog(tmp_path: Path) -> None:
     with pytest.raises(CatalogErrors) as caught:
         load_catalog(tmp_path)
-    assert caught.value.errors[0].message == "cannot read the catalog: Is a directory"
+    assert caught.value.errors[0].message == (
+        "cannot read the catalog: it is a folder, not a file; "
+        "give the path of the catalog file (entries.yaml)"
+    )
 
 
 def test_entries_before_feed_give_the_same_catalog() -> None:

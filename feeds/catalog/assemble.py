@@ -14,6 +14,7 @@ from ..model import Catalog, Entry
 from .build import Zones, build_entry, build_feed, feed_zones
 from .errors import Invalid, Problems
 from .schema import ENTRY, FEED, TOP, Fields, key_in_path, read_mapping, unknown_key_message
+from .values import shown
 from .yamlnodes import Map, Node, Rejected, Scalar, Seq, kind
 
 
@@ -26,6 +27,10 @@ class EntryReader:
         self.entries: list[Entry] = []
         self.count = 0
         self.first_use: dict[str, tuple[int, int]] = {}  # id -> (index, line)
+        # legacy_id / event.uid -> (index, line): ids kept from an earlier publisher are
+        # published in place of ours, so they must be unique as well.
+        self.first_legacy: dict[str, tuple[int, int]] = {}
+        self.first_uid: dict[str, tuple[int, int]] = {}
 
     def add(self, node: Node) -> None:
         index, path = self.count, f"entries[{self.count}]"
@@ -37,6 +42,8 @@ class EntryReader:
                 self.problems.add(node.line, path, exc.message)
             return
         self._check_unique_id(fields, index)
+        if "legacy_id" in fields.values or "event" in fields.values:
+            self._check_unique_kept_ids(fields, index)
         entry = build_entry(fields, path, self.zones, self.problems)
         if entry is not None:
             self.entries.append(entry)
@@ -55,6 +62,33 @@ class EntryReader:
             f"entries[{index}].id",
             f"duplicate id {entry_id!r}: entries[{first_index}] on line {first_line} has it "
             "too; ids must be unique",
+        )
+
+    def _check_unique_kept_ids(self, fields: Fields, index: int) -> None:
+        legacy: str | None = fields.get("legacy_id")
+        if legacy is not None:
+            line = fields.line_of("legacy_id")
+            self._check_unique(
+                self.first_legacy, legacy, f"entries[{index}].legacy_id", index, line
+            )
+        event: Fields | None = fields.get("event")
+        uid: str | None = event.get("uid") if event is not None else None
+        if event is not None and uid is not None:
+            path = f"entries[{index}].event.uid"
+            self._check_unique(self.first_uid, uid, path, index, event.line_of("uid"))
+
+    def _check_unique(
+        self, seen: dict[str, tuple[int, int]], value: str, path: str, index: int, line: int
+    ) -> None:
+        first = seen.setdefault(value, (index, line))
+        if first == (index, line):
+            return
+        name = path.rsplit(".", 1)[1]
+        self.problems.add(
+            line,
+            path,
+            f"duplicate {name} {shown(value)}: entries[{first[0]}] on line {first[1]} has it "
+            f"too; each {name} must be unique",
         )
 
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from functools import lru_cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrulestr  # type: ignore[import-untyped,unused-ignore]
 from icalendar.prop import vRecur
 
 from ..model import Author, Entry, Event, Feed
+from ..recurrence import as_datetime, starts
 from .errors import Invalid, Problems
 from .schema import Fields
 
@@ -96,8 +97,10 @@ def build_entry(fields: Fields, path: str, zones: Zones, problems: Problems) -> 
         _check_updated_not_before_published(fields, path, published, updated, problems)
     event_fields: Fields | None = values.get("event")
     event = build_event(event_fields, f"{path}.event", zones, problems) if event_fields else None
+    legacy_ok = "legacy_id" not in values or _opaque_id_ok(fields, "legacy_id", path, problems)
     if (
         fields.missing_required
+        or not legacy_ok
         or len(values) < len(fields.nodes)  # a value was rejected
         or (event_fields is not None and event is None)
         # a date was read but gave no instant (its problem is reported)
@@ -116,8 +119,27 @@ def build_entry(fields: Fields, path: str, zones: Zones, problems: Problems) -> 
         updated=updated or published,
         link=values.get("link"),
         event=event,
+        legacy_id=values.get("legacy_id"),
         line=fields.line,
     )
+
+
+def _opaque_id_ok(fields: Fields, name: str, path: str, problems: Problems) -> bool:
+    """An id kept from an earlier publisher (legacy_id, event.uid): any text, but no
+    control character (`text` lets a tab through), which no reader would match again."""
+    value: str = fields.values[name]
+    if value.isprintable():
+        return True  # the common case, checked at C speed
+    bad = next((char for char in value if unicodedata.category(char) == "Cc"), None)
+    if bad is None:
+        return True
+    problems.add(
+        fields.line_of(name),
+        f"{path}.{name}",
+        f"contains the control character U+{ord(bad):04X}; an id is one line of "
+        "visible text (copy it exactly as the old feed published it)",
+    )
+    return False
 
 
 _Model = TypeVar("_Model", Entry, Event)
@@ -217,7 +239,12 @@ def build_event(fields: Fields, path: str, zones: Zones, problems: Problems) -> 
         return None
     start, end, zone = span
     rrule = _checked_rrule(fields, path, start, problems)
-    if len(fields.values) < len(fields.nodes) or ("rrule" in fields.values and rrule is None):
+    uid_ok = "uid" not in fields.values or _opaque_id_ok(fields, "uid", path, problems)
+    if (
+        len(fields.values) < len(fields.nodes)
+        or ("rrule" in fields.values and rrule is None)
+        or not uid_ok
+    ):
         return None
     return _made(
         Event,
@@ -229,6 +256,7 @@ def build_event(fields: Fields, path: str, zones: Zones, problems: Problems) -> 
         url=fields.get("url"),
         status=fields.get("status", "confirmed"),
         rrule=rrule,
+        uid=fields.get("uid"),
     )
 
 
@@ -393,6 +421,13 @@ def _checked_rule_parts(rule: str, all_day: bool) -> tuple[tuple[str, str], ...]
         _check_weekdays(parts["BYDAY"], parts["FREQ"])
     if "COUNT" in parts and "UNTIL" in parts:
         raise Invalid("has both COUNT and UNTIL; keep one")
+    clock = [name for name in ("BYHOUR", "BYMINUTE", "BYSECOND") if name in parts]
+    if all_day and clock:
+        # Its occurrences would be times of day that an all-day start never matches.
+        raise Invalid(
+            f"{clock[0]} picks times of day, and an all-day event has none; remove it, "
+            "or give start and end a time"
+        )
     until = parts.get("UNTIL")
     if until is not None and all_day and not _DATE_UNTIL.fullmatch(until):
         raise Invalid(f"UNTIL must be a date like 20190630 for an all-day event, not {until}")
@@ -416,15 +451,18 @@ def _check_weekdays(value: str, freq: str) -> None:
 
 
 def check_occurs(parts: dict[str, str], start: date | datetime) -> None:
-    """The rule must give an occurrence, not after UNTIL, within 400 years of the start.
+    """The rule must give an occurrence, not after UNTIL, within 400 years of the start,
+    and the start must be that first occurrence.
 
     dateutil looks for a next occurrence up to the year 9999, which takes minutes for a
     rule that never matches (FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30); renderers must never
     meet one. The search runs from the start moved to the year 9200-9599 that has the
-    same place in the 400-year cycle, so it is bounded by 800 years of days (< 1 s).
+    same place in the 400-year cycle (same weekdays, same leap years), so it is bounded
+    by 800 years of days (< 1 s). The start is compared as a wall-clock time in its zone
+    and to the second, which is how the rule is expanded (`feeds.recurrence`).
     """
     wall = start.replace(tzinfo=None) if isinstance(start, datetime) else start
-    first = wall if isinstance(wall, datetime) else datetime.combine(wall, time())
+    first = as_datetime(wall).replace(microsecond=0)
     shift = 9200 + first.year % _CALENDAR_CYCLE_YEARS - first.year
     probe_start = first.replace(year=first.year + shift)
     found = _first_occurrence(parts, probe_start)
@@ -433,8 +471,27 @@ def check_occurs(parts: dict[str, str], start: date | datetime) -> None:
             "never happens: no date matches all of its BY... parts together "
             "(like BYMONTH=2;BYMONTHDAY=30); check them"
         )
+    found = found.replace(year=found.year - shift)
     if "UNTIL" in parts:
-        _check_until_after_first(parts["UNTIL"], found.replace(year=found.year - shift), start)
+        _check_until_after_first(parts["UNTIL"], found, start)
+    if found != first:
+        # RFC 5545 leaves the recurrence set of an unsynchronised DTSTART undefined, and
+        # clients do differ (the start counted or not, COUNT spent on it or not).
+        all_day = not isinstance(start, datetime)
+        raise Invalid(
+            f"the start {_shown(first, all_day)} is not an occurrence of this rule; its "
+            f"first occurrence after it is {_shown(found, all_day)}: start the event "
+            "there, or change the rule"
+        )
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _shown(moment: datetime, all_day: bool) -> str:
+    """A wall-clock occurrence for a message: 2019-06-04 (Tue), or 2019-06-04 09:30 (Tue)."""
+    clock = "" if all_day else moment.strftime(" %H:%M:%S" if moment.second else " %H:%M")
+    return f"{moment.date().isoformat()}{clock} ({_WEEKDAYS[moment.weekday()]})"
 
 
 #: Rule parts that never exclude the start: without a BY... part, dateutil takes the
@@ -451,8 +508,7 @@ def _first_occurrence(parts: dict[str, str], probe_start: datetime) -> datetime 
     unbounded = ";".join(
         f"{name}={value}" for name, value in parts.items() if name not in ("COUNT", "UNTIL")
     )
-    found: datetime | None = rrulestr(unbounded, dtstart=probe_start).after(probe_start, inc=True)
-    return found
+    return next((found for found in starts(unbounded, probe_start) if found >= probe_start), None)
 
 
 def _check_until_after_first(until: str, first: datetime, start: date | datetime) -> None:

@@ -18,11 +18,16 @@ and after those are the last catalog's (moved by the lines the edit added or rem
 so a save that changes one entry of 10,000 costs a few milliseconds, most of them the
 file's hash.
 
-The result must be exactly what `parse_catalog` gives, errors included, so every
-shortcut is taken only when it is provably the same, and anything else goes to the
-full reader: a file of another shape, a chunk or a feed block with any problem at all
-(the full reader then reports them with their exact lines and paths), a chunk that
-reads as anything but one entry, duplicate ids. A broken file is therefore as slow to
+The result must be exactly what `parse_catalog` gives, errors included (`feeds check`,
+`feeds build` and the server are one reader: tests/test_one_reader.py reads mutated
+files by every path), so this is a cache in front of the full reader, not a second
+one: an entry is only ever made by the full reader's own code (`EntryReader`, on the
+chunk's text), and every shortcut is taken only when it is provably the same. Anything
+else goes to the full reader: a file of another shape (`layout.split`: directives,
+a top level other than a block mapping starting with `feed:`, CR line breaks, a
+BOM ...), a chunk or a feed block with any problem at all (the full reader then
+reports them with their exact lines and paths), a chunk that reads as anything but one
+entry, duplicate ids. No message is ever made here: a broken file is as slow to
 report as before; a good edit is fast.
 
 The Catalog's orders (`publications`, `events`, `tags`: sorting 10,000 aware datetimes
@@ -232,9 +237,17 @@ class CatalogParser:
 
 
 def _check_ids(entries: Iterable[Entry]) -> None:
+    entries = tuple(entries)
     ids = [entry.id for entry in entries]
     if len(set(ids)) != len(ids):
         raise _Fallback  # duplicate ids: the full reader says where each one is
+    # The same for ids kept from an earlier publisher (legacy_id, event.uid).
+    for kept in (
+        [entry.legacy_id for entry in entries if entry.legacy_id is not None],
+        [entry.event.uid for entry in entries if entry.event and entry.event.uid is not None],
+    ):
+        if len(set(kept)) != len(kept):
+            raise _Fallback
 
 
 def _read_feed(text: bytes) -> tuple[Feed, Zones]:

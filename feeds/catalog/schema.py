@@ -34,6 +34,9 @@ from .values import (
 from .yamlnodes import Map, Node, Rejected, Scalar, kind
 
 TITLE_MAX = 1_000
+#: An id or UID an earlier publisher gave (`legacy_id`, `event.uid`): WordPress guids
+#: and Google Calendar UIDs are far shorter; the bound keeps every feed item small.
+LEGACY_ID_MAX = 1_000
 SUMMARY_MAX = 100_000
 LABEL_MAX = 1_000
 
@@ -42,6 +45,13 @@ LABEL_MAX = 1_000
 class Field:
     convert: Convert[Any]
     required: bool = False
+    #: The "meaning" column of the key's row in README.md's "Editing the catalog"
+    #: (Markdown); editors show it on hover through the JSON Schema (jsonschema.py).
+    #: tests/test_catalog_docs.py checks the two agree.
+    description: str = ""
+    #: Values `feeds check` accepts here (a tuple for a list), for the
+    #: JSON Schema's `examples`. Each is in the key's README row and passes the check.
+    examples: tuple[Any, ...] = ()
 
 
 @dataclass
@@ -71,47 +81,169 @@ def nested(fields: Mapping[str, Field]) -> Convert[Fields]:
 
 
 AUTHOR: dict[str, Field] = {
-    "name": Field(text(LABEL_MAX, one_line=True), required=True),
-    "email": Field(email),
-    "uri": Field(url),
+    "name": Field(
+        text(LABEL_MAX, one_line=True),
+        required=True,
+        description="`EUROCITIES`",
+        examples=("EUROCITIES",),
+    ),
+    "email": Field(email, description="`press@example.org`", examples=("press@example.org",)),
+    "uri": Field(
+        url, description="`https://www.eurocities.eu/`", examples=("https://www.eurocities.eu/",)
+    ),
 }
 
 FEED: dict[str, Field] = {
-    "title": Field(text(TITLE_MAX, one_line=True), required=True),
-    "subtitle": Field(text(LABEL_MAX, one_line=True)),
-    "link": Field(url, required=True),
-    "base_url": Field(url, required=True),
-    "id_authority": Field(id_authority, required=True),
-    "author": Field(nested(AUTHOR)),
-    "language": Field(language),
-    "timezone": Field(zone_name),
-    "feed_size": Field(integer(1, 10_000)),
-    "hub": Field(url),
+    "title": Field(
+        text(TITLE_MAX, one_line=True),
+        required=True,
+        description="name of the feeds and calendar: `EUROCITIES news and events`",
+        examples=("EUROCITIES news and events",),
+    ),
+    "subtitle": Field(text(LABEL_MAX, one_line=True), description="a line under the title"),
+    "link": Field(
+        url,
+        required=True,
+        description="the publisher's own web site: `https://www.eurocities.eu/`",
+        examples=("https://www.eurocities.eu/",),
+    ),
+    "base_url": Field(
+        url,
+        required=True,
+        description="where this publisher is served: `https://feeds.example.org/` "
+        "(a final `/` is added if missing)",
+        examples=("https://feeds.example.org/",),
+    ),
+    "id_authority": Field(
+        id_authority,
+        required=True,
+        description="the [RFC 4151](https://www.rfc-editor.org/rfc/rfc4151) authority of "
+        "every id: a domain (or e-mail address) you owned on that date, `eurocities.eu,2019`. "
+        "**Never change it**: every feed item and calendar event id is built from it, so "
+        "changing it makes readers and calendars see everything as new",
+        examples=("eurocities.eu,2019",),
+    ),
+    "author": Field(
+        nested(AUTHOR), description="`{name: EUROCITIES, email: ..., uri: ...}` (below)"
+    ),
+    "language": Field(language, description="`en`, `fr`, `pt-BR`", examples=("en", "fr", "pt-BR")),
+    "timezone": Field(
+        zone_name,
+        description="the zone of dates and times written without one: `Europe/Brussels`",
+        examples=("Europe/Brussels",),
+    ),
+    "feed_size": Field(
+        integer(1, 10_000),
+        description="how many publications the live feeds carry; older ones go to the archive",
+        examples=(50,),
+    ),
+    "hub": Field(
+        url,
+        description="a WebSub hub to ping on changes: `https://hub.example.org/`",
+        examples=("https://hub.example.org/",),
+    ),
 }
 
 EVENT_STATUSES = ("confirmed", "tentative", "cancelled")
 
 EVENT: dict[str, Field] = {
-    "start": Field(date_or_datetime, required=True),
-    "end": Field(date_or_datetime),
-    "timezone": Field(zone_name),
-    "location": Field(text(LABEL_MAX, one_line=True)),
-    "geo": Field(geo),
-    "url": Field(url),
-    "status": Field(one_of(*EVENT_STATUSES)),
-    "rrule": Field(text(500, one_line=True)),
+    "start": Field(
+        date_or_datetime,
+        required=True,
+        description="a date makes an all-day event (`2019-05-21`); a date and time a timed "
+        "one (`2019-05-21T09:30`)",
+        examples=("2019-05-21", "2019-05-21T09:30"),
+    ),
+    "end": Field(
+        date_or_datetime,
+        description="all-day: the **last day, inclusive** (21-22 May is `start: 2019-05-21`, "
+        "`end: 2019-05-22`); timed: the end time. Never before `start`",
+        examples=("2019-05-22",),
+    ),
+    "timezone": Field(
+        zone_name,
+        description="the zone the times are in and shown in: `Europe/Brussels`",
+        examples=("Europe/Brussels",),
+    ),
+    "location": Field(
+        text(LABEL_MAX, one_line=True),
+        description="`Antwerp, Belgium`",
+        examples=("Antwerp, Belgium",),
+    ),
+    "geo": Field(geo, description="in degrees: `[51.2194, 4.4025]`", examples=((51.2194, 4.4025),)),
+    "url": Field(url, description="registration or details"),
+    "status": Field(
+        one_of(*EVENT_STATUSES),
+        description="a cancelled event stays in the calendars, marked cancelled, so "
+        "subscribers see it is off",
+        examples=("cancelled",),
+    ),
+    "rrule": Field(
+        text(500, one_line=True),
+        description="repeats the event: `FREQ=MONTHLY;BYDAY=1TU;COUNT=6`",
+        examples=("FREQ=MONTHLY;BYDAY=1TU;COUNT=6",),
+    ),
+    "uid": Field(
+        text(LEGACY_ID_MAX, one_line=True),
+        description="the iCalendar UID an earlier calendar gave the event, kept so "
+        "subscribed calendars update it instead of adding it again (`feeds import` writes "
+        "it): `0a1b2c3d@google.com`. Unique; leave it out for new events",
+        examples=("0a1b2c3d@google.com",),
+    ),
 }
 
 ENTRY: dict[str, Field] = {
-    "id": Field(entry_id, required=True),
-    "title": Field(text(TITLE_MAX, one_line=True), required=True),
-    "type": Field(text(100, one_line=True)),
-    "tags": Field(tag_list),
-    "published": Field(date_or_datetime),
-    "updated": Field(date_or_datetime),
-    "summary": Field(summary_text(SUMMARY_MAX)),
-    "link": Field(url),
-    "event": Field(nested(EVENT)),
+    "id": Field(
+        entry_id,
+        required=True,
+        description="unique and **permanent**: `bologna-lets-do-it-together`. It makes the "
+        "entry's page URL (`/entries/<id>/`), its feed id and its calendar UID; renaming it "
+        "makes a new item everywhere",
+        examples=("bologna-lets-do-it-together",),
+    ),
+    "title": Field(
+        text(TITLE_MAX, one_line=True),
+        required=True,
+        description="`Bologna - Let's do it together!`",
+        examples=("Bologna - Let's do it together!",),
+    ),
+    "type": Field(
+        text(100, one_line=True),
+        description="a free label: `news`, `case study`, `event`",
+        examples=("news", "case study", "event"),
+    ),
+    "tags": Field(
+        tag_list,
+        description="`[cooperation, social-inclusion]`: each `a-z`, `0-9` and `-`, starting "
+        "with a letter or digit, each once; every tag gets its own feeds and calendar",
+        examples=(("cooperation", "social-inclusion"),),
+    ),
+    "published": Field(
+        date_or_datetime,
+        description="`2019-03-14`. Entries with it are publications: they are in the feeds, "
+        "newest first",
+        examples=("2019-03-14",),
+    ),
+    "updated": Field(
+        date_or_datetime,
+        description="when the entry last changed: `2019-03-15T10:00:00+01:00`; not before "
+        "`published`. **Bump it on every edit** (see below)",
+        examples=("2019-03-15T10:00:00+01:00",),
+    ),
+    "summary": Field(
+        summary_text(SUMMARY_MAX),
+        description="the text; rendered to HTML and sanitised (no scripts)",
+    ),
+    "link": Field(url, description="the full article elsewhere"),
+    "event": Field(nested(EVENT), description="makes the entry a calendar event (below)"),
+    "legacy_id": Field(
+        text(LEGACY_ID_MAX, one_line=True),
+        description="the id an earlier site published for this item (its Atom id, RSS "
+        "guid or JSON Feed id), published again instead of ours so readers do not see it "
+        "as new (`feeds import` writes it): `https://old.example.org/?p=12`. Unique; "
+        "leave it out for new entries",
+        examples=("https://old.example.org/?p=12",),
+    ),
 }
 
 
@@ -122,8 +254,8 @@ def _as_node(node: Node, path: str, problems: Problems) -> Node:
 #: The top level: which keys it allows. `assemble.CatalogAssembler` reads it itself
 #: (the feed first, then `entries`, a list of ENTRY mappings, one at a time).
 TOP: dict[str, Field] = {
-    "feed": Field(nested(FEED), required=True),
-    "entries": Field(_as_node, required=True),
+    "feed": Field(nested(FEED), required=True, description="who publishes, and where (below)"),
+    "entries": Field(_as_node, required=True, description="the publications and events (below)"),
 }
 
 #: Every block of the schema by its path, for documentation and its test.

@@ -10,7 +10,7 @@ defaults), once per distinct entry; every document that holds the entry (the liv
 feed, its tags' feeds, archives) joins those bytes into its frame
 (`feeds.render.documents.assemble`).
 
-Entry: `id` (tag: URI), `title` (text), `updated` (the entry's `modified`),
+Entry: `id` (tag: URI, or `legacy_id`), `title` (text), `updated` (the entry's `modified`),
 `published`, `link rel=alternate` (the entry's `link`, else its page here), a
 `category` per tag (scheme: the tag pages) and one for the type label (scheme:
 `tag:<authority>:type`), `summary type="html"` (sanitised, absolute links). The author
@@ -36,7 +36,7 @@ def entry_bytes(feed: Feed, entry: Entry) -> bytes:
     assert entry.published is not None and entry.modified is not None, "publications only"
     lines = [
         "  <entry>",
-        f"    <id>{text(ids.entry_uri(feed, entry.id))}</id>",
+        f"    <id>{text(ids.entry_feed_id(feed, entry))}</id>",
         f"    <title>{text(entry.title)}</title>",
         f"    <updated>{rfc3339(entry.modified)}</updated>",
         f"    <published>{rfc3339(entry.published)}</published>",

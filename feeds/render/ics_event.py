@@ -11,7 +11,8 @@ more); the tests read every calendar back with icalendar and ical.js.
 
 Rules a calendar client relies on:
 - UID is the entry's tag: URI (`feeds.ids.entry_uri`): id authority + entry id, so
-  moving the site or editing the event updates it in place, never duplicates it.
+  moving the site or editing the event updates it in place, never duplicates it; or the
+  UID an earlier calendar gave it (`event.uid`, `feeds.ids.entry_uid`), for the same reason.
 - DTSTAMP and LAST-MODIFIED are the entry's `updated` (else `published`), CREATED its
   `published`, all in UTC. An entry with neither (an event announced without a
   publication date) gets DTSTAMP 2000-01-01T00:00:00Z, a fixed "unknown" (the same
@@ -114,7 +115,7 @@ def vevent_lines(feed: Feed, entry: Entry) -> list[bytes]:
         raise ValueError(f"entry {entry.id!r} has no event")
     lines = [
         b"BEGIN:VEVENT\r\n",
-        text_line("UID", ids.entry_uri(feed, entry.id)),
+        text_line("UID", ids.entry_uid(feed, entry)),
         utc_time_line("DTSTAMP", dtstamp(entry)),
         _time_line("DTSTART", event, event.start),
         _time_line("DTEND", event, _exclusive_end(event)),

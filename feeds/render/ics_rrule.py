@@ -2,19 +2,18 @@
 
 The catalog loader has checked every rule (`feeds.catalog.build.check_rrule`: known
 parts, FREQ, not both COUNT and UNTIL, UNTIL a DATE for all-day events and a UTC time
-for timed ones), so here a rule is only parsed.
+for timed ones; the start is its first occurrence), so here a rule is only parsed, and
+expanded with `feeds.recurrence.starts` like everywhere else.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 
-# python-dateutil comes with icalendar (its dependency); its stubs (types-python-dateutil)
-# may be missing, hence the ignore that tolerates both cases.
-from dateutil.rrule import rrulestr  # type: ignore[import-untyped,unused-ignore]
 from icalendar import vRecur
 
 from ..model import Event
+from ..recurrence import starts
 
 # A rule without COUNT or UNTIL never ends; time zone data is written this far ahead.
 # It is also as far as any event is covered: a rule of a million days, or a "meeting"
@@ -45,17 +44,15 @@ def last_day(event: Event) -> date:
 
 def _last_start(event: Event, rule_text: str, horizon: date) -> date:
     """Local day of the last start of a COUNT rule, or `horizon` if it lies beyond it."""
+    # The wall clock (no zone): COUNT rules have no UTC UNTIL to compare with.
     start = event.start
-    local_start = (
-        start.replace(tzinfo=None)
-        if isinstance(start, datetime)
-        else datetime.combine(start, time())
-    )
-    last: datetime = local_start
-    for counted, last in enumerate(rrulestr(rule_text, dtstart=local_start)):
-        if counted >= _MAX_COUNTED or last.date() > horizon:
+    local_start = start.replace(tzinfo=None) if isinstance(start, datetime) else start
+    last: date = _local_date(event, start)
+    for counted, moment in enumerate(starts(rule_text, local_start)):
+        if counted >= _MAX_COUNTED or moment.date() > horizon:
             return horizon
-    return last.date()
+        last = moment.date()
+    return last
 
 
 def _local_date(event: Event, value: date) -> date:

@@ -8,7 +8,7 @@ archive and from each archive to the next older one, which is the same chain as 
 5005's `prev-archive`.
 
 `authors` and `language` are given once at the top: JSON Feed applies them to every
-item. Items carry `id` (tag: URI), `url` (the entry's `link`, else its page here),
+item. Items carry `id` (tag: URI, or `legacy_id`), `url` (the entry's `link`, else its page here),
 `title`, `content_html` (sanitised summary), `date_published`, `date_modified`
 (RFC 3339), `tags` (tags, then the type label) and, for events, an `_event` extension:
 
@@ -118,7 +118,7 @@ def _author(feed: Feed) -> JsonObject | None:
 def json_item(feed: Feed, entry: Entry) -> JsonObject:
     assert entry.published is not None and entry.modified is not None, "publications only"
     item: JsonObject = {
-        "id": ids.entry_uri(feed, entry.id),
+        "id": ids.entry_feed_id(feed, entry),
         "url": entry_url(feed, entry),
         "title": entry.title,
         "content_html": summary_html(entry.summary, feed.base_url),
@@ -136,7 +136,10 @@ def _event_object(feed: Feed, event: Event) -> JsonObject:
         "start": _when(event.start),
         "end": _when(event.end),
         "all_day": event.all_day,
-        "timezone": None if event.all_day else (event.timezone or feed.timezone),
+        # The zone the times are in, as the pages name it; None for all-day events and
+        # for times the catalog gave at a fixed offset (the offset is in start/end):
+        # the feed's zone would make the widget show them at another wall-clock time.
+        "timezone": None if event.all_day else event.timezone,
         "location": event.location,
         "geo": list(event.geo) if event.geo is not None else None,
         "url": event.url,

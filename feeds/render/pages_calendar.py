@@ -13,6 +13,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from ..model import Entry, Event
 from ..text import summary_text
+from .ics_rrule import last_day as recurring_last_day
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = (
@@ -75,7 +76,10 @@ def iso(value: date | datetime) -> str:
 
 
 def last_day(event: Event) -> date:
-    """The last calendar day an event touches, in its own zone."""
+    """The last calendar day an event touches, in its own zone; for a recurring event,
+    its last occurrence's (so it stays "upcoming" until then), as the calendars expand it."""
+    if event.rrule:
+        return recurring_last_day(event)
     end = event.end
     return end.date() if isinstance(end, datetime) else end
 

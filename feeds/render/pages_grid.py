@@ -2,8 +2,8 @@
 
 An RRULE may never end (no COUNT, no UNTIL), so expansion stops at whichever comes
 first: `MAX_OCCURRENCES` occurrences or `MAX_SPAN` after the first start. Expansion
-uses dateutil's RFC 5545 implementation (`dateutil.rrule.rrulestr`), on wall-clock
-times in the event's zone, so a weekly 09:00 meeting stays at 09:00 across DST.
+is `feeds.recurrence.starts` (dateutil, on wall-clock times in the event's zone, so a
+weekly 09:00 meeting stays at 09:00 across DST), the one the catalog checks rules with.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-
-from dateutil.rrule import rrulestr
+from itertools import islice, takewhile
 
 from ..model import Entry, Event
+from ..recurrence import as_datetime, starts
 from .pages_calendar import month_name
 
 MAX_OCCURRENCES = 50
@@ -57,24 +57,20 @@ def occurrences(entry: Entry) -> list[Occurrence]:
     assert event is not None
     if not event.rrule:
         return [Occurrence(entry, event.start, event.end)]
-    duration = _as_datetime(event.end) - _as_datetime(event.start)
-    first = _as_datetime(event.start)
+    first = as_datetime(event.start)
+    duration = as_datetime(event.end) - first
+    # Stop at the first start past MAX_SPAN: a rare date (29 February on a Monday)
+    # must not be searched for fifty times.
     try:
-        rule = rrulestr(event.rrule, dtstart=first)
+        within = takewhile(lambda start: start - first <= MAX_SPAN, starts(event.rrule, first))
+        found = [
+            _occurrence(entry, start, start + duration) for start in islice(within, MAX_OCCURRENCES)
+        ]
     except (ValueError, TypeError):
         # The catalog validator rejects rules dateutil cannot read; if one slips
         # through, the event still shows once rather than failing the whole Site.
         return [Occurrence(entry, event.start, event.end)]
-    found: list[Occurrence] = []
-    for start in rule.xafter(first - timedelta(seconds=1), count=MAX_OCCURRENCES, inc=True):
-        if start - first > MAX_SPAN:
-            break
-        found.append(_occurrence(entry, start, start + duration))
     return found or [Occurrence(entry, event.start, event.end)]
-
-
-def _as_datetime(value: date | datetime) -> datetime:
-    return value if isinstance(value, datetime) else datetime.combine(value, time())
 
 
 def _occurrence(entry: Entry, start: datetime, end: datetime) -> Occurrence:

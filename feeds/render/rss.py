@@ -5,7 +5,7 @@ Paths: `/feed.rss`, `/archive/<year>/feed.rss`, `/tags/<tag>/feed.rss`,
 
 The channel `link` is the site page listing the same publications (never the feed);
 `atom:link rel=self` names the feed, plus `hub` and the archive links. Items carry
-`guid isPermaLink="false"` with the same tag: URI as the Atom id, `pubDate` in RFC 822,
+`guid isPermaLink="false"` with the same id as the Atom id, `pubDate` in RFC 822,
 `category` per tag and type (`domain` as the Atom scheme) and the sanitised HTML summary
 as `description`. RSS has no per-item update date: the channel `lastBuildDate` is the
 newest `modified` of the channel's items. Items are written as the text lxml would
@@ -38,7 +38,7 @@ def item_bytes(feed: Feed, entry: Entry) -> bytes:
     summary = summary_html(entry.summary, feed.base_url)
     if summary:
         lines.append(f"      <description>{text(summary)}</description>")
-    lines.append(f'      <guid isPermaLink="false">{text(ids.entry_uri(feed, entry.id))}</guid>')
+    lines.append(f'      <guid isPermaLink="false">{text(ids.entry_feed_id(feed, entry))}</guid>')
     lines.extend(
         f'      <category domain="{attribute(category.scheme)}">{text(category.term)}</category>'
         for category in categories(feed, entry)

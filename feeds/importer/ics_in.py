@@ -1,0 +1,198 @@
+"""iCalendar (.ics) events as `Item`s, read by icalendar; nothing is expanded.
+
+Each VEVENT becomes one entry with an `event`: its UID kept as `event.uid`, its times
+in the zone they were written in when that is an IANA zone (else as the instant, in
+UTC), its RRULE kept when the catalog supports it (`feeds.catalog.build.check_rrule`).
+What the catalog cannot say is reported and the event skipped, never approximated:
+exceptions to a rule (EXDATE, RDATE, a RECURRENCE-ID override), several RRULEs, a
+rule the catalog refuses, an event without DTSTART or SUMMARY, a time without a zone.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar
+
+from ..catalog.build import check_occurs, check_rrule
+from ..catalog.errors import Invalid
+from ..catalog.values import known_zones
+from .feeds_in import _add_tag
+from .items import FeedInfo, ImportedEvent, Item, Report, SourceError, one_line
+from .markdown import plain_to_markdown
+
+_STATUSES = {"CONFIRMED": "confirmed", "TENTATIVE": "tentative", "CANCELLED": "cancelled"}
+
+
+class Skip(Exception):
+    """An event the catalog cannot hold as it is: the reason, for the report."""
+
+
+def read_calendar(data: bytes, source: str, report: Report) -> tuple[FeedInfo, list[Item]]:
+    with warnings.catch_warnings(record=True) as warned:
+        # icalendar warns when it reads a vendor's TZID as an IANA zone: say so, once.
+        warnings.simplefilter("always")
+        try:
+            calendars = Calendar.from_ical(data, multiple=True)
+        except Exception as exc:  # noqa: BLE001  (any parser failure on any input: one line)
+            raise SourceError(f"is not a readable iCalendar file: {_reason(exc)}") from None
+        items = _items(calendars, source, report)
+    for message in dict.fromkeys(str(warning.message) for warning in warned):
+        report.say(f"{source}: {_reason(Exception(message))}")
+    return items
+
+
+def _items(calendars: Any, source: str, report: Report) -> tuple[FeedInfo, list[Item]]:
+    if not calendars:
+        raise SourceError("holds no calendar components")
+    first = calendars[0]
+    info = FeedInfo(title=_text(first.get("X-WR-CALNAME")), link=_http(first.get("URL")))
+    items: list[Item] = []
+    number = 0
+    for calendar in calendars:
+        for event in calendar.walk("VEVENT"):
+            number += 1
+            where = f"{source}: item {number}"
+            try:
+                items.append(_item(event, where, report))
+            except Skip as skip:
+                report.say(f"{where}: {skip}: skipped")
+            except Exception as exc:  # noqa: BLE001  (a value icalendar cannot decode)
+                report.say(f"{where}: cannot be read ({_reason(exc)}): skipped")
+    return info, items
+
+
+def _reason(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _http(value: Any) -> str | None:
+    text = _text(value)
+    return text if text and text.lower().startswith(("http://", "https://")) else None
+
+
+def _item(event: Any, where: str, report: Report) -> Item:
+    named = _text(event.get("SUMMARY"))
+    if named is None:
+        raise Skip("no SUMMARY (title)")
+    for name in ("EXDATE", "RDATE"):
+        if event.get(name) is not None:
+            raise Skip(f"{name} (exceptions to its repetition) is not supported by the catalog")
+    if event.get("RECURRENCE-ID") is not None:
+        raise Skip("RECURRENCE-ID: a changed occurrence of a repeating event is not supported")
+    item = Item(where, title=named, link=_http(event.get("URL")))
+    item.event = _event(event, where)
+    item.updated = _aware(event, "LAST-MODIFIED")
+    created = _aware(event, "CREATED")
+    item.event.created = created.date() if created is not None else None
+    description = _text(event.get("DESCRIPTION"))
+    if description:
+        item.summary = plain_to_markdown(description)
+    categories = event.get("CATEGORIES")
+    for group in categories if isinstance(categories, list) else [categories] if categories else []:
+        for term in group.cats:
+            _add_tag(item, str(term), report)
+    return item
+
+
+def _aware(event: Any, name: str) -> datetime | None:
+    prop = event.get(name)
+    value = getattr(prop, "dt", None)
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else None
+    return None
+
+
+def _event(event: Any, where: str) -> ImportedEvent:
+    start_prop = event.get("DTSTART")
+    if start_prop is None:
+        raise Skip("no DTSTART (date)")
+    start = start_prop.dt
+    end = _end(event, start)
+    if isinstance(start, datetime):
+        zone = _zone_of(start)
+        start, end = _in_zone(start, zone), _in_zone(end, zone)
+    else:
+        zone = None
+    if end < start:
+        raise Skip("it ends before it starts")
+    result = ImportedEvent(start=start, end=end, timezone=zone)
+    result.location = (
+        one_line(str(event.get("LOCATION")))[0] or None if event.get("LOCATION") else None
+    )
+    geo = event.get("GEO")
+    if geo is not None:
+        result.geo = (float(geo.latitude), float(geo.longitude))
+    result.url = _http(event.get("URL"))
+    status = _text(event.get("STATUS"))
+    result.status = _STATUSES.get(status.upper()) if status else None
+    result.uid = _text(event.get("UID"))
+    result.rrule = _rule(event, start, zone)
+    return result
+
+
+def _end(event: Any, start: date | datetime) -> date | datetime:
+    """The catalog's end: timed, the end time; all-day, the last day (DTEND is the day after)."""
+    end_prop, duration = event.get("DTEND"), event.get("DURATION")
+    end: date | datetime
+    if end_prop is not None:
+        end = end_prop.dt
+    elif duration is not None:
+        end = start + duration.dt
+    else:
+        # RFC 5545 3.6.1: without either, a timed event ends when it starts, a dated one
+        # lasts the day.
+        return start
+    if isinstance(start, datetime) != isinstance(end, datetime):
+        raise Skip("DTSTART and DTEND are not both dates or both times")
+    if not isinstance(start, datetime):
+        return max(start, end - timedelta(days=1))
+    return end
+
+
+def _zone_of(moment: datetime) -> str | None:
+    """The IANA zone a time was written in; None for UTC or a zone only the file defines
+    (the instant is then kept, in UTC). A floating time (no zone) has no instant."""
+    zone = moment.tzinfo
+    if zone is None:
+        raise Skip("a time without a time zone (floating): its instant is unknown")
+    if isinstance(zone, ZoneInfo) and zone.key in known_zones() and zone.key != "UTC":
+        return zone.key
+    return None
+
+
+def _in_zone(moment: date | datetime, zone: str | None) -> date | datetime:
+    if not isinstance(moment, datetime):
+        return moment
+    if moment.tzinfo is None:
+        raise Skip("a time without a time zone (floating): its instant is unknown")
+    return moment.astimezone(ZoneInfo(zone) if zone else UTC)
+
+
+def _rule(event: Any, start: date | datetime, zone: str | None) -> str | None:
+    rules = event.get("RRULE")
+    if rules is None:
+        return None
+    if isinstance(rules, list):
+        if len(rules) > 1:
+            raise Skip("several RRULEs are not supported by the catalog")
+        rules = rules[0]
+    rule = bytes(rules.to_ical()).decode("ascii", "replace")
+    timed = isinstance(start, datetime)
+    if isinstance(start, datetime) and zone is None and start.utcoffset() != timedelta(0):
+        raise Skip("RRULE in a time zone that only the file defines")
+    try:
+        check_occurs(check_rrule(rule, all_day=not timed), start)
+    except Invalid as exc:
+        raise Skip(f"RRULE {rule}: {exc.message}") from None
+    return rule

@@ -1,0 +1,422 @@
+"""Moving from another site: ids kept (`legacy_id`, `event.uid`) and `feeds import`.
+
+Published ids are read back by the parsers readers and calendars use (feedparser,
+icalendar); imported catalogs are checked by the real reader and built.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import html5lib
+import icalendar
+import pytest
+from conftest import BUNDLED_CATALOG
+
+from feeds.catalog import CatalogErrors, load_catalog, parse_catalog
+from feeds.catalog.incremental import CatalogParser
+from feeds.importer import ImportFailed, Report, import_catalog
+from feeds.importer.markdown import html_to_markdown
+from feeds.model import Catalog
+from feeds.site import Site, build_site
+
+FEEDS = [str(Path(sys.executable).parent / "feeds")]  # the console script
+CALENDARS = Path(icalendar.__file__).parent / "tests" / "calendars"
+
+HEAD = """\
+feed:
+  title: Moved
+  link: https://old.example.org/
+  base_url: https://feeds.example.org/
+  id_authority: example.org,2019
+  timezone: Europe/Brussels
+entries:
+"""
+
+
+def catalog_of(entries: str) -> Catalog:
+    return parse_catalog((HEAD + entries).encode(), "entries.yaml")
+
+
+KEPT = """\
+  - id: kept
+    title: Kept post
+    published: 2019-03-14
+    tags: [moved]
+    legacy_id: "https://old.example.org/?p=12"
+    event:
+      start: 2019-05-21T09:30
+      end: 2019-05-21T12:00
+      uid: 0a1b2c3d@google.com
+  - id: fresh
+    title: Fresh post
+    published: 2019-03-15
+    tags: [moved]
+    event:
+      start: 2019-06-01
+"""
+
+
+# --- legacy_id and event.uid in what is published ---
+
+
+def test_legacy_id_is_the_id_readers_see_in_atom_rss_and_json_feed() -> None:
+    site = build_site(catalog_of(KEPT))
+    for path in ("/feed.atom", "/feed.rss", "/tags/moved/feed.atom", "/tags/moved/feed.rss"):
+        ids = {entry.title: entry.id for entry in feedparser.parse(site[path].body).entries}
+        assert ids == {
+            "Kept post": "https://old.example.org/?p=12",
+            "Fresh post": "tag:example.org,2019:entry/fresh",
+        }, path
+    rss_guid = feedparser.parse(site["/feed.rss"].body).entries[0]
+    assert rss_guid.guidislink is False  # isPermaLink="false": an id, not a link
+    for path in ("/feed.json", "/tags/moved/feed.json"):
+        items = json.loads(site[path].body)["items"]
+        assert {item["title"]: item["id"] for item in items} == {
+            "Kept post": "https://old.example.org/?p=12",
+            "Fresh post": "tag:example.org,2019:entry/fresh",
+        }, path
+
+
+def uids(body: bytes) -> dict[str, str]:
+    calendar = icalendar.Calendar.from_ical(body)
+    return {str(event["SUMMARY"]): str(event["UID"]) for event in calendar.walk("VEVENT")}
+
+
+def test_event_uid_is_the_uid_in_every_calendar_it_is_in() -> None:
+    site = build_site(catalog_of(KEPT))
+    calendars = [path for path in site if path.endswith(".ics")]
+    assert set(calendars) >= {"/events.ics", "/tags/moved/events.ics", "/entries/kept.ics"}
+    for path in calendars:
+        seen = uids(site[path].body)
+        if "Kept post" in seen:
+            assert seen["Kept post"] == "0a1b2c3d@google.com", path
+        if "Fresh post" in seen:
+            assert seen["Fresh post"] == "tag:example.org,2019:entry/fresh", path
+    assert "Kept post" in uids(site["/entries/kept.ics"].body)
+
+
+DUPLICATES = """\
+  - id: one
+    title: One
+    published: 2019-03-14
+    legacy_id: "https://old.example.org/?p=12"
+    event: {start: 2019-05-21, uid: same@example.org}
+  - id: two
+    title: Two
+    published: 2019-03-15
+    legacy_id: "https://old.example.org/?p=12"
+    event: {start: 2019-05-22, uid: same@example.org}
+"""
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(CatalogErrors) as caught:
+        parse_catalog(text.encode(), "entries.yaml")
+    return [str(error) for error in caught.value.errors]
+
+
+def test_duplicate_legacy_ids_and_uids_are_refused_naming_both_lines() -> None:
+    found = problems_of(HEAD + DUPLICATES)
+    assert found == [
+        "entries.yaml:16: entries[1].legacy_id: duplicate legacy_id "
+        "'https://old.example.org/?p=12': entries[0] on line 11 has it too; "
+        "each legacy_id must be unique",
+        "entries.yaml:17: entries[1].event.uid: duplicate uid 'same@example.org': "
+        "entries[0] on line 12 has it too; each uid must be unique",
+    ]
+
+
+def test_an_edit_that_duplicates_a_kept_id_is_refused_by_the_incremental_reader() -> None:
+    parser = CatalogParser()
+    good = HEAD + DUPLICATES.replace(
+        '?p=12"\n    event: {start: 2019-05-22, uid: same',
+        '?p=13"\n    event: {start: 2019-05-22, uid: other',
+    )
+    assert len(parser.parse(good.encode()).entries) == 2
+    with pytest.raises(CatalogErrors) as caught:
+        parser.parse((HEAD + DUPLICATES).encode())
+    assert [error.line for error in caught.value.errors] == [16, 17]
+
+
+def test_a_kept_id_with_a_control_character_is_refused() -> None:
+    found = problems_of(HEAD + '  - id: one\n    title: One\n    legacy_id: "a\\tb"\n')
+    assert found == [
+        "entries.yaml:10: entries[0].legacy_id: contains the control character U+0009; an "
+        "id is one line of visible text (copy it exactly as the old feed published it)"
+    ]
+
+
+# --- feeds import: the round trip through our own export ---
+
+
+def write_export(site: Site, folder: Path) -> list[str]:
+    names = []
+    for path in ("/feed.atom", "/feed.rss", "/feed.json", "/events.ics"):
+        target = folder / path.strip("/")
+        target.write_bytes(site[path].body)
+        names.append(str(target))
+    return names
+
+
+def published_ids(site: Site) -> dict[str, Any]:
+    """What readers and calendars recognise an item by, and what they show of it."""
+    atom = feedparser.parse(site["/feed.atom"].body).entries
+    rss = feedparser.parse(site["/feed.rss"].body).entries
+    items = json.loads(site["/feed.json"].body)["items"]
+    events = icalendar.Calendar.from_ical(site["/events.ics"].body).walk("VEVENT")
+    return {
+        "atom": sorted(
+            (e.id, e.title, e.published, e.updated, sorted(t.term for t in e.get("tags", [])))
+            for e in atom
+        ),
+        "rss": sorted((e.id, e.title, e.published) for e in rss),
+        "json": sorted((i["id"], i["title"], i["date_published"]) for i in items),
+        "ics": sorted(
+            (
+                str(e["UID"]),
+                str(e["SUMMARY"]),
+                e["DTSTART"].dt,
+                e["DTEND"].dt,
+                str(e["DTSTART"].params.get("TZID")),
+                str(e.get("RRULE").to_ical() if e.get("RRULE") else ""),
+                str(e["STATUS"]),
+            )
+            for e in events
+        ),
+    }
+
+
+def test_our_own_export_imported_back_publishes_the_same_ids_dates_and_times(
+    tmp_path: Path,
+) -> None:
+    original = build_site(load_catalog(BUNDLED_CATALOG))
+    report = Report(stream=io.StringIO())
+    imported = import_catalog(write_export(original, tmp_path), report)
+    catalog = parse_catalog(imported.text.encode(), "imported.yaml")
+    assert len(catalog.entries) == len(load_catalog(BUNDLED_CATALOG).entries)
+    assert published_ids(build_site(catalog)) == published_ids(original)
+    assert report.lines == []
+
+
+# --- feeds import: the calendars icalendar's tests hold (Google, Outlook, Thunderbird ...) ---
+
+
+@pytest.mark.parametrize("path", sorted(CALENDARS.glob("*.ics")), ids=lambda p: p.name)
+def test_each_real_world_calendar_imports_or_is_reported_item_by_item(path: Path) -> None:
+    report = Report(stream=io.StringIO())
+    try:
+        imported = import_catalog([str(path)], report)
+    except ImportFailed as failed:
+        assert "\n" not in str(failed) and str(failed).startswith(str(path))
+        return
+    catalog = parse_catalog(imported.text.encode(), "imported.yaml")
+    events = icalendar.Calendar.from_ical(path.read_bytes(), multiple=True)
+    total = sum(len(calendar.walk("VEVENT")) for calendar in events)
+    skipped = [line for line in report.lines if line.endswith(": skipped")]
+    assert all(line.startswith(f"{path}: item ") for line in skipped)
+    # Every event is an entry (merged by UID) or reported.
+    assert len(catalog.events) + len(skipped) <= total
+    assert len(catalog.events) >= 1
+
+
+def test_exceptions_to_a_rule_and_undated_events_are_reported_and_skipped(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "old.ics"
+    source.write_bytes(
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\n"
+        b"BEGIN:VEVENT\r\nUID:weekly@old\r\nSUMMARY:Weekly\r\nDTSTART:20190604T080000Z\r\n"
+        b"DTEND:20190604T090000Z\r\nRRULE:FREQ=WEEKLY;COUNT=5\r\nEXDATE:20190611T080000Z\r\n"
+        b"END:VEVENT\r\n"
+        b"BEGIN:VEVENT\r\nUID:nodate@old\r\nSUMMARY:Someday\r\nEND:VEVENT\r\n"
+        b"BEGIN:VEVENT\r\nUID:ok@old\r\nSUMMARY:Meeting\r\nDTSTART;TZID=Europe/Brussels:"
+        b"20190604T100000\r\nDTEND;TZID=Europe/Brussels:20190604T120000\r\n"
+        b"RRULE:FREQ=MONTHLY;BYDAY=1TU;COUNT=3\r\nEND:VEVENT\r\n"
+        b"END:VCALENDAR\r\n"
+    )
+    report = Report(stream=io.StringIO())
+    catalog = parse_catalog(import_catalog([str(source)], report).text.encode())
+    assert report.lines == [
+        f"{source}: item 1: EXDATE (exceptions to its repetition) is not supported by the "
+        "catalog: skipped",
+        f"{source}: item 2: no DTSTART (date): skipped",
+    ]
+    (event,) = [entry.event for entry in catalog.entries if entry.event]
+    assert (event.uid, event.rrule, event.timezone) == (
+        "ok@old",
+        "FREQ=MONTHLY;COUNT=3;BYDAY=1TU",
+        "Europe/Brussels",
+    )
+    assert isinstance(event.start, datetime)
+    assert event.start.replace(tzinfo=None) == datetime(2019, 6, 4, 10, 0)
+
+
+# --- summaries: Markdown where exact, and every loss named ---
+
+
+def test_html_summaries_become_markdown_that_renders_the_same_and_losses_are_named() -> None:
+    exact = html_to_markdown(
+        "<p>A <b>bold</b> <i>idea</i> with <code>x*y</code> and "
+        '<a href="/more">a link</a>.</p><ul><li>one</li><li>two</li></ul><p>5 * 3 [sic]</p>',
+        "https://old.example.org/post/",
+    )
+    assert exact.losses == []
+    assert exact.markdown == (
+        "A **bold** *idea* with `x*y` and [a link](https://old.example.org/more).\n\n"
+        "- one\n- two\n\n5 \\* 3 \\[sic\\]"
+    )
+    lossy = html_to_markdown(
+        '<p>Hi<script>alert(1)</script></p><iframe src="https://x"></iframe>'
+        '<table><tr><td>a</td><td>b</td></tr></table><a href="javascript:alert(1)">x</a>',
+        None,
+    )
+    assert lossy.losses == [
+        "<script> removed",
+        "<iframe> removed",
+        "a table flattened to lines of text",
+        "a link that is not http(s) or mailto (kept as text)",
+    ]
+    assert "alert" not in lossy.markdown and "javascript" not in lossy.markdown
+
+
+BOMB = b"""<?xml version="1.0"?>
+<!DOCTYPE feed [
+<!ENTITY lol "lol">
+<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+<!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+<!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+<!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+<!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+<!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+<!ENTITY ext SYSTEM "file:///etc/passwd">
+]>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Hostile &lol9;</title>
+  <link href="https://old.example.org/"/>
+  <id>urn:hostile</id>
+  <updated>2019-03-14T10:00:00Z</updated>
+  <entry>
+    <id>urn:hostile:1</id>
+    <title>&lt;script&gt;alert(1)&lt;/script&gt; &lol9; &ext;</title>
+    <link href="javascript:alert(1)"/>
+    <updated>2019-03-14T10:00:00Z</updated>
+    <summary type="html">&lt;p onclick="alert(1)"&gt;Hi&lt;script&gt;alert(2)&lt;/script&gt;
+    &lt;a href="javascript:alert(3)"&gt;click&lt;/a&gt; &lt;img src=x onerror=alert(4)&gt;
+    &lt;/p&gt;&lt;svg onload=alert(5)&gt;&lt;/svg&gt; HUGE</summary>
+  </entry>
+</feed>
+"""
+
+
+def inert(site: Site) -> None:
+    """No page runs anything of the feed's: scripts are ours (by src) or JSON data."""
+    for path in site:
+        output = site[path]
+        if not output.content_type.startswith("text/html"):
+            continue
+        document = html5lib.parse(output.body, namespaceHTMLElements=False)
+        for element in document.iter():
+            if not isinstance(element.tag, str):
+                continue
+            for name, value in element.attrib.items():
+                assert not name.lower().startswith("on"), (path, name)
+                assert not value.strip().lower().startswith("javascript:"), (path, value)
+            assert element.tag not in ("iframe", "object", "embed", "svg"), path
+            if element.tag == "script":
+                if element.get("type") == "application/ld+json":
+                    json.loads(element.text or "")
+                else:
+                    assert element.get("src", "").startswith("/") and not element.text, path
+
+
+def test_a_hostile_feed_imports_into_a_catalog_that_builds_inert(tmp_path: Path) -> None:
+    source = tmp_path / "hostile.atom"
+    source.write_bytes(BOMB.replace(b"HUGE", b"x" * 150_000))
+    report = Report(stream=io.StringIO())
+    text = import_catalog([str(source)], report).text
+    assert "lollol" not in text and "root:" not in text  # no entity was expanded
+    catalog = parse_catalog(text.encode())
+    (entry,) = catalog.entries
+    assert entry.legacy_id == "urn:hostile:1" and entry.link is None
+    assert len(entry.summary) <= 100_000
+    where = f"{source}: item 1"
+    assert report.lines == [
+        f"{source}: XML entities removed, not expanded: ext, lol9",
+        f"{where}: summary: <script> removed",
+        f"{where}: summary: a link that is not http(s) or mailto (kept as text)",
+        f"{where}: summary: an image that is not http(s) (its alt text kept)",
+        f"{where}: summary: <svg> removed",
+        f"{where}: summary: 150,011 characters, cut to 100,000 (the catalog's limit)",
+        f"{where}: link 'javascript:alert(1)' is not http(s): left out",
+    ]
+    inert(build_site(catalog))
+
+
+# --- the command: files, URLs, exit codes, never over a file ---
+
+
+def run_import(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*FEEDS, "import", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    handler = functools.partial(_Quiet, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow
+def test_the_command_imports_urls_checks_and_never_overwrites(tmp_path: Path, served: str) -> None:
+    names = [
+        Path(name).name
+        for name in write_export(build_site(load_catalog(BUNDLED_CATALOG)), tmp_path)
+    ]
+    work = tmp_path / "work"
+    work.mkdir()
+    done = run_import(*(served + name for name in names), cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    check = subprocess.run([*FEEDS, "check"], cwd=work, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    before = (work / "entries.yaml").read_bytes()
+    again = run_import(served + names[0], cwd=work)
+    assert again.returncode == 1
+    assert again.stderr == "entries.yaml: exists; not replaced. Move it away or choose another -o\n"
+    assert (work / "entries.yaml").read_bytes() == before
+    missing = run_import(served + "missing.atom", "-o", "other.yaml", cwd=work)
+    assert missing.returncode == 1
+    assert missing.stderr == f"{served}missing.atom: cannot fetch it: HTTP 404 File not found\n"
+    assert not (work / "other.yaml").exists()
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    bad = run_import(str(garbage), "-o", "other.yaml", cwd=work)
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+    assert not (work / "other.yaml").exists()
