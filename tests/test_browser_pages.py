@@ -229,6 +229,7 @@ PAGES = [
     "/entries/bologna-lets-do-it-together/",
     "/events/",
     "/tags/culture/",
+    "/subscribe/",
     "/embed/",
     "/embed/?kind=events&theme=dark",
 ]

@@ -14,6 +14,7 @@ from feeds.render import ics
 GOLDEN = {  # golden file: Site path
     "ics/events.ics": "/events.ics",
     "ics/tags/culture/events.ics": "/tags/culture/events.ics",
+    "ics/tags/cooperation/events.ics": "/tags/cooperation/events.ics",  # a tag without events
     "ics/entries/urban-academy-integration-migrants-refugees-antwerp.ics": (
         "/entries/urban-academy-integration-migrants-refugees-antwerp.ics"
     ),

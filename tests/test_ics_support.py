@@ -202,15 +202,21 @@ def tzids_used(ics: bytes) -> set[str]:
 
 
 def assert_structure(ics: bytes) -> None:
-    """One VCALENDAR; every component closed; a VTIMEZONE for each TZID used, and no other."""
+    """One VCALENDAR holding at least one component (RFC 5545: `icalbody = calprops
+    component`); every component closed; a VTIMEZONE for each TZID used, and no other,
+    but in a calendar without events: the feed's zone alone (feeds/render/ics.py)."""
     assert_wire_format(ics)
     unfolded = ics.replace(b"\r\n ", b"").split(b"\r\n")
     assert unfolded[0] == b"BEGIN:VCALENDAR" and unfolded[-2:] == [b"END:VCALENDAR", b""]
     assert unfolded.count(b"BEGIN:VCALENDAR") == 1 and unfolded.count(b"END:VCALENDAR") == 1
     assert unfolded.count(b"BEGIN:VEVENT") == unfolded.count(b"END:VEVENT")
     calendar = icalendar_calendar(ics)
+    assert calendar.subcomponents, "a VCALENDAR without any component (RFC 5545 forbids it)"
     defined = {str(zone["TZID"]) for zone in calendar.walk("VTIMEZONE")}
-    assert defined == tzids_used(ics)
+    if calendar.walk("VEVENT"):
+        assert defined == tzids_used(ics)
+    else:
+        assert defined == {str(calendar.get("X-WR-TIMEZONE", "UTC"))}
     for name in ("PRODID", "VERSION", "CALSCALE"):
         assert name in calendar, f"{name} missing"
     assert str(calendar["VERSION"]) == "2.0" and str(calendar["CALSCALE"]) == "GREGORIAN"

@@ -164,10 +164,14 @@ def test_random_entries_render_alike_both_ways(feed: Feed, entry_list: list[Entr
 
 def test_the_chrome_has_each_slot_where_base_html_puts_it() -> None:
     chrome = PageRenderer(rich_catalog()).entry_writer.chrome
-    slots = {"id": "ID", "title": "TITLE", "description": "DESC", "main": "MAIN"}
+    slots = {"id": "ID", "title": "TITLE", "description": "DESC", "head": "HEAD\n", "main": "MAIN"}
     filled = chrome.fill(slots).decode("utf-8")
     assert "<title>TITLE · Test &amp; &lt;b&gt;feeds&lt;/b&gt;</title>" in filled
     assert '<meta name="description" content="DESC">' in filled
+    assert '<meta property="og:title" content="TITLE">' in filled
+    assert '<meta property="og:description" content="DESC">' in filled
+    assert '<meta property="og:url" content="https://feeds.example.org/entries/ID/">' in filled
+    assert "defer></script>\nHEAD\n</head>" in filled
     assert '<link rel="canonical" href="https://feeds.example.org/entries/ID/">' in filled
     assert '<main id="main" class="wrap">\nMAIN</main>' in filled
 

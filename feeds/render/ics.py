@@ -2,8 +2,9 @@
 
 Paths:
 - `/events.ics`: every event, past and future, cancelled ones as STATUS:CANCELLED;
-- `/tags/<tag>/events.ics`: the same for each tag (a tag without events gets a valid,
-  empty calendar: its page links to it and a subscription must not break later);
+- `/tags/<tag>/events.ics`: the same for each tag (a tag without events gets a valid
+  calendar with no event: its page links to it and a subscription must not break
+  later; see `_no_events`);
 - `/entries/<id>.ics`: one event to add once. It has no calendar name, refresh
   interval or source: with a name, Outlook would create a new calendar for it.
 
@@ -29,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from itertools import compress
 from operator import is_not
 
@@ -181,7 +183,28 @@ def _subscription_key(
     feed: Feed, pieces: Sequence[EventPieces], tag: str | None
 ) -> tuple[bytes, tuple[EventPieces, ...]]:
     head = _SUBSCRIPTION_HEADS.get((feed, tag), lambda: _subscription_head(feed, tag))
-    return head, tuple(pieces)
+    return head, tuple(pieces) if pieces else (_no_events(feed.timezone, feed.id_authority),)
+
+
+# The zone a calendar without events carries when the feed names none.
+_NO_EVENTS_ZONE = "UTC"
+
+
+@lru_cache(maxsize=64)
+def _no_events(zone: str | None, id_authority: str) -> EventPieces:
+    """What a calendar without any event holds: no VEVENT, the feed's VTIMEZONE.
+
+    RFC 5545's grammar requires at least one component in a VCALENDAR (`icalbody =
+    calprops component`, `component = 1*(...)`), and parsers that follow it refuse an
+    empty one; a VTIMEZONE is a component, and the feed's own zone is what the
+    calendar's future events will most likely use (X-WR-TIMEZONE names it too). It
+    covers one year, that of `id_authority`'s date: any year would do, as no event
+    refers to it, and that one never changes (RFC 4151), so neither do the calendar's
+    bytes and ETag while the tag stays empty. One object per (zone, authority): pieces
+    are compared by identity (see EventPieces).
+    """
+    year = min(max(int(id_authority.rsplit(",", 1)[1][:4]), 1970), 9000)
+    return EventPieces(vevent=b"", zone_span=(zone or _NO_EVENTS_ZONE, year, year))
 
 
 def _subscription_head(feed: Feed, tag: str | None) -> bytes:

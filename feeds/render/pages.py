@@ -1,9 +1,11 @@
 """HTML pages, the embed page and the static files of the Site (Jinja, no web framework).
 
 Paths: `/` (home), `/entries/<id>/` (every entry), `/events/`, `/tags/<tag>/` (every
-tag), `/embed/` (the iframe page), `/404.html`, `/events.json` and
-`/tags/<tag>/events.json` (JSON Feed of events, for the widget), and the static files
-`/style.css`, `/site.js`, `/embed.js`, `/embed-page.js`, `/icon.svg`, `/feed.xsl`.
+tag), `/subscribe/` (the addresses to copy and what to do with them), `/embed/` (the
+iframe page), `/404.html`, `/events.json` and
+`/tags/<tag>/events.json` (JSON Feed of events, for the widget), the static files
+`/style.css`, `/site.js`, `/embed.js`, `/embed-page.js`, `/icon.svg`, `/feed.xsl`, and
+`/sitemap.xml` and `/robots.txt` (sitemap.py) that list the pages for search engines.
 
 Pages need no script to be read; scripts only add to them (copy buttons, the
 upcoming/past split by the reader's date, the embed page's query). Every page is
@@ -26,6 +28,7 @@ from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Event, Feed
 from ..text import summary_html, summary_text
 from . import pages_calendar as cal
+from . import seo, sitemap
 from .entry_key import EntryKey
 from .pages_embed import EMBED_DEFAULTS, EMBED_LIMIT_MAX, validate_embed_query
 from .pages_entry import (
@@ -120,10 +123,17 @@ class Subscribe:
     rss_path: str
     json_path: str
     atom_url: str
+    rss_url: str
+    json_url: str
     ics_url: str
     webcal_url: str
     google_url: str
     outlook_url: str
+    feeds_help: str  # where /subscribe/ says what to do with the feed address
+    calendars_help: str  # ... and with the calendar's
+
+
+SUBSCRIBE_PATH = "/subscribe/"
 
 
 def _subscribe(links: Links, tag: str | None) -> Subscribe:
@@ -131,16 +141,21 @@ def _subscribe(links: Links, tag: str | None) -> Subscribe:
     ics_path = "/events.ics" if tag is None else f"{folder}events.ics"
     ics_url = links.absolute(ics_path)
     name = links.feed.title if tag is None else f"{links.feed.title}: {tag}"
+    help_page = links.page(SUBSCRIBE_PATH)
     return Subscribe(
         id="site" if tag is None else "tag",
         atom_path=links.page(f"{folder}feed.atom"),
         rss_path=links.page(f"{folder}feed.rss"),
         json_path=links.page(f"{folder}feed.json"),
         atom_url=links.absolute(f"{folder}feed.atom"),
+        rss_url=links.absolute(f"{folder}feed.rss"),
+        json_url=links.absolute(f"{folder}feed.json"),
         ics_url=ics_url,
         webcal_url=cal.webcal_url(ics_url),
         google_url=cal.google_subscribe_url(ics_url),
         outlook_url=cal.outlook_subscribe_url(ics_url, name),
+        feeds_help=f"{help_page}#feeds" if tag is None else f"{help_page}#tag-{tag}",
+        calendars_help=f"{help_page}#calendars" if tag is None else f"{help_page}#tag-{tag}",
     )
 
 
@@ -182,6 +197,7 @@ class PageRenderer:
             "language": self.feed.language,
             "link": self.feed.link,
             "author": author,
+            "og_locale": seo.og_locale(self.feed.language),
         }
         # Each tag's publications (newest first) and events (in start order), sorted once:
         # filtering the whole catalog for each of 30 tags cost more than a page render.
@@ -235,10 +251,12 @@ class PageRenderer:
         return _PAGES.get(key, lambda: self._home(publications, events))
 
     def _home(self, publications: tuple[Entry, ...], events: tuple[Entry, ...]) -> bytes:
+        shown = publications[:HOME_PUBLICATIONS]
         return self.page(
             "home.html",
             "/",
-            publications=publications[:HOME_PUBLICATIONS],
+            head=self._collection("/", self.feed.title, None, shown + events),
+            publications=shown,
             more_publications=len(publications) > HOME_PUBLICATIONS,
             events=events,
             tags=self.catalog.tags,
@@ -264,11 +282,12 @@ class PageRenderer:
     def entry(self, entry: Entry) -> bytes:
         # EntryKey: the entry's hash is computed once, not at each of the table's lookups
         key = ("entry", EntryKey(self.feed, entry))
-        return _PAGES.get(key, lambda: self.entry_writer.page(self._entry_view(entry)))
+        return _PAGES.get(key, lambda: self.entry_writer.page(self._entry_view(entry, fast=True)))
 
     def entry_from_template(self, entry: Entry) -> bytes:
-        """The entry page as entry.html renders it: what `entry` must equal (tested)."""
-        view = self._entry_view(entry)
+        """The entry page as entry.html renders it, its JSON-LD from the dicts of
+        seo.entry_head: what `entry` must equal (tested)."""
+        view = self._entry_view(entry, fast=False)
         return self.page("entry.html", ids.entry_page_path(entry.id), **view.template_context())
 
     @cached_property
@@ -281,17 +300,28 @@ class PageRenderer:
             ids.entry_page_path(slots["id"]),
             entry=Entry(id=slots["id"], title=slots["title"]),
             description=slots["description"],
+            head=slots["head"],
             main=slots["main"],
         )
         return EntryPageWriter(EntryChrome(chrome.decode("utf-8")), self.fragments)
 
-    def _entry_view(self, entry: Entry) -> EntryView:
+    @cached_property
+    def entry_json_ld(self) -> seo.EntryJsonLd:
+        return seo.EntryJsonLd(self.feed)
+
+    def _entry_view(self, entry: Entry, fast: bool) -> EntryView:
         summary = Markup(summary_html(entry.summary, self.feed.base_url))  # sanitised
-        description = _description(entry)
+        text = summary_text(entry.summary)
+        description = _description(entry, text)
         # The catalog accepts only links with a host, so "or" never applies to its entries
         link_host = (urlsplit(entry.link).hostname or "") if entry.link else ""
+        page_url = self.links.absolute(ids.entry_page_path(entry.id))
+        if fast:
+            head = self.entry_json_ld.head(entry, page_url, text)
+        else:
+            head = seo.entry_head(self.feed, entry, page_url)
         if entry.event is None:
-            return EntryView(entry, summary, description, link_host)
+            return EntryView(entry, summary, description, link_host, head=head)
         found = occurrences(entry) if entry.event.rrule else []
         return EntryView(
             entry,
@@ -301,15 +331,17 @@ class PageRenderer:
             occurrences=tuple(found[:10]),
             occurrences_truncated=len(found) > 10 or len(found) == MAX_OCCURRENCES,
             calendar=self._add_to_calendar(entry),
+            head=head,
         )
 
     def _add_to_calendar(self, entry: Entry) -> CalendarLinks:
         page_url = self.links.absolute(ids.entry_page_path(entry.id))
         google_url, outlook_url = cal.add_event_urls(entry, page_url)
+        assert entry.event is not None
         return CalendarLinks(
             ics_path=self.links.page(ids.entry_ics_path(entry.id)),
             google_url=google_url,
-            outlook_url=outlook_url,
+            outlook_url=None if entry.event.rrule else outlook_url,
         )
 
     def events(self) -> bytes:
@@ -343,6 +375,9 @@ class PageRenderer:
         return self.page(
             "events.html",
             "/events/",
+            # No ItemList: the page lists every event (3,300 at 10k), which would double
+            # its size; the sitemap links each event's page.
+            head=self._collection("/events/", f"Events · {self.feed.title}", None, None),
             events=listed,
             # The list holds every event; the grid only the window's months, so that a
             # catalog of fifteen years does not make a page of 180 tables.
@@ -365,14 +400,51 @@ class PageRenderer:
         return _PAGES.get(key, lambda: self._tag(tag, shown, events))
 
     def _tag(self, tag: str, publications: tuple[Entry, ...], events: tuple[Entry, ...]) -> bytes:
+        shown = publications[:TAG_PUBLICATIONS]
         return self.page(
             "tag.html",
             ids.tag_path(tag),
             tag,
-            publications=publications[:TAG_PUBLICATIONS],
+            head=self._collection(
+                ids.tag_path(tag),
+                f"{tag} · {self.feed.title}",
+                f"Publications and events tagged {tag}",
+                shown + events,
+            ),
+            publications=shown,
             more_publications=len(publications) > TAG_PUBLICATIONS,
             events=events,
             subscribe=_subscribe(self.links, tag),
+        )
+
+    def _collection(
+        self, path: str, name: str, description: str | None, entries: tuple[Entry, ...] | None
+    ) -> Markup:
+        """A list page's JSON-LD (see seo.collection_page); `entries`: those it shows."""
+        items = None
+        if entries is not None:
+            # An event with a publication date is in both of a page's lists: once here.
+            unique = {e.id: e for e in entries}.values()
+            items = [(self.links.absolute(ids.entry_page_path(e.id)), e.title) for e in unique]
+        return seo.collection_page(
+            self.feed,
+            self.links.absolute(path),
+            name,
+            self.feed.subtitle or self.feed.title if description is None else description,
+            items,
+        )
+
+    def subscribe(self) -> bytes:
+        """/subscribe/: every feed and calendar address, and what to do with them."""
+        key = ("subscribe", self.feed, self.catalog.tags)
+        return _PAGES.get(key, self._subscribe_page)
+
+    def _subscribe_page(self) -> bytes:
+        return self.page(
+            "subscribe.html",
+            SUBSCRIBE_PATH,
+            site_sub=_subscribe(self.links, None),
+            tag_subs=[(tag, _subscribe(self.links, tag)) for tag in self.catalog.tags],
         )
 
     def embed(self) -> bytes:
@@ -464,8 +536,13 @@ def _by_tag(tags: tuple[str, ...], entries: tuple[Entry, ...]) -> dict[str, list
     return found
 
 
-def _description(entry: Entry) -> str:
-    text = summary_text(entry.summary).replace("\n\n", " ")
+def _description(entry: Entry, summary: str) -> str:
+    """The page's meta and Open Graph description: its summary's text (`summary`), else
+    (an event without a summary) when and where, so that a shared link still says
+    something."""
+    text = summary.replace("\n\n", " ")
+    if not text and entry.event is not None:
+        text = ", ".join(filter(None, (cal.when_text(entry.event), entry.event.location)))
     return text if len(text) <= _DESCRIPTION_CHARS else text[: _DESCRIPTION_CHARS - 1] + "…"
 
 
@@ -508,6 +585,7 @@ def _front_pages(pages: PageRenderer) -> dict[str, bytes]:
     outputs["/feed.xsl"] = pages.feed_xsl()
     outputs["/"] = pages.home()
     outputs["/events/"] = pages.events()
+    outputs[SUBSCRIBE_PATH] = pages.subscribe()
     outputs["/embed/"] = pages.embed()
     outputs["/404.html"] = pages.not_found()
     return outputs
@@ -520,4 +598,7 @@ def _entry_pages(pages: PageRenderer, entries: tuple[Entry, ...]) -> dict[str, b
 def _back_pages(pages: PageRenderer) -> dict[str, bytes]:
     outputs = {ids.tag_path(tag): pages.tag(tag) for tag in pages.catalog.tags}
     outputs.update(pages.events_json())
+    # With the pages (the lists' share of `feeds build`): their gzip bodies are kept in
+    # the pages' tables, which that share's process saves and loads (site._gzip_table).
+    outputs.update(sitemap.render(pages.catalog))
     return outputs

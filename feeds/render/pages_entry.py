@@ -7,8 +7,9 @@ head, header and footer rendered again, and each helper and macro call going thr
 
 - What every entry page shares is rendered from the templates once per build:
   `entry_chrome.html` is entry.html with its main block replaced, rendered with a
-  marker in place of each page's own text (its id, title and description), then
-  split at the markers (`EntryChrome`).
+  marker in place of each page's own text (its id, title, description and head: the
+  JSON-LD that `seo.entry_head` writes for both ways), then split at the markers
+  (`EntryChrome`).
 - The main block is written by `EntryPageWriter.main`, which mirrors entry.html's
   `main` block line by line, including the whitespace `trim_blocks` and
   `lstrip_blocks` leave (the macros it calls are in pages_fragments.py).
@@ -34,7 +35,7 @@ from .pages_fragments import Fragments, entry_meta, escape
 from .pages_grid import Occurrence
 
 # The slots of the chrome: each page's own text, filled in by EntryChrome.fill.
-CHROME_SLOTS = ("id", "title", "description", "main")
+CHROME_SLOTS = ("id", "title", "description", "head", "main")
 
 
 def marker(slot: str) -> str:
@@ -50,7 +51,9 @@ class CalendarLinks:
 
     ics_path: str
     google_url: str
-    outlook_url: str
+    # None for a recurring event: Outlook.com's add-event link has no recurrence, so it
+    # would add the first date only; the page sends Outlook users to the .ics instead.
+    outlook_url: str | None
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class EntryView:
     occurrences: tuple[Occurrence, ...] = ()  # the first ones of a recurring event
     occurrences_truncated: bool = False
     calendar: CalendarLinks | None = None  # for an event
+    head: Markup = Markup("")  # the head's JSON-LD and meta (seo.entry_head)
 
     def template_context(self) -> dict[str, Any]:
         """The names entry.html reads."""
@@ -76,6 +80,7 @@ class EntryView:
             "occurrences": self.occurrences,
             "occurrences_truncated": self.occurrences_truncated,
             "calendar": self.calendar,
+            "head": self.head,
         }
 
 
@@ -118,6 +123,7 @@ class EntryPageWriter:
             "id": escape(view.entry.id),
             "title": title,
             "description": escape(view.description),
+            "head": str(view.head),
             "main": self.main(view, title),
         }
         return self.chrome.fill(values)
@@ -188,18 +194,33 @@ def _event_facts(event: Event, view: EntryView, calendar: CalendarLinks) -> list
             "      <dt>Details</dt>\n"
             f'      <dd><a href="{escape(event.url)}">Registration and details</a></dd>\n'
         )
-    out += [
-        "    </dl>\n",
+    out.append("    </dl>\n")
+    if event.status != "cancelled":  # nothing to add: the notice says why
+        out += _add_to_calendar(calendar)
+    out.append("  </section>\n")
+    return out
+
+
+def _add_to_calendar(calendar: CalendarLinks) -> list[str]:
+    out = [
         "    <h3>Add to your calendar</h3>\n",
         '    <ul class="buttons">\n',
         f'      <li><a class="button" href="{escape(calendar.ics_path)}" type="text/calendar"'
         " download>Download .ics (Apple Calendar, Outlook, Thunderbird)</a></li>\n",
         f'      <li><a class="button" href="{escape(calendar.google_url)}">'
         "Google Calendar</a></li>\n",
-        f'      <li><a class="button" href="{escape(calendar.outlook_url)}">Outlook.com</a></li>\n',
-        "    </ul>\n",
-        "  </section>\n",
     ]
+    if calendar.outlook_url:
+        out.append(
+            f'      <li><a class="button" href="{escape(calendar.outlook_url)}">'
+            "Outlook.com</a></li>\n"
+        )
+    out.append("    </ul>\n")
+    if not calendar.outlook_url:
+        out.append(
+            '    <p class="meta">Outlook.com: download the .ics and import it (Add calendar,'
+            " Upload from file); its add-event link would keep only the first date.</p>\n"
+        )
     return out
 
 

@@ -93,34 +93,76 @@
     return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
   }
 
-  function formatDay(isoDate, lang) {
-    var parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(isoDate));
-    if (!parts) return "";
-    var day = new Date(Date.UTC(+parts[1], +parts[2] - 1, +parts[3]));
-    return new Intl.DateTimeFormat(lang, { timeZone: "UTC", weekday: "short", day: "numeric",
-      month: "short", year: "numeric" }).format(day);
+  // Dates as the pages write them (feeds/render/pages_calendar.py), so that the widget
+  // and the site say a date the same way: "Thu 14 March 2019", "Tue 21 – Wed 22 May
+  // 2019", "Wed 10 April 2024, 09:30 – 17:00 (Europe/Brussels, UTC+02:00)". The names
+  // come from Intl.DateTimeFormat in the catalog's language with the pages' fields
+  // (weekday short, day numeric, month long, year numeric), in the pages' order: each
+  // locale's own pattern would differ from the pages ("Thu, March 14, 2019" in en).
+  // Times are the wall-clock times the feed writes (RFC 3339, in the event's zone).
+  var STAMP = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+  function dayOf(text, lang) {
+    var parts = STAMP.exec(String(text));
+    if (!parts) return null;
+    var names = {};
+    new Intl.DateTimeFormat(lang, { timeZone: "UTC", weekday: "short", day: "numeric",
+      month: "long", year: "numeric" })
+      .formatToParts(new Date(Date.UTC(+parts[1], +parts[2] - 1, +parts[3])))
+      .forEach(function (part) { names[part.type] = part.value; });
+    return {
+      key: parts[1] + parts[2] + parts[3], month: parts[1] + parts[2], year: parts[1],
+      weekday: names.weekday, day: names.day, monthName: names.month, yearName: names.year,
+      clock: parts[4] ? parts[4] + ":" + parts[5] : null,
+      offset: parts[6] || null
+    };
   }
 
-  function formatMoment(iso, zone, lang) {
-    var moment = new Date(String(iso));
-    if (isNaN(moment.getTime())) return "";
-    var options = { dateStyle: "medium", timeStyle: "short" };
-    try {
-      return new Intl.DateTimeFormat(lang, { timeZone: zone || undefined, weekday: "short",
-        day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
-        timeZoneName: "short" }).format(moment);
-    } catch (error) {  // an unknown zone name: show the reader's local time
-      return new Intl.DateTimeFormat(lang, options).format(moment);
-    }
+  function dayText(d) { return d.weekday + " " + d.day + " " + d.monthName + " " + d.yearName; }
+
+  // A span of days, the shared month and year said once (pages_calendar.days_text).
+  function daysText(first, last) {
+    if (first.key === last.key) return dayText(first);
+    if (first.year !== last.year) return dayText(first) + " – " + dayText(last);
+    var head = first.weekday + " " + first.day;
+    if (first.month !== last.month) head += " " + first.monthName;
+    return head + " – " + dayText(last);
+  }
+
+  function zoneLabel(offset, zone) {
+    var utc = offset === "Z" || offset === "+00:00" || offset === "-00:00" ? "UTC" : "UTC" + offset;
+    return zone ? zone + ", " + utc : utc;
+  }
+
+  function formatDay(isoDate, lang) {
+    var day = dayOf(isoDate, lang);
+    return day ? dayText(day) : "";
   }
 
   function eventText(ev, lang) {
-    if (ev.all_day) {
-      var first = formatDay(ev.start, lang), last = formatDay(ev.end, lang);
-      return first === last || !last ? first : first + " – " + last;
-    }
+    var first = dayOf(ev.start, lang), last = dayOf(ev.end, lang);
+    if (!first) return "";
+    if (!last) last = first;
+    if (ev.all_day || !first.clock || !last.clock) return daysText(first, last);
     var zone = typeof ev.timezone === "string" ? ev.timezone : null;
-    return formatMoment(ev.start, zone, lang);
+    var text = first.key === last.key
+      ? dayText(first) + ", " + first.clock + " – " + last.clock
+      : dayText(first) + " " + first.clock + " – " + dayText(last) + " " + last.clock;
+    return text + " (" + zoneLabel(first.offset, zone) + ")";
+  }
+
+  // The catalog's language (the feed's), else the page's; the runtime's if neither is
+  // one Intl knows.
+  function language(feed) {
+    var candidates = [feed.language, document.documentElement.lang];
+    for (var i = 0; i < candidates.length; i++) {
+      if (typeof candidates[i] !== "string" || !candidates[i]) continue;
+      try {
+        new Intl.DateTimeFormat(candidates[i]);
+        return candidates[i];
+      } catch (error) { /* not a language tag: try the next */ }
+    }
+    return undefined;
   }
 
   function isPast(ev, today) {
@@ -220,8 +262,7 @@
 
     _render(feed, settings, url) {
       this.removeAttribute("aria-busy");
-      var lang = typeof feed.language === "string" ? feed.language : undefined;
-      try { new Intl.DateTimeFormat(lang); } catch (error) { lang = undefined; }
+      var lang = language(feed);
       var home = safeUrl(feed.home_page_url, url);
       var title = el("p", "title");
       title.appendChild(home ? link(home, feed.title || home) : el("span", "", feed.title || ""));
@@ -244,10 +285,15 @@
   }
 
   function publicationRow(item, lang, base) {
-    var row = el("li");
+    var cancelled = Boolean(item._event && item._event.status === "cancelled");
+    var row = el("li", cancelled ? "cancelled-item" : "");
     row.appendChild(titleLink(item, base));
     var when = typeof item.date_published === "string" ? formatDay(item.date_published.slice(0, 10), lang) : "";
-    if (when) row.appendChild(el("span", "meta", when));
+    if (!when && !cancelled) return row;
+    var meta = el("span", "meta");
+    if (cancelled) meta.appendChild(el("span", "badge cancelled", "Cancelled"));
+    meta.appendChild(document.createTextNode(when));
+    row.appendChild(meta);
     return row;
   }
 

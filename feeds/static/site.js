@@ -1,7 +1,9 @@
 // Small additions to the pages; every page is complete without them.
 // - Events: split the dated list into "Upcoming" and "Past" by the reader's own date
 //   (pages are precomputed, so the server cannot know what is past).
-// - Copy buttons for feed and calendar addresses and the embed snippets.
+// - Copy buttons for feed and calendar addresses and the embed snippets (the address
+//   fields of /subscribe/ are read-only inputs: their value is copied, and focusing one
+//   selects it, for readers who copy by hand).
 // No inline script or style anywhere: this file is loaded under script-src 'self'.
 (function () {
   "use strict";
@@ -36,12 +38,17 @@
     if (status) status.textContent = message;
   }
 
+  function copiedText(source) {
+    return (source instanceof HTMLInputElement ? source.value : source.textContent).trim();
+  }
+
   function enableCopy(button) {
     var source = document.getElementById(button.getAttribute("data-copy"));
     if (!source || !navigator.clipboard) return;  // the text stays selectable
     button.hidden = false;
     button.addEventListener("click", function () {
-      navigator.clipboard.writeText(source.textContent.trim()).then(
+      if (source instanceof HTMLInputElement) source.select();
+      navigator.clipboard.writeText(copiedText(source)).then(
         function () { announce("Copied to the clipboard."); },
         function () { announce("Could not copy; select the text and copy it instead."); }
       );
@@ -54,6 +61,9 @@
       splitEvents(section, today);
     });
     document.querySelectorAll("button[data-copy]").forEach(enableCopy);
+    document.querySelectorAll("input[readonly]").forEach(function (input) {
+      input.addEventListener("focus", function () { input.select(); });
+    });
   }
 
   if (document.readyState === "loading") {
