@@ -25,7 +25,7 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
-# JavaScript test tools (ical.js, axe-core), exactly as locked.
+# JavaScript test tools (ical.js, axe-core, yaml-language-server), exactly as locked.
 npm ci --no-audit --no-fund --silent
 
 exec .venv/bin/python -m pytest -n 2 "$@"
