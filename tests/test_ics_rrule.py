@@ -83,3 +83,24 @@ def test_last_day_covers_every_occurrence() -> None:
     assert last_day(counted.event) == date(2020, 1, 14)
     assert last_day(until.event) == date(2021, 1, 1)
     assert last_day(endless.event) == date(2019 + UNBOUNDED_YEARS, 2, 1)
+
+
+def test_last_day_is_the_local_day_of_each_zone_for_one_instant() -> None:
+    """The same instant starts on different days in different zones: each event's last
+    day is its own zone's, asked in either order (no answer is carried from the other)."""
+    rule = "FREQ=DAILY;COUNT=2"
+    late_utc = event_entry(
+        "utc", datetime(2019, 5, 21, 23, 30), datetime(2019, 5, 21, 23, 45), zone="UTC", rrule=rule
+    )
+    early_brussels = event_entry(
+        "bru",
+        datetime(2019, 5, 22, 1, 30),
+        datetime(2019, 5, 22, 1, 45),
+        zone="Europe/Brussels",
+        rrule=rule,
+    )
+    assert late_utc.event and early_brussels.event
+    assert late_utc.event.start == early_brussels.event.start  # one instant
+    for _ in range(2):
+        assert last_day(late_utc.event) == date(2019, 5, 22)
+        assert last_day(early_brussels.event) == date(2019, 5, 23)

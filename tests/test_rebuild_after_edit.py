@@ -82,6 +82,7 @@ def edits(text: str) -> list[tuple[str, Callable[[str], str]]]:
         ("an entry added first", lambda t: t.replace("\nentries:\n", "\nentries:\n" + NEW_ENTRY)),
         ("an entry removed", lambda t: t.replace(entry_blocks(t)[5] + "\n", "", 1)),
         ("a line added", in_entry(newest, "\n    tags:", "\n    # a comment\n    tags:")),
+        ("the site moved", lambda t: re.sub(r"base_url: \S+", "base_url: https://m.example/", t)),
     ]  # fmt: skip
 
 

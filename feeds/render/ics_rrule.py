@@ -9,6 +9,7 @@ expanded with `feeds.recurrence.starts` like everywhere else.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, tzinfo
+from functools import lru_cache
 
 from icalendar import vRecur
 
@@ -28,26 +29,38 @@ _MAX_COUNTED = 10_000
 
 def last_day(event: Event) -> date:
     """The last local day any occurrence touches, at most UNBOUNDED_YEARS after the start."""
-    start = _local_date(event, event.start)
-    horizon = start.replace(year=min(start.year + UNBOUNDED_YEARS, 9999), day=min(start.day, 28))
-    end = _local_date(event, event.end)
-    if event.rrule is None:
-        return min(end, horizon)
-    span = end - start
-    rule = vRecur.from_ical(event.rrule)
+    start = event.start
+    zone = start.tzinfo if isinstance(start, datetime) else None
+    return _last_day(event.rrule, start, event.end, zone)
+
+
+# Expanding a COUNT rule costs ~0.5 ms, and every build asks again for each recurring
+# event (pages and calendars; 10k catalog: 2,100 of them, ~0.1 s of a 0.3 s rebuild).
+# The answer depends on nothing but these values. `zone` is in the key because aware
+# datetimes compare (and hash) by instant: 10:00+02:00 equals 08:00Z, not its day.
+@lru_cache(maxsize=65536)
+def _last_day(rrule: str | None, start: date, end: date, zone: tzinfo | None) -> date:
+    local_start = _local_date(start, start)
+    horizon = local_start.replace(
+        year=min(local_start.year + UNBOUNDED_YEARS, 9999), day=min(local_start.day, 28)
+    )
+    local_end = _local_date(start, end)
+    if rrule is None:
+        return min(local_end, horizon)
+    span = local_end - local_start
+    rule = vRecur.from_ical(rrule)
     if "UNTIL" in rule:
-        return min(_local_date(event, rule["UNTIL"][0]), horizon) + span
+        return min(_local_date(start, rule["UNTIL"][0]), horizon) + span
     if "COUNT" in rule:
-        return min(_last_start(event, event.rrule, horizon), horizon) + span
+        return min(_last_start(start, rrule, horizon), horizon) + span
     return horizon + span
 
 
-def _last_start(event: Event, rule_text: str, horizon: date) -> date:
+def _last_start(start: date, rule_text: str, horizon: date) -> date:
     """Local day of the last start of a COUNT rule, or `horizon` if it lies beyond it."""
     # The wall clock (no zone): COUNT rules have no UTC UNTIL to compare with.
-    start = event.start
     local_start = start.replace(tzinfo=None) if isinstance(start, datetime) else start
-    last: date = _local_date(event, start)
+    last: date = _local_date(start, start)
     for counted, moment in enumerate(starts(rule_text, local_start)):
         if counted >= _MAX_COUNTED or moment.date() > horizon:
             return horizon
@@ -55,13 +68,14 @@ def _last_start(event: Event, rule_text: str, horizon: date) -> date:
     return last
 
 
-def _local_date(event: Event, value: date) -> date:
-    """The day `value` falls on where the event happens (UNTIL may be in UTC)."""
+def _local_date(start: date, value: date) -> date:
+    """The day `value` falls on where the event starting at `start` happens (UNTIL may
+    be in UTC)."""
     if isinstance(value, datetime):
-        return value.astimezone(_zone(event)).date()
+        return value.astimezone(_zone(start)).date()
     return value
 
 
-def _zone(event: Event) -> tzinfo:
-    zone = event.start.tzinfo if isinstance(event.start, datetime) else None
+def _zone(start: date) -> tzinfo:
+    zone = start.tzinfo if isinstance(start, datetime) else None
     return zone if zone is not None else UTC
