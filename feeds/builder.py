@@ -31,10 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from . import heartbeat, marks, sealed
+from .health import health_report
+from .listeners import configure_logging, log_when_good_again, notify_hub_on_change
 from .pack import INDEX, PackWriter
 from .reload import DEFAULT_INTERVAL, CatalogWatcher, Live
 from .render.pages_env import keep_compiled_templates
-from .web import configure_logging, health_report, log_when_good_again, notify_hub_on_change
 
 log = logging.getLogger("feeds.builder")
 
