@@ -343,6 +343,37 @@ def test_one_off_events_on_each_side_of_the_change_in_glasgow_and_barcelona() ->
     }
 
 
+def test_offsets_with_seconds_and_negative_offsets_are_read_right() -> None:
+    """Monrovia kept -00:44:30 until 1972, Amsterdam +01:19:32 in the summer of 1936:
+    UTC-OFFSET values with seconds, on both sides of zero, read back by icalendar as
+    zoneinfo has them. (ical.js drops the seconds of an offset, a client's limit: its
+    instants are checked for whole-minute offsets, Kathmandu's +05:45.)"""
+    starts = {
+        "monrovia": (datetime(1971, 6, 1, 9), "Africa/Monrovia"),
+        "amsterdam": (datetime(1936, 6, 1, 9), "Europe/Amsterdam"),
+    }
+    entries = [
+        event_entry(name, start, start + timedelta(hours=1), zone=zone)
+        for name, (start, zone) in starts.items()
+    ]
+    body = ics.render(catalog_of(*entries))["/events.ics"]
+    assert_structure(body)
+    calendar = icalendar_calendar(body)
+    offsets = {
+        str(zone["TZID"]): {o["TZOFFSETTO"].td for o in zone.walk() if "TZOFFSETTO" in o}
+        for zone in calendar.walk("VTIMEZONE")
+    }
+    for start, zone in starts.values():
+        assert start.replace(tzinfo=ZoneInfo(zone)).utcoffset() in offsets[zone]
+    assert b"TZOFFSETTO:-004430\r\n" in body and b"TZOFFSETTO:+011932\r\n" in body
+    kathmandu = event_entry(
+        "kathmandu", datetime(2019, 6, 1, 9), datetime(2019, 6, 1, 10), zone="Asia/Kathmandu"
+    )
+    body = ics.render(catalog_of(kathmandu))["/events.ics"]
+    assert b"TZOFFSETTO:+0545\r\n" in body
+    assert_calendar_matches(body, [kathmandu])  # UTC instants from zoneinfo
+
+
 def test_each_calendar_defines_exactly_the_zones_it_uses() -> None:
     outputs = ics.render(catalog_of(*mixed_events()))
     expected = {

@@ -29,29 +29,33 @@ import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import lru_cache
 from itertools import compress
 from operator import is_not
-
-from icalendar import Calendar, vUri
 
 from .. import ids
 from ..memo import Memo
 from ..model import Catalog, Entry, Feed
 from .ics_event import EventPieces, event_pieces, keep_pieces
-from .ics_text import Text
+from .ics_lines import raw_line, text_line
 from .ics_timezone import keep_vtimezones, vtimezones
 
 PRODID = "-//feeds//feeds iCalendar publisher//EN"
-# How often clients should reload: an hour. RFC 7986 REFRESH-INTERVAL takes a duration;
-# the X- property gets the string, as icalendar writes a timedelta there wrongly.
-REFRESH = timedelta(hours=1)
-REFRESH_TEXT = "PT1H"
+# How often clients should reload: an hour (RFC 7986 REFRESH-INTERVAL, a DURATION; and
+# the X- property that Outlook and Apple read).
+REFRESH = "PT1H"
 _END = b"END:VCALENDAR\r\n"
+# BEGIN:VCALENDAR and the properties every calendar has (a per-event file has no more).
+_CALENDAR_HEAD = b"".join(
+    (
+        raw_line("BEGIN", "VCALENDAR"),
+        raw_line("PRODID", PRODID),
+        raw_line("VERSION", "2.0"),
+        raw_line("CALSCALE", "GREGORIAN"),
+    )
+)
 
 _SUBSCRIPTION_HEADS: Memo[tuple[Feed, str | None], bytes] = Memo("ics.subscription_head")
-_SINGLE_EVENT_HEADS: Memo[Feed, bytes] = Memo("ics.single_event_head")
 # Whole calendars by (head, pieces): not saved, pieces are compared by identity.
 _CALENDARS: Memo[tuple[bytes, tuple[EventPieces, ...]], bytes] = Memo("ics.calendar", saved=False)
 
@@ -102,7 +106,7 @@ def _rendered(catalog: Catalog) -> _Calendars:
         _calendar_path(tag): _subscription(feed, [pieces[i] for i in held], tag)
         for tag, held in holding.items()  # every tag, also those without events
     }
-    single_head = _single_event_head(feed)
+    single_head = _CALENDAR_HEAD
     for entry, piece in zip(catalog.events, pieces, strict=True):
         outputs[ids.entry_ics_path(entry.id)] = _assemble(single_head, (piece,))
     return _Calendars(
@@ -134,7 +138,7 @@ def _handed_over(last: _Calendars, catalog: Catalog) -> _Calendars | None:
     for tag in affected:
         held = last.holding[tag]
         outputs[_calendar_path(tag)] = _subscription(feed, [pieces[i] for i in held], tag)
-    single_head = _single_event_head(feed)
+    single_head = _CALENDAR_HEAD
     for position in changed:
         path = ids.entry_ics_path(new[position].id)
         outputs[path] = _assemble(single_head, (pieces[position],))
@@ -153,11 +157,10 @@ def _keep_previous(last: _Calendars, remade: set[str | None], changed: list[int]
     calendars = [
         _subscription_key(feed, [last.pieces[i] for i in last.holding[tag]], tag) for tag in remade
     ]
-    single_head = _single_event_head(feed)
+    single_head = _CALENDAR_HEAD
     calendars += [(single_head, (last.pieces[position],)) for position in changed]
     _CALENDARS.keep_previous(dropping=calendars)
-    for table in (_SUBSCRIPTION_HEADS, _SINGLE_EVENT_HEADS):
-        table.keep_previous()
+    _SUBSCRIPTION_HEADS.keep_previous()
     keep_vtimezones()
 
 
@@ -172,7 +175,7 @@ def subscription(feed: Feed, events: Sequence[Entry], tag: str | None = None) ->
 
 def single_event(feed: Feed, entry: Entry) -> bytes:
     """One event to add to a calendar the member already has."""
-    return _assemble(_single_event_head(feed), (event_pieces(feed, entry),))
+    return _assemble(_CALENDAR_HEAD, (event_pieces(feed, entry),))
 
 
 def _subscription(feed: Feed, pieces: Sequence[EventPieces], tag: str | None) -> bytes:
@@ -212,42 +215,26 @@ def _subscription_head(feed: Feed, tag: str | None) -> bytes:
     page_path = "/events/" if tag is None else ids.tag_path(tag)
     path = "/events.ics" if tag is None else f"{page_path}events.ics"
     name = feed.title if tag is None else f"{feed.title}: {tag}"
-    header = _header(feed)
-    header.add("NAME", Text(name))
-    header.add("X-WR-CALNAME", Text(name))
-    header.add("X-WR-CALDESC", Text(_description(feed, tag)))
+    lines = [
+        _CALENDAR_HEAD,
+        text_line("NAME", name),
+        text_line("X-WR-CALNAME", name),
+        text_line("X-WR-CALDESC", _description(feed, tag)),
+    ]
     if feed.timezone:
-        header.add("X-WR-TIMEZONE", feed.timezone)
-    header.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
-    header.add("X-PUBLISHED-TTL", REFRESH_TEXT)
-    header.add("URL", vUri(feed.url(page_path)))
-    header.add("SOURCE", vUri(feed.url(path)))
-    return _head(header)
-
-
-def _single_event_head(feed: Feed) -> bytes:
-    """The header every per-event file shares (built once, not once per event)."""
-    return _SINGLE_EVENT_HEADS.get(feed, lambda: _head(_header(feed)))
-
-
-def _header(feed: Feed) -> Calendar:
-    header = Calendar()
-    header.add("PRODID", PRODID)
-    header.add("VERSION", "2.0")
-    header.add("CALSCALE", "GREGORIAN")
-    return header
+        lines.append(raw_line("X-WR-TIMEZONE", feed.timezone))
+    lines += [
+        raw_line("REFRESH-INTERVAL;VALUE=DURATION", REFRESH),
+        raw_line("X-PUBLISHED-TTL", REFRESH),
+        raw_line("URL", feed.url(page_path)),
+        raw_line("SOURCE", feed.url(path)),
+    ]
+    return b"".join(lines)
 
 
 def _description(feed: Feed, tag: str | None) -> str:
     about = feed.subtitle or feed.title
     return about if tag is None else f"{about} (events tagged {tag})"
-
-
-def _head(header: Calendar) -> bytes:
-    """BEGIN:VCALENDAR and the calendar's properties, without END:VCALENDAR."""
-    whole = bytes(header.to_ical(sorted=False))
-    assert whole.endswith(_END)
-    return whole[: -len(_END)]
 
 
 def _assemble(head: bytes, pieces: Sequence[EventPieces]) -> bytes:

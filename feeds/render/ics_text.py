@@ -1,18 +1,15 @@
 """iCalendar TEXT values written exactly as the catalog has them (RFC 5545 section 3.3.11).
 
 icalendar's own `vText` first rewrites a literal backslash-N into a line break, so a
-title such as "C:\\News" would reach calendars as "C:" + newline + "ews". `Text`
+title such as "C:\\News" would reach calendars as "C:" + newline + "ews". `escape_text`
 escapes backslash, semicolon, comma and line breaks and nothing else; every line
 break becomes the two characters `\\n`, so no text can start a property or component
-of its own. Folding at 75 octets is icalendar's (it counts octets and never splits a
-character).
+of its own. Folding is `ics_lines.fold`'s, for every line we write.
 """
 
 from __future__ import annotations
 
 import re
-
-from icalendar import vText
 
 # Control characters other than tab are not allowed in TEXT; the Unicode line and
 # paragraph separators are not iCalendar line breaks but some parsers split lines on
@@ -28,10 +25,3 @@ def escape_text(text: str) -> str:
     # ~8 us a value, a third of the iCalendar renderer's time at 10k.)
     escaped = _NOT_TEXT.sub(" ", normalised).replace("\\", "\\\\")
     return escaped.replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-class Text(vText):
-    """A vText whose serialisation keeps every character the editor wrote."""
-
-    def to_ical(self) -> bytes:
-        return escape_text(str(self)).encode("utf-8")

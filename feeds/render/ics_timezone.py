@@ -9,7 +9,8 @@ Why not icalendar's `Timezone.from_tzid` (used by `add_missing_timezones`): it w
 observance per kind with the later onsets as RDATEs, and ical.js (Thunderbird's parser)
 ignores an observance's DTSTART as soon as it has an RDATE, so the first spring change
 is lost and a whole summer is an hour off; it also dates spring onsets an hour late.
-The observances are still icalendar components; only their choice is ours.
+The observances are written with `ics_lines`, like every other line of our calendars
+(one way to escape and fold).
 
 Whole years keep a zone's bytes the same for most calendars, so the caches below serve a
 10 000-event catalog with a handful of computations. A VTIMEZONE for a range of years
@@ -26,12 +27,11 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import TimezoneDaylight, TimezoneStandard
 from icalendar.timezone import is_utc
 
 from ..memo import Memo
 from ..model import Event
-from .ics_lines import text_line
+from .ics_lines import raw_line, text_line
 from .ics_rrule import last_day
 
 # Zones change at most once within a day (true of every zone since 1900), so probing a
@@ -119,7 +119,7 @@ def _initial_observance(zone_name: str, year: int) -> bytes:
     """What holds from the start of the range on (an observance needs an onset)."""
     start = _new_year(zone_name, year)
     state = _state(ZoneInfo(zone_name), start)
-    return _observance_bytes(_observance(state, state, start))
+    return _observance(state, state, start)
 
 
 @lru_cache(maxsize=4096)
@@ -129,12 +129,8 @@ def _year_observances(zone_name: str, year: int) -> bytes:
     pieces = []
     for onset in year_transitions(zone_name, year):
         before, after = _state(zone, onset - _SECOND), _state(zone, onset)
-        pieces.append(_observance_bytes(_observance(before, after, onset)))
+        pieces.append(_observance(before, after, onset))
     return b"".join(pieces)
-
-
-def _observance_bytes(observance: TimezoneStandard | TimezoneDaylight) -> bytes:
-    return bytes(observance.to_ical(sorted=False))
 
 
 @lru_cache(maxsize=4096)
@@ -177,13 +173,25 @@ def _state(zone: ZoneInfo, instant: datetime) -> _State:
     return offset, dst, name
 
 
-def _observance(
-    before: _State, after: _State, onset: datetime
-) -> TimezoneStandard | TimezoneDaylight:
+def _observance(before: _State, after: _State, onset: datetime) -> bytes:
     """The observance starting at `onset` (UTC): DTSTART is the wall time just before it."""
-    observance = TimezoneDaylight() if after[1] > timedelta(0) else TimezoneStandard()
-    observance.add("DTSTART", (onset + before[0]).replace(tzinfo=None))
-    observance.add("TZOFFSETFROM", before[0])
-    observance.add("TZOFFSETTO", after[0])
-    observance.add("TZNAME", after[2])
-    return observance
+    kind = "DAYLIGHT" if after[1] > timedelta(0) else "STANDARD"
+    return b"".join(
+        (
+            raw_line("BEGIN", kind),
+            raw_line("DTSTART", f"{(onset + before[0]):%Y%m%dT%H%M%S}"),
+            raw_line("TZOFFSETFROM", utc_offset(before[0])),
+            raw_line("TZOFFSETTO", utc_offset(after[0])),
+            text_line("TZNAME", after[2]),
+            raw_line("END", kind),
+        )
+    )
+
+
+def utc_offset(offset: timedelta) -> str:
+    """A UTC-OFFSET value (RFC 5545 3.3.14): +HHMM, with seconds only when there are
+    any, and a sign always (Google Calendar refuses 0000 for +0000)."""
+    sign = "-" if offset < timedelta(0) else "+"
+    seconds = int(abs(offset).total_seconds())
+    hours, minutes, seconds = seconds // 3600, seconds // 60 % 60, seconds % 60
+    return f"{sign}{hours:02}{minutes:02}" + (f"{seconds:02}" if seconds else "")
