@@ -29,8 +29,8 @@ from feeds import build as build_module
 from feeds import export, marks, memo
 from feeds.build import default_cache_dir
 from feeds.catalog import incremental, load_catalog
-from feeds.catalog.build import Zones
 from feeds.catalog.layout import Chunk
+from feeds.catalog.rules import Zones
 from feeds.cli import main
 from feeds.model import Entry
 from feeds.render import pages

@@ -18,9 +18,9 @@ from test_export_build import build_ok, content, files
 
 from feeds import memo, sealed
 from feeds.build import default_cache_dir
-from feeds.catalog.build import Zones
 from feeds.catalog.incremental import CatalogParser, name_entries
 from feeds.catalog.layout import split
+from feeds.catalog.rules import Zones
 from feeds.model import Catalog, Entry, Feed
 from feeds.render import atom, entry_key
 

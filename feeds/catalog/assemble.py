@@ -11,8 +11,8 @@ after the whole file is read.
 from __future__ import annotations
 
 from ..model import Catalog, Entry
-from .build import Zones, build_entry, build_feed, feed_zones
 from .errors import Invalid, Problems
+from .rules import Zones, build_entry, build_feed, feed_zones
 from .schema import ENTRY, FEED, TOP, Fields, key_in_path, read_mapping, unknown_key_message
 from .values import shown
 from .yamlnodes import Map, Node, Rejected, Scalar, Seq, kind

@@ -51,10 +51,10 @@ from operator import is_not
 from ..model import Catalog, Entry, Feed, compare_alike
 from . import DEFAULT_MAX_BYTES, parse_catalog
 from .assemble import CatalogAssembler, EntryReader
-from .build import Zones, build_feed, feed_zones
 from .edit_layout import Edit, Split, edited
 from .errors import Problems, StopReading
 from .layout import Chunk, Layout, split
+from .rules import Zones, build_feed, feed_zones
 from .yamlnodes import Map, Node, compose
 
 _DOCUMENT_HEAD = b"entries:\n"  # a chunk is read as this line plus its own lines

@@ -45,12 +45,12 @@ LABEL_MAX = 1_000
 class Field:
     convert: Convert[Any]
     required: bool = False
-    #: The "meaning" column of the key's row in README.md's "Editing the catalog"
+    #: The "meaning" column of the key's row in docs/catalog.md's tables
     #: (Markdown); editors show it on hover through the JSON Schema (jsonschema.py).
     #: tests/test_catalog_docs.py checks the two agree.
     description: str = ""
-    #: Values `feeds check` accepts here (a tuple for a list), for the
-    #: JSON Schema's `examples`. Each is in the key's README row and passes the check.
+    #: Values `feeds check` accepts here (a tuple for a list), for the JSON Schema's
+    #: `examples`. Each is in the key's docs/catalog.md row and passes the check.
     examples: tuple[Any, ...] = ()
 
 
