@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 GUNICORN = Path(sys.executable).parent / "gunicorn"
-DOCUMENTED_APP = "asgi:app"  # README: gunicorn -c gunicorn.conf.py asgi:app
+DOCUMENTED_APP = "asgi:app"  # README, Serving (and docs/serving.md): gunicorn asgi:app
 READY_TIMEOUT = 15.0
 
 

@@ -99,7 +99,7 @@ def tree(out: Path) -> dict[str, bytes]:
 
 
 def default_cache(catalog: Path) -> Path:
-    """The per-user cache folder of `catalog`, as the README says where it is."""
+    """The per-user cache folder of `catalog`, where docs/export.md says it is."""
     digest = hashlib.sha256(os.fsencode(os.path.abspath(catalog))).hexdigest()[:16]
     return Path(os.environ["XDG_CACHE_HOME"]) / "feeds" / f"{catalog.name}-{digest}"
 

@@ -1,5 +1,5 @@
-"""README's "Editing the catalog" documents exactly the keys the schema accepts, in the
-words the schema's fields carry (editors show them from `feeds schema`)."""
+"""docs/catalog.md documents exactly the keys the schema accepts, in the words the
+schema's fields carry (editors show them from `feeds schema`)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from pathlib import Path
 from feeds.catalog import BLOCKS
 from feeds.catalog.schema import Field
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+CATALOG_DOC = Path(__file__).resolve().parent.parent / "docs" / "catalog.md"
+WHERE = "docs/catalog.md"
 
 
-def editing_section() -> str:
-    text = README.read_text("utf-8")
-    start = text.index("## Editing the catalog\n")
-    following = text.find("\n## ", start + 1)
-    return text[start : following if following != -1 else len(text)]
+def reference() -> str:
+    """The catalog reference: its tables are the only ones whose first cell is a key."""
+    return CATALOG_DOC.read_text("utf-8")
 
 
 def schema_keys() -> set[str]:
@@ -27,23 +26,23 @@ def schema_keys() -> set[str]:
 
 
 def documented_keys() -> set[str]:
-    """The keys in the first column of the section's tables: | `feed.title` | ..."""
-    return set(re.findall(r"^\| `([a-z_.\[\]]+)` \|", editing_section(), re.MULTILINE))
+    """The keys in the first column of the reference's tables: | `feed.title` | ..."""
+    return set(re.findall(r"^\| `([a-z_.\[\]]+)` \|", reference(), re.MULTILINE))
 
 
 def test_every_schema_key_is_documented() -> None:
     missing = schema_keys() - documented_keys()
-    assert not missing, f"document these keys in README.md, Editing the catalog: {sorted(missing)}"
+    assert not missing, f"document these keys in {WHERE}: {sorted(missing)}"
 
 
 def test_no_documented_key_is_unknown_to_the_schema() -> None:
     stale = documented_keys() - schema_keys()
-    assert not stale, f"README documents keys the schema refuses: {sorted(stale)}"
+    assert not stale, f"{WHERE} documents keys the schema refuses: {sorted(stale)}"
 
 
 def documented_rows() -> dict[str, list[str]]:
     """Each key's table row as its cells: | `feed.title` | type | required | ... | meaning |"""
-    rows = re.findall(r"^\| `([a-z_.\[\]]+)` \|(.*)\|$", editing_section(), re.MULTILINE)
+    rows = re.findall(r"^\| `([a-z_.\[\]]+)` \|(.*)\|$", reference(), re.MULTILINE)
     return {key: [cell.strip() for cell in rest.split("|")] for key, rest in rows}
 
 
@@ -55,7 +54,7 @@ def fields_by_key() -> dict[str, Field]:
     }
 
 
-def test_each_keys_description_is_its_readme_meaning() -> None:
+def test_each_keys_description_is_its_documented_meaning() -> None:
     """Field.description is the row's last cell: editors show the reference's words."""
     rows = documented_rows()
     differ = {
@@ -64,12 +63,12 @@ def test_each_keys_description_is_its_readme_meaning() -> None:
         if key in rows and spec.description != rows[key][-1]
     }
     assert not differ, (
-        "feeds/catalog/schema.py's Field(description=...) and README.md's meaning column "
-        f"differ (schema, README): {differ}"
+        f"feeds/catalog/schema.py's Field(description=...) and {WHERE}'s meaning column "
+        f"differ (schema, {WHERE}): {differ}"
     )
 
 
-def test_each_example_is_in_its_readme_row() -> None:
+def test_each_example_is_in_its_documented_row() -> None:
     """Field.examples, as written in YAML (`[51.2194, 4.4025]`), are in the row's code spans."""
     rows = documented_rows()
     missing = {
@@ -78,7 +77,7 @@ def test_each_example_is_in_its_readme_row() -> None:
         for example in spec.examples
         if not any(written(example) in span for span in code_spans(rows.get(key, [])))
     }
-    assert not missing, f"examples not in README.md's row of their key: {missing}"
+    assert not missing, f"examples not in {WHERE}'s row of their key: {missing}"
 
 
 def code_spans(cells: list[str]) -> list[str]:

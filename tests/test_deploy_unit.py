@@ -1,5 +1,6 @@
-"""The deployment README shows: the systemd unit (deploy/feeds.service) is valid for
-systemd and runs README's command, and the nginx proxy block serves what gunicorn does."""
+"""The deployment the README shows (and docs/serving.md repeats): the systemd unit
+(deploy/feeds.service) is valid for systemd and runs README's command, and the nginx proxy
+block serves what gunicorn does."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ from servers import GUNICORN, NGINX, free_port, start_process
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "deploy" / "feeds.service"
 README = (ROOT / "README.md").read_text("utf-8")
+# The README's production command and nginx proxy block, repeated in the serving reference.
+DEPLOY_DOCS = ("README.md", "docs/serving.md")
+COMMAND = re.compile(r"cd (\S+) && (FEEDS_CATALOG=\S+) \.venv/bin/(gunicorn .+)\n")
+NGINX_BLOCK = re.compile(r"```nginx\n(server \{.*?\n\})\n```", re.DOTALL)
 INSTALLED_AT = "/srv/feeds"  # where the unit and README put the checkout
 
 
@@ -62,7 +67,7 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
 
 def test_the_unit_runs_the_readme_command() -> None:
     settings = unit_settings()
-    command = re.search(r"cd (\S+) && (FEEDS_CATALOG=\S+) \.venv/bin/(gunicorn .+)\n", README)
+    command = COMMAND.search(README)
     assert command is not None, "README, Serving: the production command"
     folder, catalog, gunicorn = command.groups()
     assert settings["WorkingDirectory"] == [folder] == [INSTALLED_AT]
@@ -72,9 +77,21 @@ def test_the_unit_runs_the_readme_command() -> None:
 
 
 def readme_nginx_block() -> str:
-    match = re.search(r"```nginx\n(server \{.*?\n\})\n```", README, re.DOTALL)
+    match = NGINX_BLOCK.search(README)
     assert match is not None, "README, Serving: the nginx block"
     return match.group(1)
+
+
+@pytest.mark.parametrize("name", DEPLOY_DOCS[1:])
+def test_the_reference_repeats_the_readme_command_and_nginx_block(name: str) -> None:
+    """What these tests check in the README is what the serving reference shows too."""
+    text = (ROOT / name).read_text("utf-8")
+    readme_command = COMMAND.search(README)
+    assert readme_command is not None, "README, Serving: the production command"
+    commands = {match.group(0) for match in COMMAND.finditer(text)}
+    blocks = {match.group(1) for match in NGINX_BLOCK.finditer(text)}
+    assert commands == {readme_command.group(0)}, f"{name}: the production command"
+    assert blocks == {readme_nginx_block()}, f"{name}: the nginx proxy block"
 
 
 def fetch(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
