@@ -157,8 +157,8 @@ def build(
     A rebuild reuses the cache (rendered pages and entries, gzip bodies, the last
     export's file list: only what changed is rendered, unchanged files are hard-linked
     from the live export). Deleting the cache folder is always safe.
-    README.md, "Static export", describes the folder and how to serve it (with
-    deploy/nginx.conf, an object store or a CDN).
+    docs/export.md describes the folder and how to serve it (with deploy/nginx.conf,
+    an object store or a CDN).
     """
     from .build import BuildOptions, build_command, default_cache_dir
     from .render.pages_env import keep_compiled_templates
@@ -197,7 +197,7 @@ def serve(catalog: Path, host: str, port: int, keep_base_url: bool) -> None:
     so every link, subscribe address and embed snippet works here; ids do not change
     (they come from feed.id_authority). While the catalog has problems the last good
     version stays served and every page shows them in a banner. For production run
-    gunicorn (see README, "Serving").
+    gunicorn (see docs/serving.md).
     """
     from .web import run_dev_server
 

@@ -23,7 +23,7 @@ FILE_NAME = "entries.yaml"
 _TEMPLATE = Template("""\
 $modeline
 # Your catalog: every publication and event you publish, in one file.
-# Field reference: README.md, "Editing the catalog". After each edit: `feeds check`.
+# Field reference: feeds' docs/catalog.md. After each edit: `feeds check`.
 # The entries below are examples dated around the day this file was made
 # ($today): edit them, or replace them with your own.
 

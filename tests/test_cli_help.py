@@ -4,10 +4,13 @@ reader is sent to the documentation, never to a source file."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from click.testing import CliRunner
 
 from feeds.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def help_of(command: str) -> str:
@@ -30,10 +33,11 @@ def test_every_serve_option_has_help() -> None:
     assert options_without_help(text) == []
     assert "Port to listen on" in text
     assert "--keep-base-url" in text
+    assert "docs/serving.md" in text and (ROOT / "docs" / "serving.md").is_file()
 
 
-def test_build_help_points_to_the_readme_not_a_source_file() -> None:
+def test_build_help_points_to_the_docs_not_a_source_file() -> None:
     text = help_of("build")
     assert not re.search(r"feeds/\w+\.py", text)
-    assert "README.md" in text
+    assert "docs/export.md" in text and (ROOT / "docs" / "export.md").is_file()
     assert options_without_help(text) == []

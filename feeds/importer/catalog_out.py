@@ -39,7 +39,7 @@ def catalog_text(info: FeedInfo, items: list[Item], sources: Iterable[str]) -> s
     ids = unique_ids(items)
     lines = [
         "# Imported by `feeds import` from: " + ", ".join(one_line(s, 200)[0] for s in sources),
-        '# Check it with `feeds check`; README.md, "Editing the catalog", lists every key.',
+        "# Check it with `feeds check`; feeds' docs/catalog.md lists every key.",
         "feed:",
         *_feed_lines(info, items),
         "",
