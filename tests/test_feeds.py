@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import feedgen
 import feedparser
@@ -297,21 +297,59 @@ class _FrozenFuture(datetime, metaclass=_AnyDatetime):
     """Stands in for feedgen's `datetime`: its now() is a year no catalog date has."""
 
     @classmethod
-    def now(cls, tz: Any = None) -> _FrozenFuture:
+    def now(cls, tz: Any = None) -> Self:
         return cls(2099, 9, 9, 9, 9, 9, tzinfo=tz)
 
 
+@pytest.mark.usefixtures("cold_memo")  # frames made by this test, not reused from another's
 def test_no_feedgen_clock_or_version_in_the_output(monkeypatch: pytest.MonkeyPatch) -> None:
     import feedgen.entry
     import feedgen.feed
+    from feedgen.feed import FeedGenerator
 
-    monkeypatch.setattr(feedgen.feed, "datetime", _FrozenFuture)
-    monkeypatch.setattr(feedgen.entry, "datetime", _FrozenFuture)
-    site = feed_site(rich_catalog())
+    clock_reads: list[object] = []
+
+    class Clock(_FrozenFuture):
+        @classmethod
+        def now(cls, tz: Any = None) -> Self:
+            clock_reads.append(tz)
+            return super().now(tz)
+
+    # The frames feedgen serializes, by their rel=self link: a spy around the two methods
+    # feeds.render.feedgen_wrap calls, so that the test sees feedgen really run (a frame
+    # taken from the memo tables would have been made under another test's clock).
+    framed: dict[str, set[str]] = {"atom": set(), "rss": set()}
+
+    def spy(fmt: str, create: Any) -> Any:
+        def wrapper(self: FeedGenerator, *args: Any, **kwargs: Any) -> Any:
+            made = create(self, *args, **kwargs)
+            links = made[0].iter("link", A + "link")  # feedgen's Atom tags are unqualified
+            framed[fmt].update(link.get("href") for link in links if link.get("rel") == "self")
+            return made
+
+        return wrapper
+
+    monkeypatch.setattr(feedgen.feed, "datetime", Clock)
+    monkeypatch.setattr(feedgen.entry, "datetime", Clock)
+    monkeypatch.setattr(FeedGenerator, "_create_atom", spy("atom", FeedGenerator._create_atom))
+    monkeypatch.setattr(FeedGenerator, "_create_rss", spy("rss", FeedGenerator._create_rss))
+    catalog = rich_catalog()
+    site = feed_site(catalog)
+
+    # feedgen made every Atom and RSS document of the site, reading the frozen clock
+    for fmt in ("atom", "rss"):
+        urls = {catalog.feed.url(path) for path in site if path.endswith(f".{fmt}")}
+        assert len(urls) > 1 and framed[fmt] == urls, fmt
+    assert clock_reads, "feedgen never read the patched clock"
+    # ... and neither its now() nor its version reached the output
+    version = feedgen.version.version_str  # type: ignore[attr-defined]
     for path in site:
         body = site[path].body
         assert b"2099" not in body, path
-        assert feedgen.version.version_str.encode() not in body, path  # type: ignore[attr-defined]
+        assert version.encode() not in body, path
+        if path.endswith(".atom"):
+            generator = parse_xml(body).find(A + "generator")
+            assert generator is not None and "version" not in generator.attrib, path
 
 
 def test_feedgen_version_is_the_one_verified() -> None:
