@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import http.server
 import json
-import struct
 import threading
-import zlib
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import accumulate
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,6 +26,7 @@ from playwright.sync_api import (
     ViewportSize,
     sync_playwright,
 )
+from screenshots import assert_rendered
 from test_pages_support import RICH_CATALOG, ROOT, bundled_catalog
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -459,79 +456,6 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 PHONE_SCALE = 2  # device pixels per CSS pixel
 
 
-@dataclass
-class Png:
-    """A PNG read with the standard library (no Pillow here): every chunk's CRC, the
-    whole image stream inflated to exactly its size, and the first `top` rows of pixels
-    unfiltered (8-bit RGB or RGBA, as Chromium writes its screenshots)."""
-
-    width: int
-    height: int
-    colours: Counter[tuple[int, int, int]] = field(repr=False)  # the top rows', RGB
-
-    @classmethod
-    def read(cls, path: Path, top: int) -> Png:
-        data = path.read_bytes()
-        assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name}: not a PNG"
-        chunks: list[tuple[bytes, bytes]] = []
-        pos = 8
-        while pos < len(data):
-            (size,) = struct.unpack(">I", data[pos : pos + 4])
-            kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + size]
-            (crc,) = struct.unpack(">I", data[pos + 8 + size : pos + 12 + size])
-            assert crc == zlib.crc32(kind + body), f"{path.name}: bad {kind!r} chunk"
-            chunks.append((kind, body))
-            pos += 12 + size
-        assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND", path.name
-        width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
-        assert depth == 8 and colour in (2, 6) and interlace == 0, path.name
-        step = 3 if colour == 2 else 4
-        stride = width * step
-        stream = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
-        assert len(stream) == height * (1 + stride), f"{path.name}: image data cut short"
-        assert all(stream[y * (1 + stride)] <= 4 for y in range(height)), path.name
-        colours: Counter[tuple[int, int, int]] = Counter()
-        row = bytes(stride)
-        for y in range(min(top, height)):
-            start = y * (1 + stride) + 1
-            row = _unfilter(stream[start - 1], stream[start : start + stride], row, step)
-            colours.update(zip(row[0::step], row[1::step], row[2::step], strict=True))
-        return cls(width, height, colours)
-
-    def dark_share(self) -> float:
-        """The share of pixels darker than mid-grey (ITU-R BT.601 luma under 80)."""
-        dark = sum(
-            n for (r, g, b), n in self.colours.items() if 299 * r + 587 * g + 114 * b < 80_000
-        )
-        return dark / sum(self.colours.values())
-
-
-def _unfilter(kind: int, line: bytes, above: bytes, step: int) -> bytes:
-    """One row of PNG filter type `kind` (RFC 2083 6.1), given the row above it."""
-    if kind == 0:
-        return line
-    if kind == 2:  # Up: a byte-wise sum, done on whole rows as integers
-        a, b = int.from_bytes(line, "big"), int.from_bytes(above, "big")
-        low = int.from_bytes(b"\x7f" * len(line), "big")
-        return (((a & low) + (b & low)) ^ ((a ^ b) & ~low)).to_bytes(len(line), "big")
-    out = bytearray(line)
-    if kind == 1:  # Sub: a running sum per channel
-        for c in range(step):
-            out[c::step] = bytes(map((0xFF).__and__, accumulate(line[c::step])))
-        return bytes(out)
-    for i in range(step):  # no pixel on the left: Average adds up // 2, Paeth adds up
-        out[i] = (out[i] + (above[i] >> 1 if kind == 3 else above[i])) & 0xFF
-    if kind == 3:  # Average
-        for i in range(step, len(out)):
-            out[i] = (out[i] + ((out[i - step] + above[i]) >> 1)) & 0xFF
-        return bytes(out)
-    for i in range(step, len(out)):  # Paeth: whichever of a, b, c is nearest a + b - c
-        a, b, c = out[i - step], above[i], above[i - step]
-        pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - c - c)
-        out[i] = (out[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
-    return bytes(out)
-
-
 def test_screenshots(app: App, host: Host, browser: Browser) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     shots: dict[str, tuple[ViewportSize, int]] = {}  # name -> its viewport and scale
@@ -559,18 +483,15 @@ def test_screenshots(app: App, host: Host, browser: Browser) -> None:
     mobile.close()
     shots["home-mobile"] = (PHONE, PHONE_SCALE)
 
-    read = {}
-    for name, (viewport, scale) in shots.items():
-        # the first screenful is decoded: what a reader sees first, and a bounded cost
-        png = read[name] = Png.read(ARTIFACTS / f"{name}.png", top=viewport["height"] * scale)
-        # full-page shots: the viewport's width (no sideways scrolling), at least its height
-        assert png.width == viewport["width"] * scale, (name, png.width)
-        assert png.height >= viewport["height"] * scale, (name, png.height)
-        # a rendered page, not a blank one: text alone brings hundreds of colours
-        assert len(png.colours) >= 64, (name, len(png.colours))
-        # the colour scheme asked for: mostly light, or mostly dark (pages and widgets)
-        dark = png.dark_share()
-        assert (dark > 0.3) if name.endswith("-dark") else (dark < 0.2), (name, dark)
+    read = {
+        name: assert_rendered(
+            ARTIFACTS / f"{name}.png",
+            width=viewport["width"] * scale,
+            height=viewport["height"] * scale,
+            dark=name.endswith("-dark"),
+        )
+        for name, (viewport, scale) in shots.items()
+    }
     # The phone's home is laid out for it, not the desktop's shrunk: as wide as the phone
     # (above), and so longer than the desktop's in CSS pixels, its content in one column.
     phone, desktop = read["home-mobile"], read["home-light"]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from screenshots import assert_rendered
 from test_browser_pages import (
     ARTIFACTS,
     WATCH_VIOLATIONS,
@@ -252,7 +253,7 @@ def test_screenshots_of_the_first_hour(app: App, host: Host, browser: Browser) -
     ARTIFACTS.mkdir(exist_ok=True)
     shots: list[Path] = []
     for screen, options in SCREENS.items():
-        ctx = browser.new_context(**options)  # type: ignore[arg-type]
+        ctx = browser.new_context(color_scheme="light", **options)  # type: ignore[arg-type]
         try:
             for name, url in (
                 ("home", app.url("/")),
@@ -271,4 +272,9 @@ def test_screenshots_of_the_first_hour(app: App, host: Host, browser: Browser) -
             page.screenshot(path=shots[-1], full_page=True)
         finally:
             ctx.close()
-    assert all(shot.stat().st_size > 0 for shot in shots)
+    # device pixels of each screen's viewport: the shots' width and least height
+    sizes = {"desktop": (1200, 900), "phone": (390 * 2, 844 * 2)}
+    for shot in shots:
+        width, height = sizes[shot.stem.rsplit("-", 1)[1]]
+        # the widget's shot is of the host page's layout (a test page, not ours)
+        assert_rendered(shot, width, height, ours=not shot.stem.startswith("widget-"))
