@@ -1,3 +1,3 @@
-from feeds.asgi import create_asgi_app
+from feeds.serve.asgi import create_asgi_app
 
 app = create_asgi_app()

@@ -18,12 +18,12 @@ Environment (command-line flags such as `-b` and `-w` override these):
                         if this one was killed). A folder given here must be new, empty
                         or one feeds made (marked with a .feeds-made file): any other
                         is refused at start, untouched
-The app itself reads the other FEEDS_* settings (see feeds/web.py).
+The app itself reads the other FEEDS_* settings (see feeds/serve/web.py).
 
-One builder process (`python -m feeds.builder`, started before the workers, restarted
+One builder process (`python -m feeds.serve.builder`, started before the workers, restarted
 by a thread of the master when it exits (`builder.Supervisor`), and stopped with the
 server) watches the catalog, builds the Site and publishes it; the workers map
-what it publishes (`feeds.pack`). So the catalog is parsed and rendered once, not once
+what it publishes (`feeds.serve.pack`). So the catalog is parsed and rendered once, not once
 per worker, and a worker holds no Site of its own: only the pages it sends are resident,
 and those are shared with every other worker through the page cache.
 """
@@ -37,9 +37,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from feeds import builder
-from feeds.asgi import FeedsASGI, worker_class_for
-from feeds.web import configure_logging, start_background
+from feeds.serve import builder
+from feeds.serve.asgi import FeedsASGI, worker_class_for
+from feeds.serve.web import configure_logging, start_background
 
 
 def app_uri(argv: list[str]) -> str | None:
@@ -60,7 +60,7 @@ def app_uri(argv: list[str]) -> str | None:
 
 
 def app_worker_kind(uri: str | None) -> str:
-    """`asgi` for an app in a module named asgi (`asgi:app`, `feeds.asgi:create_asgi_app()`),
+    """`asgi` for an app in a module named asgi (`asgi:app`, `feeds.serve.asgi:create_asgi_app()`),
     `gthread` for any other (`wsgi:app`: a WSGI app, which the asgi worker cannot serve).
     By name, not by importing it: importing would build the Site here, in the master."""
     module = (uri or "asgi:app").partition(":")[0]
@@ -71,7 +71,7 @@ bind = os.environ.get("FEEDS_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("FEEDS_WORKERS", str(os.cpu_count() or 1)))
 # An explicit FEEDS_WORKER_CLASS wins (a mismatch is refused clearly at start, below);
 # otherwise the worker that fits the app given, so `gunicorn wsgi:app` works as is.
-# asgi: feeds.asgi.ASGIWorker, gunicorn's own with an answer for clients that half-close.
+# asgi: feeds.serve.asgi.ASGIWorker, gunicorn's own with an answer for clients that half-close.
 worker_class = worker_class_for(
     os.environ.get("FEEDS_WORKER_CLASS") or app_worker_kind(app_uri(sys.argv[1:]))
 )

@@ -1,3 +1,3 @@
-from feeds.web import create_app
+from feeds.serve.web import create_app
 
 app = create_app()

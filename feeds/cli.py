@@ -160,7 +160,7 @@ def build(
     docs/export.md describes the folder and how to serve it (with deploy/nginx.conf,
     an object store or a CDN).
     """
-    from .build import BuildOptions, build_command, default_cache_dir
+    from .publish.build import BuildOptions, build_command, default_cache_dir
     from .render.pages_env import keep_compiled_templates
 
     if no_cache:
@@ -199,7 +199,7 @@ def serve(catalog: Path, host: str, port: int, keep_base_url: bool) -> None:
     version stays served and every page shows them in a banner. For production run
     gunicorn (see docs/serving.md).
     """
-    from .web import run_dev_server
+    from .serve.web import run_dev_server
 
     sys.exit(run_dev_server(catalog, host, port, keep_base_url))
 
@@ -231,7 +231,7 @@ def new(folder: Path) -> None:
     """
     from datetime import date
 
-    from .starter import NEXT_STEPS, StarterRefused, write_starter
+    from .catalog.starter import NEXT_STEPS, StarterRefused, write_starter
 
     try:
         written = write_starter(folder, date.today())

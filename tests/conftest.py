@@ -108,7 +108,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     Reload is off: a test drives the watcher with `runtime(app).watcher.check_now()`
     instead of waiting for its thread.
     """
-    from feeds.web import create_app
+    from feeds.serve.web import create_app
 
     catalog = tmp_path / "entries.yaml"
     shutil.copyfile(BUNDLED_CATALOG, catalog)

@@ -1,4 +1,4 @@
-"""The ASGI front (`feeds.asgi`, what gunicorn's asgi worker serves) answers every request
+"""The ASGI front (`feeds.serve.asgi`, what gunicorn's asgi worker serves) answers every request
 exactly as the WSGI front does: same status, same headers in the same order, same body.
 
 Requests are driven through the ASGI interface directly (scope, receive, send), and the
@@ -17,8 +17,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from feeds.asgi import FeedsASGI, path_info
-from feeds.web import runtime
+from feeds.serve.asgi import FeedsASGI, path_info
+from feeds.serve.web import runtime
 
 Fields = list[tuple[str, str]]
 Sent = Sequence[tuple[str, str]]  # request header fields

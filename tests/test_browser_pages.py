@@ -1,6 +1,6 @@
 """The pages, the embed frame and the widget in Debian's Chromium, served by the real app.
 
-The app (`feeds.web.create_app`) runs on one loopback port; a second loopback port serves
+The app (`feeds.serve.web.create_app`) runs on one loopback port; a second loopback port serves
 a host page of "another site" under a strict CSP (no inline script or style), which
 embeds the frame and the custom element. Chromium is driven by Playwright and never
 downloaded (`/usr/bin/chromium`). Screenshots go to `test-artifacts/`.
@@ -30,7 +30,7 @@ from screenshots import assert_rendered
 from test_pages_support import RICH_CATALOG, ROOT, bundled_catalog
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from feeds.web import create_app
+from feeds.serve.web import create_app
 
 pytestmark = pytest.mark.slow
 

@@ -20,12 +20,13 @@ from rebuild_support import log_entry_page_renders
 from test_catalog_incremental import generated_catalog
 from test_export_build import build_ok, content, files
 
-from feeds import build, gzip_resume, memo, sealed
-from feeds.build import _EntryRuns, default_cache_dir
+from feeds import memo, sealed
 from feeds.catalog import load_catalog, parse_catalog
 from feeds.model import Catalog
+from feeds.publish import build
+from feeds.publish.build import _EntryRuns, default_cache_dir
 from feeds.render import atom, ics_event, pages
-from feeds.site import default_renderers
+from feeds.site import default_renderers, gzip_resume
 
 ROOT = Path(__file__).resolve().parent.parent
 

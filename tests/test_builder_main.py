@@ -1,4 +1,4 @@
-"""`python -m feeds.builder` refuses, with one line and exit 1, what it must not work in:
+"""`python -m feeds.serve.builder` refuses, with one line and exit 1, what it must not work in:
 a folder that is not its own, and a user who can keep no private key to seal the build
 (then gunicorn stops at start with that line too)."""
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_builder(
     directory: Path, catalog: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "feeds.builder", str(directory), "--catalog", str(catalog)]
+    argv = [sys.executable, "-m", "feeds.serve.builder", str(directory), "--catalog", str(catalog)]
     return subprocess.run(
         argv, capture_output=True, text=True, timeout=60, env=env or dict(os.environ), cwd=ROOT
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds import builder
+from feeds.serve import builder
 
 
 def test_a_folder_is_kept_while_its_lock_is_held_and_removed_after(tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_the_folder_of_a_killed_server_is_removed_by_the_next_one(tmp_path: Path
                 f"""
                 import sys, time
                 from pathlib import Path
-                from feeds import builder
+                from feeds.serve import builder
                 directory, _ = builder.make_shared_directory(Path({str(tmp_path)!r}))
                 print(directory, flush=True)
                 time.sleep(60)

@@ -28,8 +28,8 @@ import pytest
 from jinja2.bccache import bc_magic
 
 from feeds import sealed
-from feeds.pack import INDEX, PackWriter
-from feeds.reload import PackWatcher
+from feeds.serve.pack import INDEX, PackWriter
+from feeds.serve.reload import PackWatcher
 from feeds.site import Site, make_output
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -403,7 +403,7 @@ def test_a_real_builder_and_worker_survive_a_planted_index(
     # planted index, keeps what it serves, and takes the builder's next publish.
     pack, sentinel = tmp_path / "pack", tmp_path / "SENTINEL"
     pack.mkdir(mode=0o700)
-    command = [sys.executable, "-m", "feeds.builder", "--catalog", str(catalog), str(pack)]
+    command = [sys.executable, "-m", "feeds.serve.builder", "--catalog", str(catalog), str(pack)]
     builder = subprocess.Popen(
         [*command, "--interval", "0.1", "--no-websub"],
         stdout=subprocess.DEVNULL,

@@ -21,7 +21,7 @@ from test_gunicorn import fetch
 
 from feeds.catalog import parse_catalog
 from feeds.model import Catalog
-from feeds.reload import CatalogWatcher
+from feeds.serve.reload import CatalogWatcher
 from feeds.site import Site
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from test_browser_pages import AXE, CHROMIUM, CHROMIUM_ARGS
 from test_pages_support import ROOT
 from werkzeug.serving import make_server
 
-from feeds.web import create_app, runtime
+from feeds.serve.web import create_app, runtime
 
 pytestmark = pytest.mark.slow
 

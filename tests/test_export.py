@@ -1,4 +1,4 @@
-"""`feeds.export`: a Site written to a folder, exactly, and atomically."""
+"""`feeds.publish.export`: a Site written to a folder, exactly, and atomically."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sample_site import LAST_MODIFIED, sample_site
 
-from feeds import export, marks
-from feeds.export import ExportError, export_site
+from feeds.publish import export, marks
+from feeds.publish.export import ExportError, export_site
 from feeds.site import Site, make_output
 
 
@@ -51,7 +51,7 @@ def test_every_path_is_written_to_its_file_with_exact_bytes(tmp_path: Path) -> N
             assert gz.read_bytes() == output.gzip_body
             assert gzip.decompress(gz.read_bytes()) == output.body
             expected.add(output.file_name + ".gz")
-    expected.add(marks.MARK)  # the tree's mark, saying it is this export's (feeds.marks)
+    expected.add(marks.MARK)  # the tree's mark, saying it is this export's (feeds.publish.marks)
     assert set(snapshot(out)) == expected  # nothing more, nothing less
 
 

@@ -25,14 +25,15 @@ import pytest
 from click.testing import CliRunner, Result
 from rebuild_support import log_entry_page_renders
 
-from feeds import build as build_module
-from feeds import export, marks, memo
-from feeds.build import default_cache_dir
+from feeds import memo
 from feeds.catalog import incremental, load_catalog
 from feeds.catalog.layout import Chunk
 from feeds.catalog.rules import Zones
 from feeds.cli import main
 from feeds.model import Entry
+from feeds.publish import build as build_module
+from feeds.publish import export, marks
+from feeds.publish.build import default_cache_dir
 from feeds.render import pages
 from feeds.site import make_output
 
@@ -68,7 +69,7 @@ def build_ok(catalog: Path, out: Path, *options: str) -> Result:
 
 def files(out: Path) -> dict[str, tuple[bytes, int, int]]:
     """Every file of the live export: bytes, mtime and inode. Not the tree's mark
-    (`feeds.marks`): each tree has its own, never linked from another."""
+    (`feeds.publish.marks`): each tree has its own, never linked from another."""
     found = {}
     for directory, _dirs, names in os.walk(out, followlinks=True):
         for name in names:

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from feeds import cli, export
+from feeds import cli
 from feeds.catalog import load_catalog
 from feeds.cli import main
+from feeds.publish import export
 from feeds.site import build_site
 
 CATALOG = """\

@@ -31,7 +31,7 @@ from flask.testing import FlaskClient
 from test_web_support import copy_catalog, make_app, retitle_untagged
 
 from feeds.catalog import parse_catalog
-from feeds.web import create_app, runtime
+from feeds.serve.web import create_app, runtime
 
 HANG_GUARD = 30.0  # seconds: a bound against a hang, never a timing check
 

@@ -40,7 +40,7 @@ from test_feeds_support import (
 from feeds import ids
 from feeds.catalog import load_catalog
 from feeds.model import Catalog, Entry
-from feeds.text import summary_html
+from feeds.render.text import summary_html
 
 CATALOGS = {
     "bundled": lambda: load_catalog(Path(__file__).resolve().parent.parent / "entries.yaml"),

@@ -29,7 +29,7 @@ from feeds.render.datefmt import rfc822, rfc3339
 from feeds.render.documents import FeedDocument, categories, entry_url, feed_documents
 from feeds.render.entry_key import EntryKey
 from feeds.render.feedgen_wrap import atom_frame, rss_frame, serialize
-from feeds.text import summary_html
+from feeds.render.text import summary_html
 
 RENDERERS = {"atom": atom.render, "rss": rss.render, "json": jsonfeed.render}
 

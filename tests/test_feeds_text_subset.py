@@ -1,5 +1,5 @@
-"""The fast Markdown renderer (`feeds.markdown_subset`) writes exactly what markdown-it
-writes, or declines; summaries come out of `feeds.text` as they would without it (the
+"""The fast Markdown renderer (`feeds.render.markdown_subset`) writes exactly what markdown-it
+writes, or declines; summaries come out of `feeds.render.text` as they would without it (the
 subset's documents written straight to sanitised HTML and plain text, plain links made
 absolute without urllib): same bytes as markdown-it, then nh3.
 
@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from markdown_it.rules_inline.state_inline import StateInline
 
-from feeds import markdown_subset, memo, text
+from feeds import memo
+from feeds.render import markdown_subset, text
 
 MD = text._markdown
 BASE = "https://feeds.example.org/"
@@ -74,7 +75,7 @@ def test_the_subset_renders_as_markdown_it_or_declines(markdown: str) -> None:
 
 
 def slow_summary_html(markdown: str, base_url: str = BASE) -> str:
-    """What feeds.text gave before the subset and the conditional URL filter."""
+    """What feeds.render.text gave before the subset and the conditional URL filter."""
     if not markdown.strip():
         return ""
     return str(
@@ -90,7 +91,7 @@ def slow_summary_html(markdown: str, base_url: str = BASE) -> str:
 
 
 def slow_summary_text(markdown: str) -> str:
-    """What feeds.text gave before the subset: markdown-it, then nh3 dropping every tag."""
+    """What feeds.render.text gave before the subset: markdown-it, then nh3 dropping every tag."""
     if not markdown.strip():
         return ""
     marked = re.sub(

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from feeds.catalog import BLOCKS, CatalogErrors, parse_catalog
 from feeds.catalog.errors import MAX_PROBLEMS
-from feeds.export import export_site
 from feeds.model import Catalog
+from feeds.publish.export import export_site
 from feeds.site import build_site
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -175,9 +175,9 @@ def test_one_builder_serves_every_worker_and_stops_with_the_server(
         assert len(builders) == 1  # every worker serves the one builder's build
         (builder,) = builders
         assert str(builder) not in pids
-        assert b"feeds.builder" in Path(f"/proc/{builder}/cmdline").read_bytes()
+        assert b"feeds.serve.builder" in Path(f"/proc/{builder}/cmdline").read_bytes()
     deadline = time.monotonic() + 30  # a bound against hanging, not a timing check
-    while Path(f"/proc/{builder}").exists() and b"feeds.builder" in _cmdline(builder):
+    while Path(f"/proc/{builder}").exists() and b"feeds.serve.builder" in _cmdline(builder):
         assert time.monotonic() < deadline, "the builder outlived the server"
         time.sleep(0.05)
 

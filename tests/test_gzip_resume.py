@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feeds import gzip_resume, memo
+from feeds import memo
+from feeds.site import gzip_resume
 
 pytestmark = pytest.mark.usefixtures("cold_memo")  # tables as a new process finds them
 

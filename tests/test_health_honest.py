@@ -22,7 +22,7 @@ from servers import start_gunicorn
 from test_gunicorn import fetch
 
 from feeds.model import Catalog
-from feeds.web import create_app, runtime
+from feeds.serve.web import create_app, runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 HANG_GUARD = 30.0

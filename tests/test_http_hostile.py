@@ -28,9 +28,9 @@ from servers import Server, start_gunicorn, start_nginx
 from werkzeug.test import TestResponse
 
 from feeds.catalog import load_catalog
-from feeds.export import export_site
+from feeds.publish.export import export_site
+from feeds.serve.web import create_app
 from feeds.site import Site, build_site
-from feeds.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT = 512  # bytes: an error answer is one line, not a page that echoes the request
@@ -52,12 +52,12 @@ TRAVERSALS = [
     "/%00",
     "/entries/%2e%2e/%2e%2e/entries.yaml",
     "/embed/../../../etc/passwd",
-    "/static/../../feeds/web.py",
+    "/static/../../feeds/serve/web.py",
     "/tags/..%2f..%2f/feed.atom",
     "/entries.yaml",
     "/wsgi.py",
     "/asgi.py",
-    "/feeds/web.py",
+    "/feeds/serve/web.py",
     "/gunicorn.conf.py",
     "/.git/config",
     "/.env",

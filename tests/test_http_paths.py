@@ -22,7 +22,7 @@ from rawhttp import RawAnswer, exchange, parse_answers, request
 from servers import Server, start_gunicorn, start_nginx
 
 from feeds.catalog import load_catalog
-from feeds.export import export_site
+from feeds.publish.export import export_site
 from feeds.site import Site, build_site
 
 pytestmark = pytest.mark.slow

@@ -25,8 +25,8 @@ from test_ics_support import (
 from feeds import ids
 from feeds.model import Entry, Feed
 from feeds.render import ics, ics_event
+from feeds.render.text import summary_text
 from feeds.site import build_site
-from feeds.text import summary_text
 
 
 def mixed_events() -> tuple[Entry, ...]:

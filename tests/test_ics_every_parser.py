@@ -20,9 +20,9 @@ from test_ics_support import assert_structure, icaljs_many
 from test_pages_support import ROOT, bundled_catalog
 
 from feeds.catalog import parse_catalog
+from feeds.catalog.starter import starter_text
 from feeds.model import Catalog
 from feeds.render import ics
-from feeds.starter import starter_text
 
 
 def generated_catalog(entries: int) -> Catalog:

@@ -24,7 +24,7 @@ from feeds.model import Catalog, Feed
 from feeds.render import ics
 from feeds.render.ics_lines import fold
 from feeds.render.ics_text import escape_text
-from feeds.text import summary_text
+from feeds.render.text import summary_text
 
 HOSTILE_TITLES = (
     "Commas, semicolons; and a backslash \\ in one title",

@@ -6,6 +6,7 @@ its own (docs/architecture.md).
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -24,11 +25,11 @@ CORE = (
     "feeds.render.ics",
     "feeds.render.pages",
     "feeds.site",
-    "feeds.export",
-    "feeds.build",
+    "feeds.publish.export",
+    "feeds.publish.build",
     # the server's builder process: it builds and publishes, the workers serve
-    "feeds.builder",
-    "feeds.health",
+    "feeds.serve.builder",
+    "feeds.serve.health",
 )
 
 
@@ -62,4 +63,59 @@ def test_building_a_site_loads_no_web_framework() -> None:
 
 def test_the_web_app_does_load_flask() -> None:
     """The check above can see Flask when it is there."""
-    assert "flask" in web_modules_after_importing("feeds.web")
+    assert "flask" in web_modules_after_importing("feeds.serve.web")
+
+
+# The layers of docs/architecture.md, bottom first: a module may import from its own
+# layer and those below, never from one above.
+LAYERS = (
+    ("feeds.model", "feeds.ids", "feeds.recurrence"),
+    ("feeds.memo", "feeds.sealed"),
+    ("feeds.catalog",),
+    ("feeds.render",),
+    ("feeds.site",),
+    ("feeds.publish",),
+    ("feeds.serve",),
+    ("feeds.importer",),
+    ("feeds.cli", "feeds"),
+)
+PACKAGE = Path(__file__).resolve().parents[1] / "feeds"
+
+
+def layer_of(module: str) -> int:
+    """The layer of a module: that of the longest prefix in LAYERS naming it."""
+    found = [
+        (len(prefix), index)
+        for index, prefixes in enumerate(LAYERS)
+        for prefix in prefixes
+        if module == prefix or module.startswith(prefix + ".")
+    ]
+    return max(found)[1]
+
+
+def feeds_imports(path: Path, module: str) -> set[str]:
+    """The feeds modules (or packages) `path` imports, resolved to absolute names."""
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("feeds")}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            if base.startswith("feeds"):
+                found |= {f"{base}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_imports_only_go_down_the_layers() -> None:
+    upward = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        for imported in sorted(feeds_imports(path, module)):
+            if layer_of(imported) > layer_of(module):
+                upward.append(f"{module} imports {imported}")
+    assert upward == []

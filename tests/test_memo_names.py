@@ -17,11 +17,11 @@ from rebuild_support import render_in_a_build
 from test_export_build import build_ok, content, files
 
 from feeds import memo, sealed
-from feeds.build import default_cache_dir
 from feeds.catalog.incremental import CatalogParser, name_entries
 from feeds.catalog.layout import split
 from feeds.catalog.rules import Zones
 from feeds.model import Catalog, Entry, Feed
+from feeds.publish.build import default_cache_dir
 from feeds.render import atom, entry_key
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds import heartbeat
+from feeds.serve import heartbeat
 
 ROOT = Path(__file__).resolve().parent.parent
 LARGE = 2000  # entries
@@ -59,7 +59,7 @@ def test_a_builder_gives_its_heap_back_after_the_catalog_shrinks(tmp_path: Path)
     directory = tmp_path / "shared"
     directory.mkdir()
     log = tmp_path / "builder.log"
-    argv = [sys.executable, "-m", "feeds.builder", str(directory), "--catalog", str(catalog)]
+    argv = [sys.executable, "-m", "feeds.serve.builder", str(directory), "--catalog", str(catalog)]
     argv += ["--no-websub", "--large-mb", "1"]
     with log.open("wb") as sink:
         process = subprocess.Popen(argv, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)

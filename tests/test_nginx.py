@@ -1,7 +1,7 @@
 """End to end: `feeds build`, then real nginx with deploy/nginx.conf serving the folder.
 
 nginx must answer like the app: the same bodies, content types and policy headers
-(feeds/headers.py) for every path, gzip from the .gz files, 304 on both validators,
+(feeds/serve/headers.py) for every path, gzip from the .gz files, 304 on both validators,
 HEAD, plain 404/405, and a build that flips the folder while nginx serves it.
 """
 
@@ -24,8 +24,8 @@ from sample_site import sample_site
 from servers import Server, start_nginx
 
 from feeds.catalog import load_catalog
-from feeds.export import export_site
-from feeds.headers import Encoding, headers_for, http_date, not_modified_headers_for
+from feeds.publish.export import export_site
+from feeds.serve.headers import Encoding, headers_for, http_date, not_modified_headers_for
 from feeds.site import Output, Site, build_site
 
 pytestmark = pytest.mark.slow
@@ -288,7 +288,7 @@ def test_the_built_catalog_is_served_exactly(bundled: Site, built: Server) -> No
 
 @pytest.fixture(scope="module")
 def app_client(built: Server) -> Any:
-    from feeds import web
+    from feeds.serve import web
 
     return web.create_app(catalog_path=str(ROOT / "entries.yaml")).test_client()
 

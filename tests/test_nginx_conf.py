@@ -2,7 +2,7 @@
 
 A quick check that needs no nginx: it evaluates the file's `types` and `map $uri`
 blocks the way nginx does for the file each Site path is exported to, and compares
-the result with `feeds.headers.headers_for`. tests/test_nginx.py then checks the same
+the result with `feeds.serve.headers.headers_for`. tests/test_nginx.py then checks the same
 against real nginx answers.
 """
 
@@ -19,9 +19,9 @@ import pytest
 from sample_site import sample_site
 from servers import NGINX_CONF
 
-from feeds import web
 from feeds.catalog import load_catalog
-from feeds.headers import headers_for, not_modified_headers_for
+from feeds.serve import web
+from feeds.serve.headers import headers_for, not_modified_headers_for
 from feeds.site import CONTENT_TYPES, Output, Site, build_site
 
 CONF = NGINX_CONF.read_text()

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from feeds.catalog import CatalogErrors, load_catalog, read_catalog
 from feeds.catalog.incremental import CatalogParser, Parts, join_parts, read_part
 from feeds.model import Catalog
-from feeds.reload import CatalogWatcher, incremental_parser
+from feeds.serve.reload import CatalogWatcher, incremental_parser
 from feeds.site import Site
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,10 +23,11 @@ import pytest
 from click.testing import CliRunner, Result
 from servers import GUNICORN, ROOT, free_port
 
-from feeds import build as build_module
-from feeds import builder, marks
 from feeds.cli import main
-from feeds.export import TreeManifest
+from feeds.publish import build as build_module
+from feeds.publish import marks
+from feeds.publish.export import TreeManifest
+from feeds.serve import builder
 
 CATALOG = """\
 feed:
@@ -132,7 +133,8 @@ def test_user_files_and_a_second_export_survive_builds(
 KILLED_BUILD = textwrap.dedent(
     """
     import os, signal, sys
-    from feeds import cli, export, marks
+    from feeds import cli
+    from feeds.publish import export, marks
 
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)

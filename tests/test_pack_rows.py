@@ -11,10 +11,10 @@ from pathlib import Path
 
 from test_web_view import assert_same_answers
 
-from feeds.pack import PackReader, PackWriter
-from feeds.served import ViewMaker
+from feeds.serve.pack import PackReader, PackWriter
+from feeds.serve.served import ViewMaker
+from feeds.serve.web import make_view
 from feeds.site import Site, make_output
-from feeds.web import make_view
 
 MOMENT = datetime(2019, 3, 14, tzinfo=UTC)
 

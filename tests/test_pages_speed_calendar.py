@@ -16,7 +16,7 @@ from test_pages_speed_entry import entries, events, texts
 
 from feeds.model import Entry, Event
 from feeds.render.pages_calendar import add_event_urls, percent_encode
-from feeds.text import summary_text
+from feeds.render.text import summary_text
 
 
 @given(st.text())

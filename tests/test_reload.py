@@ -30,9 +30,9 @@ from test_web_support import (
 )
 
 from feeds.model import Catalog
-from feeds.reload import CatalogWatcher
+from feeds.serve.reload import CatalogWatcher
+from feeds.serve.web import runtime
 from feeds.site import Site, build_site, make_output
-from feeds.web import runtime
 
 PAGE = f"/entries/{UNTAGGED_ID}/"
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from feeds.model import Catalog
-from feeds.reload import CatalogWatcher
+from feeds.serve.reload import CatalogWatcher
 from feeds.site import Site
 
 CATALOG = """\

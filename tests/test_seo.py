@@ -20,12 +20,12 @@ from lxml import etree
 from test_hostile_content import catalog as hostile_catalog
 from test_pages_support import ROOT, bundled_catalog, elements, parse_html, rich_catalog, text_of
 
-from feeds import web
 from feeds.model import Catalog, Entry
 from feeds.render import seo, sitemap
 from feeds.render.pages import PageRenderer
+from feeds.render.text import summary_text
+from feeds.serve import web
 from feeds.site import Site, build_site
-from feeds.text import summary_text
 
 BASE = "https://feeds.example.org/"
 SCHEMA = "https://schema.org/"
@@ -462,7 +462,7 @@ def test_every_sitemap_url_answers_200_from_nginx_serving_the_export(
     from servers import start_nginx
     from test_nginx import fetch
 
-    from feeds.export import export_site
+    from feeds.publish.export import export_site
     from feeds.site import build_site as build
 
     if limit == "index":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from feeds.web import DEFAULTS
+from feeds.serve.web import DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 WHERE = "docs/serving.md"

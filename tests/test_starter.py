@@ -22,9 +22,9 @@ from test_pages_support import elements, parse_html, text_of
 
 from feeds.catalog import parse_catalog
 from feeds.catalog.jsonschema import catalog_schema
+from feeds.catalog.starter import first_tuesday_after, starter_text
 from feeds.cli import main
 from feeds.model import Catalog
-from feeds.starter import first_tuesday_after, starter_text
 
 FEED_KEYS = ("title", "link", "base_url", "id_authority", "author", "language", "timezone")
 TITLES = ("Open days", "Evening talk in New York", "Repair workshop", "Monthly lunch talks")

@@ -16,13 +16,14 @@ from click.testing import CliRunner
 from jinja2 import Environment
 from jinja2.bccache import bc_magic
 
-from feeds import builder, memo
+from feeds import memo
 from feeds.catalog import load_catalog
 from feeds.cli import main
 from feeds.render import pages_env
 from feeds.render.pages import PageRenderer
 from feeds.render.pages_env import QuietBytecodeCache, bytecode_cache, make_environment
-from feeds.web import create_app
+from feeds.serve import builder
+from feeds.serve.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 

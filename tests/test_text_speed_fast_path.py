@@ -1,6 +1,6 @@
 """The summaries the benchmarks' catalog holds (Markdown with `&`, `<`, `>`, quotes,
 emphasis, links, raw HTML that must stay text, non-ASCII) all take the fast way through
-`feeds.text` (the Markdown subset, written straight to sanitised HTML and plain text,
+`feeds.render.text` (the Markdown subset, written straight to sanitised HTML and plain text,
 links made absolute without urllib), and each comes out as markdown-it and nh3 make it.
 """
 
@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from test_feeds_text_subset import slow_summary_html, slow_summary_text
 
-from feeds import markdown_subset, memo, text
+from feeds import memo
 from feeds.catalog import parse_catalog
 from feeds.model import Catalog
+from feeds.render import markdown_subset, text
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 from test_web_support import UNTAGGED_ID, copy_catalog, make_app
 from werkzeug.test import TestResponse
 
-from feeds.headers import XML_CSP, headers_for
+from feeds.serve.headers import XML_CSP, headers_for
+from feeds.serve.web import runtime
 from feeds.site import Output, Site
-from feeds.web import runtime
 
 FEEDS = ["/feed.atom", "/feed.rss", "/feed.json"]
 CALENDARS = ["/events.ics"]
@@ -196,7 +196,7 @@ def test_health_allows_get_and_head_only(web: FlaskClient) -> None:
         "/entries.yaml",
         "/tags/../entries.yaml",  # "/../entries.yaml", above the root: a 400 as from nginx
         "/wsgi.py",
-        "/feeds/web.py",
+        "/feeds/serve/web.py",
         "/tags/",
         "/caf\u00e9/",
         "/%00",

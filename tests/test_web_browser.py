@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from feeds.headers import XML_CSP
+from feeds.serve.headers import XML_CSP
 
 CHROMIUM_ARGS = [
     "--headless",

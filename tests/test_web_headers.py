@@ -1,4 +1,4 @@
-"""The header policy (feeds/headers.py) on its own: negotiation, validators, dates."""
+"""The header policy (feeds/serve/headers.py) on its own: negotiation, validators, dates."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.headers import (
+from feeds.serve.headers import (
     EMBED_CSP,
     OTHER_CSP,
     PAGE_CSP,

@@ -14,12 +14,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from test_web_view import assert_same_answers
 
-from feeds import served
 from feeds.catalog import parse_catalog
-from feeds.pack import PackReader, PackWriter
-from feeds.served import ViewMaker, wsgi_key
+from feeds.serve import served
+from feeds.serve.pack import PackReader, PackWriter
+from feeds.serve.served import ViewMaker, wsgi_key
+from feeds.serve.web import create_app, make_view, runtime
 from feeds.site import Site, build_site, make_output
-from feeds.web import create_app, make_view, runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 Answer = tuple[int, list[tuple[str, str]], bytes]

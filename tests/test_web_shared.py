@@ -1,4 +1,4 @@
-"""The shared build: the builder's pack (`feeds.pack`) read back by workers serves the
+"""The shared build: the builder's pack (`feeds.serve.pack`) read back by workers serves the
 very bytes and headers of an in-process Site; publishing appends only new bodies;
 unchanged outputs keep their prepared answers; a worker app serves it over HTTP."""
 
@@ -15,11 +15,11 @@ from flask import Flask
 from test_web_view import assert_same_answers
 
 from feeds.catalog import parse_catalog
-from feeds.pack import INDEX, PackReader, PackWriter
-from feeds.reload import Live
-from feeds.served import View, ViewMaker
+from feeds.serve.pack import INDEX, PackReader, PackWriter
+from feeds.serve.reload import Live
+from feeds.serve.served import View, ViewMaker
+from feeds.serve.web import create_app, health_report, make_view, runtime
 from feeds.site import Site, build_site, make_output
-from feeds.web import create_app, health_report, make_view, runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "entries.yaml"

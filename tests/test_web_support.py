@@ -23,8 +23,8 @@ from flask import Flask
 
 from feeds.model import Catalog
 from feeds.render import atom, ics, jsonfeed, rss
+from feeds.serve.web import create_app
 from feeds.site import Renderer
-from feeds.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "entries.yaml"

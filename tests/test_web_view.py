@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from feeds.catalog import parse_catalog
-from feeds.served import View, ViewMaker
+from feeds.serve.served import View, ViewMaker
+from feeds.serve.web import make_view
 from feeds.site import Site, build_site
-from feeds.web import make_view
 
 CATALOG = Path(__file__).resolve().parent.parent / "entries.yaml"
 

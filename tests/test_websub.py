@@ -18,9 +18,9 @@ from test_web_support import (
 )
 
 from feeds.model import Feed
+from feeds.publish.websub import HubNotifier, Retry, changed_feed_paths, publish, publish_changes
+from feeds.serve.web import runtime
 from feeds.site import Site, make_output
-from feeds.web import runtime
-from feeds.websub import HubNotifier, Retry, changed_feed_paths, publish, publish_changes
 
 BASE = "https://feeds.example.org"
 QUICK = Retry(attempts=3, first_delay=0.01, max_delay=0.02, timeout=2.0)
@@ -120,7 +120,7 @@ def test_a_failing_hub_is_retried_then_succeeds(tmp_path: Path) -> None:
 def test_a_refusing_hub_is_not_retried(caplog: pytest.LogCaptureFixture) -> None:
     with local_hub() as hub:
         hub.statuses = [400]
-        with caplog.at_level(logging.WARNING, logger="feeds.websub"):
+        with caplog.at_level(logging.WARNING, logger="feeds.publish.websub"):
             failed = publish(hub.url, ["https://x.example/feed.atom"], QUICK)
         assert failed == ["https://x.example/feed.atom"]
         assert len(hub.pings) == 1
@@ -136,7 +136,7 @@ def test_a_dead_hub_leaves_requests_unaffected(
     app = hub_app(catalog)
     client = app.test_client()
     retitle_untagged(catalog, "The hub is down")
-    with caplog.at_level(logging.WARNING, logger="feeds.websub"):
+    with caplog.at_level(logging.WARNING, logger="feeds.publish.websub"):
         assert runtime(app).watcher.check_now()
         response = client.get("/feed.atom")  # while pings fail in the background
         assert response.status_code == 200

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from test_web_support import copy_catalog, local_hub, retitle_untagged
 
-from feeds.build import BuildOptions, build_command
 from feeds.catalog import load_catalog
+from feeds.publish.build import BuildOptions, build_command
+from feeds.publish.websub import changed_feed_paths
 from feeds.site import build_site
-from feeds.websub import changed_feed_paths
 
 BASE = "https://feeds.example.org/"
 

@@ -5,7 +5,7 @@ HTML is parsed by html5lib (the WHATWG algorithm browsers use: no entity expansi
 beyond HTML's own named characters, no network) and walked once. Paragraphs, line
 breaks, emphasis, strong, code, links and images with http(s)/mailto URLs, headings,
 lists, block quotes, preformatted text and rules have an exact Markdown form (the
-summary renderer, `feeds.text`, turns them back into the same elements). Inline
+summary renderer, `feeds.render.text`, turns them back into the same elements). Inline
 wrappers without meaning of their own (span, font, u, small ...) keep their text.
 Scripts, styles, frames, embedded objects and forms are removed, tables are
 flattened to lines of text, and links and images with other URLs (javascript:, data:)
@@ -24,7 +24,7 @@ from xml.etree.ElementTree import Element
 
 import html5lib
 
-from ..text import summary_text
+from ..render.text import summary_text
 
 #: Elements whose content is removed (and reported): active or embedded content.
 _REMOVED = frozenset(

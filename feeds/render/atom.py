@@ -22,11 +22,11 @@ from __future__ import annotations
 from .. import ids
 from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Feed
-from ..text import summary_html
 from .datefmt import rfc3339
 from .documents import Format, categories, entry_url
 from .documents import assemble as assemble_documents
 from .feedgen_wrap import atom_frame_bytes
+from .text import summary_html
 from .xmltext import attribute, text
 
 

@@ -36,9 +36,10 @@ from zoneinfo import ZoneInfo
 
 from icalendar import vRecur
 
-from .. import ids, text
+from .. import ids
 from ..memo import Memo
 from ..model import Entry, Event, Feed
+from . import text
 from .entry_key import EntryKey
 from .ics_lines import (
     date_line,

@@ -36,11 +36,11 @@ from typing import Any
 from .. import ids
 from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Event, Feed
-from ..text import summary_html
 from .datefmt import rfc3339
 from .documents import FeedDocument, Format, Frame, categories, entry_url
 from .documents import assemble as assemble_documents
 from .jsontext import dumps_indented
+from .text import summary_html
 
 VERSION = "https://jsonfeed.org/version/1.1"
 

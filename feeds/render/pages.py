@@ -26,7 +26,6 @@ from markupsafe import Markup
 from .. import ids
 from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Event, Feed
-from ..text import summary_html, summary_text
 from . import pages_calendar as cal
 from . import seo, sitemap
 from .entry_key import EntryKey
@@ -53,6 +52,7 @@ from .pages_select import (
     current_events,
     event_window,
 )
+from .text import summary_html, summary_text
 
 __all__ = ["render", "render_entries", "render_lists", "validate_embed_query"]
 

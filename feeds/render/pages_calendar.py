@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from ..model import Entry, Event
-from ..text import summary_text
 from .ics_rrule import last_day as recurring_last_day
+from .text import summary_text
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = (

@@ -14,12 +14,12 @@ from typing import Any
 
 from .. import ids
 from ..model import Entry, Feed
-from ..text import summary_html
 from .datefmt import rfc3339
 from .documents import categories, entry_url
 from .jsonfeed import VERSION
 from .jsonfeed import _event_object as event_object  # the one definition of `_event`
 from .jsontext import dumps_indented
+from .text import summary_html
 
 
 def events_json_path(tag: str | None) -> str:

@@ -19,11 +19,11 @@ from __future__ import annotations
 from .. import ids
 from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Feed
-from ..text import summary_html
 from .datefmt import rfc822
 from .documents import Format, categories, entry_url
 from .documents import assemble as assemble_documents
 from .feedgen_wrap import rss_frame_bytes
+from .text import summary_html
 from .xmltext import attribute, text
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..model import Entry, Event, EventStatus, Feed
-from ..text import summary_text
+from .text import summary_text
 
 SCHEMA = "https://schema.org"
 

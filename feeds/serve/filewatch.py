@@ -25,7 +25,7 @@ import select
 from dataclasses import dataclass
 from pathlib import Path
 
-log = logging.getLogger("feeds.filewatch")
+log = logging.getLogger("feeds.serve.filewatch")
 
 try:
     from inotify_simple import INotify, flags

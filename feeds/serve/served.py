@@ -14,7 +14,7 @@ most of its requests from a few hundred paths (feeds, home, calendars).
 
 A body is `data[start:stop]`: `data` is the bytes of an Output (a full slice of bytes
 is the bytes object itself, no copy), or the memory-mapped blob file of a shared pack
-(`feeds.pack`), sliced per request so that a body never sent is never resident.
+(`feeds.serve.pack`), sliced per request so that a body never sent is never resident.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..site import Output
 from .headers import Encoding, Headers, Representation, headers_for, not_modified_headers_for
 from .pack import Mapped, Row, Rows, site_tags, wsgi_key
-from .site import Output
 
 __all__ = ["PackServed", "Served", "Variant", "View", "ViewMaker", "site_tags", "wsgi_key"]
 

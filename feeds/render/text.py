@@ -4,7 +4,7 @@ Pure and memoised by text in `feeds.memo` tables (swept per build): a summary is
 rendered once per build whichever formats ask, and again only when it changes. The
 Markdown is read once for both results (`_rendered`):
 
-- by `feeds.markdown_subset` when the text is in the subset it reads exactly as
+- by `feeds.render.markdown_subset` when the text is in the subset it reads exactly as
   markdown-it does (nearly every summary). Its `Document` is then written straight to
   what nh3 would make of markdown-it's HTML (`_sanitised`, `_plain_paragraphs`): the
   subset's HTML is only `<p>`, `<em>`, `<strong>`, `<code>` and `<a href>`, all allowed,
@@ -26,9 +26,9 @@ from urllib.parse import urljoin, urlsplit
 import nh3
 from markdown_it import MarkdownIt
 
+from ..memo import Memo
 from . import markdown_subset
 from .markdown_subset import Document
-from .memo import Memo
 
 # CommonMark without raw HTML: markup an editor types is shown, not executed.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})

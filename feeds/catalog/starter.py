@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from string import Template
 
-from .catalog.jsonschema import MODELINE, write_schema_beside
+from .jsonschema import MODELINE, write_schema_beside
 
 FILE_NAME = "entries.yaml"
 

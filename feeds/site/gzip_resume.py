@@ -31,7 +31,7 @@ from typing import Any
 
 from isal import igzip
 
-from . import memo
+from .. import memo
 
 RESUMABLE_FROM = 1 << 20  # smaller bodies are compressed whole: a few ms at most
 # The level of every gzip body the Site serves (feeds.site compresses through here).

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..catalog.schema import BLOCKS
 from . import heartbeat
-from .catalog.schema import BLOCKS
 from .pack import Mapped
 from .reload import Activity, Live
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("feeds.heartbeat")
+log = logging.getLogger("feeds.serve.heartbeat")
 
 HEARTBEAT = "heartbeat.json"
 HEARTBEAT_EVERY = 0.5  # seconds between two beats

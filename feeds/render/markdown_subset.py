@@ -8,7 +8,7 @@ exactly the HTML markdown-it writes for such a text (same bytes), and returns No
 any text outside that subset, which then goes to markdown-it. The subset is chosen so
 that no CommonMark rule has a choice to make in it:
 
-- the configuration of `feeds.text`: CommonMark, no raw HTML (so `<` opens no HTML
+- the configuration of `feeds.render.text`: CommonMark, no raw HTML (so `<` opens no HTML
   block), no linkify, no typographer, no `breaks`;
 - blocks: paragraphs separated by blank lines, and nothing else: no line starts with
   what may open a block (`#`, `>`, `-`, `+`, `=`, `|`, two backticks or tildes, digits
@@ -32,7 +32,7 @@ that no CommonMark rule has a choice to make in it:
 
 `parse(text)` reads such a text once into a `Document`: each paragraph's text with the
 markup as marks (control characters the subset never lets through), and the link
-destinations. From it `html()` writes markdown-it's HTML, and `feeds.text` writes its
+destinations. From it `html()` writes markdown-it's HTML, and `feeds.render.text` writes its
 sanitised HTML and plain text directly, without parsing HTML again (see there).
 
 `tests/test_feeds_text_subset.py` checks, on generated texts dense in exactly those

@@ -13,7 +13,7 @@ Configuration (`app.config`, from the environment as `FEEDS_<KEY>`, JSON-parsed)
     RELOAD           watch the catalog and swap in changes (default true)
     RELOAD_INTERVAL  seconds between two stats of the catalog (default 0.1)
     RELOAD_SETTLE    where inotify cannot tell that the writer closed the file (not
-                     Linux, no watch; `feeds.filewatch`), read a file rewritten in place
+                     Linux, no watch; `feeds.serve.filewatch`), read a file rewritten in place
                      only once it held still for the interval (its last write, by
                      ctime, is that old, or its stat held for one more check), so a
                      half-finished save is not published (default true)
@@ -44,22 +44,22 @@ from typing import TYPE_CHECKING, Any, Protocol
 from flask import Flask, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from .catalog import CatalogErrors, read_catalog
+from ..catalog import CatalogErrors, read_catalog
+from ..model import Catalog
+from ..publish.websub import HubNotifier
+from ..render.pages_embed import embed_query_problem
+from ..render.pages_env import keep_compiled_templates
+from ..site import Output, Renderer, Site, build_site, make_output
 from .headers import Headers, accepts_gzip, is_not_modified
 from .health import health_report, shared_build_report
 from .listeners import configure_logging, log_when_good_again, notify_hub_on_change
-from .model import Catalog
 from .reload import DEFAULT_INTERVAL, CatalogWatcher, PackWatcher
-from .render.pages_embed import embed_query_problem
-from .render.pages_env import keep_compiled_templates
 from .served import View, ViewMaker
-from .site import Output, Renderer, Site, build_site, make_output
-from .websub import HubNotifier
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-log = logging.getLogger("feeds.web")
+log = logging.getLogger("feeds.serve.web")
 
 DEFAULTS: dict[str, Any] = {
     "CATALOG": "entries.yaml",
@@ -231,7 +231,7 @@ class SiteResponder:
         if_modified_since: str | None,
     ) -> Answer | None:
         """The answer to a request, or None for the fallback app: the whole decision,
-        shared by the WSGI and the ASGI front (`feeds.asgi`). `path` is spelled as WSGI's
+        shared by the WSGI and the ASGI front (`feeds.serve.asgi`). `path` is spelled as WSGI's
         PATH_INFO (`served.wsgi_key`). The caller sends no body for HEAD (a 200 to HEAD
         comes with an empty one: the mapped body is not even read)."""
         if self.watch and not self.source.running_here():
@@ -333,7 +333,7 @@ class LocalSource:
 
 
 class SharedSource:
-    """The Site is built by the builder process (`feeds.builder`) and read from its pack:
+    """The Site is built by the builder process (`feeds.serve.builder`) and read from its pack:
     every gunicorn worker serves one build, mapped, instead of building its own."""
 
     def __init__(self, watcher: PackWatcher[View]) -> None:
@@ -392,7 +392,7 @@ def create_app(
     request of each process, or from gunicorn's post_worker_init hook.
 
     With config SHARED_BUILD (env FEEDS_SHARED_BUILD, a directory) the app builds
-    nothing: it serves what the builder process publishes there (see `feeds.builder`;
+    nothing: it serves what the builder process publishes there (see `feeds.serve.builder`;
     gunicorn.conf.py runs one for all workers).
     """
     app = Flask(__name__)

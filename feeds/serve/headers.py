@@ -22,7 +22,7 @@ from email.utils import format_datetime
 from functools import lru_cache
 from typing import Literal, Protocol
 
-from .site import Output
+from ..site import Output
 
 Encoding = Literal["identity", "gzip"]
 Headers = list[tuple[str, str]]
@@ -57,7 +57,7 @@ _XML_TYPES = (
 
 class Representation(Protocol):
     """What the header policy reads of an Output: an Output itself, or a row of the
-    shared pack (`feeds.pack.Row`) that has no body in memory."""
+    shared pack (`feeds.serve.pack.Row`) that has no body in memory."""
 
     @property
     def path(self) -> str: ...

@@ -49,9 +49,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import memo, sealed
-from .catalog import CatalogErrors, read_catalog
-from .catalog.incremental import (
+from .. import memo, sealed
+from ..catalog import CatalogErrors, read_catalog
+from ..catalog.incremental import (
     CatalogParser,
     Parts,
     join_parts,
@@ -59,6 +59,10 @@ from .catalog.incremental import (
     part_feed,
     read_part,
 )
+from ..model import Catalog, Feed
+from ..render import entry_key
+from ..render.text import adopt_summaries, render_summaries
+from ..site import Renderer, catalog_last_modified, default_renderers, make_output
 from .export import (
     ExportError,
     ExportResult,
@@ -71,10 +75,6 @@ from .export import (
     staged_export,
     summary,
 )
-from .model import Catalog, Feed
-from .render import entry_key
-from .site import Renderer, catalog_last_modified, default_renderers, make_output
-from .text import adopt_summaries, render_summaries
 from .websub import Retry, changed_feed_paths, publish
 
 # Below this many entries a second process saves nothing (fork, page faults and the swap
@@ -274,7 +274,7 @@ def _shares(renderers: list[Renderer], cold: bool) -> tuple[list[Renderer], list
     files take depends on the disk (on this machine's ext4 the entry pages took a
     second more than on tmpfs), hence a queue rather than a fixed cut. After an edit
     (a fresh process, the cache loaded): pages 0.9; the four others 1.2 together."""
-    from .render import ics, pages
+    from ..render import ics, pages
 
     theirs: list[Renderer] = [pages.render_lists] if pages.render in renderers else []
     if cold:
@@ -301,7 +301,7 @@ class _EntryRuns:
     RUN = 100  # entries per run: ~25 ms of rendering and writing at 10k
 
     def __init__(self, entries: int, renderers: list[Renderer]) -> None:
-        from .render import pages
+        from ..render import pages
 
         self.count = min(255, -(-entries // self.RUN)) if pages.render in renderers else 0
         self.entries = entries
@@ -311,7 +311,7 @@ class _EntryRuns:
 
     def claimed(self) -> Iterator[Renderer]:
         """A renderer for each run this process claims, claimed as it is asked for."""
-        from .render import pages
+        from ..render import pages
 
         while (run := self._claim()) is not None:
             start, stop = self.entries * run // self.count, self.entries * (run + 1) // self.count

@@ -1,7 +1,7 @@
 """What a server's catalog watcher does beside serving: a log line when a fix brings
 back the version served, the WebSub ping for the feeds a reload changed, and the log
-format of the server's processes. Shared by the app (`feeds.web`) and the builder
-(`feeds.builder`), which must not load a web framework.
+format of the server's processes. Shared by the app (`feeds.serve.web`) and the builder
+(`feeds.serve.builder`), which must not load a web framework.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..publish.websub import HubNotifier, default_lock_path
 from .reload import CatalogWatcher, Live
-from .websub import HubNotifier, default_lock_path
 
-log = logging.getLogger("feeds.web")
+log = logging.getLogger("feeds.serve.web")
 
 
 def log_when_good_again(watcher: CatalogWatcher[Any], path: Path) -> None:

@@ -53,7 +53,7 @@ class FeedsASGI:
     def __init__(self, flask_app: Flask) -> None:
         responder = flask_app.wsgi_app
         if not isinstance(responder, SiteResponder):
-            raise TypeError("FeedsASGI needs an app made by feeds.web.create_app")
+            raise TypeError("FeedsASGI needs an app made by feeds.serve.web.create_app")
         self.flask = flask_app
         self.responder = responder
         self.fallback = WSGIMiddleware(flask_app)  # type: ignore[arg-type]
@@ -208,7 +208,7 @@ class ASGIWorker(gasgi.ASGIWorker):  # type: ignore[misc]
         # setting for it: replace it in this worker process, before it serves anything.
         if getattr(gasgi, "ASGIProtocol", None) is not ASGIProtocol:
             self.log.warning(
-                "gunicorn's asgi worker no longer builds its protocol as feeds.asgi expects: "
+                "gunicorn's asgi worker no longer builds its protocol as feeds.serve.asgi expects: "
                 "clients that half-close their connection may get no answer"
             )
         gasgi.ASGIProtocol = _HalfClosingProtocol

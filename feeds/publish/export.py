@@ -10,7 +10,7 @@ Layout, for `--out site`:
 Own what you make, touch nothing else. The folder holding `site` is the user's: it
 may hold their files (`.site.env`, `.site.backup/`) and other exports (`--out site.en`,
 whose trees `.site.en.<version>.<token>` also start with `.site.`). So every folder a
-build makes holds a mark, `.feeds-made` (`feeds.marks`), written into it before
+build makes holds a mark, `.feeds-made` (`feeds.publish.marks`), written into it before
 anything else, naming the export it belongs to; the lock file holds the same kind of
 words. A build removes a folder only when its name is one a build of this export gives
 (`.site.build-<token>`, `.site.<version>.<token>`) and it holds this export's mark,
@@ -71,8 +71,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..site import Output, Site
 from . import marks
-from .site import Output, Site
 
 _FILE_MODE = 0o644  # public content: nginx workers run as another user
 _DIR_MODE = 0o755

@@ -2,11 +2,11 @@
 
 Built in each gunicorn worker, a 10k-entry Site costs every worker its bodies (~140 MB),
 its render caches and a second Site during each rebuild. Instead one builder process
-(`feeds.builder`) keeps the catalog, the caches and the Site, and publishes them here:
+(`feeds.serve.builder`) keeps the catalog, the caches and the Site, and publishes them here:
 
     <dir>/blobs-<pid>-<gen>    the bodies, identity and gzip, each stored once by ETag
     <dir>/rows-<pid>-<n>       the rows of a publish: one per Output (headers' inputs and
-                               where its bodies lie), a flat table (`feeds.rowtable`)
+                               where its bodies lie), a flat table (`feeds.serve.rowtable`)
     <dir>/index                what to serve: the rows file, the rows changed since it,
                                and the builder's /health report
 
@@ -44,9 +44,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import rowtable, sealed
+from .. import sealed
+from ..site import Output, Site
+from . import rowtable
 from .rowtable import RawRow, RowTable
-from .site import Output, Site
 
 INDEX = "index"
 _MIN_CAPACITY = 64 * 1024 * 1024  # sparse: costs no disk or memory until written
@@ -60,7 +61,7 @@ class Row(NamedTuple):
 
     The index stores each as a plain tuple (`RawRow`): pickle writes and reads those in C,
     several times faster than named tuples; `Row._make(raw)` names the fields again. The
-    rows file stores them as a table (`feeds.rowtable`), read back as the same tuples.
+    rows file stores them as a table (`feeds.serve.rowtable`), read back as the same tuples.
     """
 
     path: str

@@ -29,10 +29,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .model import Feed
-from .site import Site
+from ..model import Feed
+from ..site import Site
 
-log = logging.getLogger("feeds.websub")
+log = logging.getLogger("feeds.publish.websub")
 
 FEED_TYPES = ("application/atom+xml", "application/rss+xml", "application/feed+json")
 

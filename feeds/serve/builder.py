@@ -1,15 +1,15 @@
 """The builder process of a shared build: one process builds, every worker serves it.
 
-    python -m feeds.builder --catalog entries.yaml DIRECTORY
+    python -m feeds.serve.builder --catalog entries.yaml DIRECTORY
 
 Watches the catalog like the app does (`reload.CatalogWatcher`: incremental parse, the
 render caches, the last good Site kept on a bad edit) and publishes every change to a
-pack in DIRECTORY (`feeds.pack`), the Site and the /health report alike; the app's
+pack in DIRECTORY (`feeds.serve.pack`), the Site and the /health report alike; the app's
 workers, started with SHARED_BUILD=DIRECTORY, serve from it. gunicorn.conf.py starts
 it before the workers and stops it with the server (`start`, `wait_until_published`,
 `stop`), and restarts it when it exits or hangs (`Supervisor`); it also exits by itself
 when the process that started it is gone. A thread of its own writes a heartbeat
-(`feeds.heartbeat`) with its /health report twice a second, through long builds: the
+(`feeds.serve.heartbeat`) with its /health report twice a second, through long builds: the
 workers' /health tells a stopped or hung builder from a busy one.
 """
 
@@ -30,14 +30,16 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from . import heartbeat, marks, sealed
+from .. import sealed
+from ..publish import marks
+from ..render.pages_env import keep_compiled_templates
+from . import heartbeat
 from .health import health_report
 from .listeners import configure_logging, log_when_good_again, notify_hub_on_change
 from .pack import INDEX, PackWriter
 from .reload import DEFAULT_INTERVAL, CatalogWatcher, Live
-from .render.pages_env import keep_compiled_templates
 
-log = logging.getLogger("feeds.builder")
+log = logging.getLogger("feeds.serve.builder")
 
 
 def run(
@@ -166,7 +168,7 @@ def _start_afresh() -> None:
     """Replace this process by a new builder with the same arguments (same pid)."""
     for handler in logging.getLogger("feeds").handlers:
         handler.flush()
-    argv = [sys.executable, "-m", "feeds.builder", *sys.argv[1:]]
+    argv = [sys.executable, "-m", "feeds.serve.builder", *sys.argv[1:]]
     os.execv(sys.executable, argv)
 
 
@@ -184,7 +186,7 @@ def _settle_heap() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m feeds.builder", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m feeds.serve.builder", description=__doc__)
     parser.add_argument("directory", type=Path, help="where to publish the pack")
     parser.add_argument("--catalog", type=Path, default=Path("entries.yaml"))
     parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL)
@@ -224,7 +226,7 @@ EXIT_REFUSED = 1  # the server's on_starting reports it, after the line saying w
 
 SHARED_PREFIX = "feeds-shared-build-"
 _OWNER_LOCK = ".owner.lock"
-# The mark (`feeds.marks`) of every shared build folder: one made here, or one given in
+# The mark (`feeds.publish.marks`) of every shared build folder: one made here, or one given in
 # FEEDS_SHARED_BUILD and adopted empty. Only a folder holding it is written or removed.
 SHARED_MARK = marks.mark_text("shared build", "")
 
@@ -339,7 +341,7 @@ def start(
     """Start a builder; its log lines go where this process's stderr goes."""
     (directory / INDEX).unlink(missing_ok=True)  # an earlier run's: not what to wait for
     interval = (env or os.environ).get("FEEDS_RELOAD_INTERVAL", str(DEFAULT_INTERVAL))
-    argv = [sys.executable, "-m", "feeds.builder", str(directory), "--catalog", str(catalog)]
+    argv = [sys.executable, "-m", "feeds.serve.builder", str(directory), "--catalog", str(catalog)]
     argv += ["--interval", interval]
     if (env or os.environ).get("FEEDS_WEBSUB", "true").lower() in ("false", "0"):
         argv.append("--no-websub")

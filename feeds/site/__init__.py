@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from itertools import compress
 from operator import is_not
 
-from . import gzip_resume, memo
-from .model import Catalog, Entry, compare_alike
+from . import gzip_resume
+from .. import memo
+from ..model import Catalog, Entry, compare_alike
 
 # Each renderer is a pure function Catalog -> {url path: body}. Add a format by adding
 # its function here; a path claimed twice is a bug and fails the build.
@@ -22,7 +23,7 @@ Renderer = Callable[[Catalog], Mapping[str, bytes]]
 
 def default_renderers() -> list[Renderer]:
     # Imported here so that a renderer's import cost is paid only when a Site is built.
-    from .render import atom, ics, jsonfeed, pages, rss
+    from ..render import atom, ics, jsonfeed, pages, rss
 
     return [atom.render, rss.render, jsonfeed.render, ics.render, pages.render]
 

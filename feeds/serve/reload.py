@@ -30,14 +30,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from .catalog import DEFAULT_MAX_BYTES, CatalogError, CatalogErrors, read_catalog_file
-from .catalog.incremental import CatalogParser
+from ..catalog import DEFAULT_MAX_BYTES, CatalogError, CatalogErrors, read_catalog_file
+from ..catalog.incremental import CatalogParser
+from ..model import Catalog
+from ..site import Site, build_site
 from .filewatch import CloseWatch
-from .model import Catalog
 from .pack import Mapped, PackReader
-from .site import Site, build_site
 
-log = logging.getLogger("feeds.reload")
+log = logging.getLogger("feeds.serve.reload")
 
 View = TypeVar("View")
 Parse = Callable[[bytes, Path], Catalog]
@@ -486,7 +486,7 @@ def _reason(exc: OSError) -> str:
 
 
 class PackWatcher(Polling, Generic[View]):
-    """A worker's side of a shared build (`feeds.pack`): serves what the builder published.
+    """A worker's side of a shared build (`feeds.serve.pack`): serves what the builder published.
 
     `check_now()` stats the pack's index; when the builder has published, it maps the
     new index and `derive`s what requests are answered from. A damaged or vanished pack
