@@ -39,7 +39,8 @@ from typing import Any
 
 from feeds.serve import builder
 from feeds.serve.asgi import FeedsASGI, worker_class_for
-from feeds.serve.web import configure_logging, start_background
+from feeds.serve.listeners import configure_logging
+from feeds.serve.web import start_background
 
 
 def app_uri(argv: list[str]) -> str | None:

@@ -199,7 +199,7 @@ def serve(catalog: Path, host: str, port: int, keep_base_url: bool) -> None:
     version stays served and every page shows them in a banner. For production run
     gunicorn (see docs/serving.md).
     """
-    from .serve.web import run_dev_server
+    from .serve.devserver import run_dev_server
 
     sys.exit(run_dev_server(catalog, host, port, keep_base_url))
 

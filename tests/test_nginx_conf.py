@@ -20,7 +20,7 @@ from sample_site import sample_site
 from servers import NGINX_CONF
 
 from feeds.catalog import load_catalog
-from feeds.serve import web
+from feeds.serve import responder
 from feeds.serve.headers import headers_for, not_modified_headers_for
 from feeds.site import CONTENT_TYPES, Output, Site, build_site
 
@@ -213,7 +213,7 @@ def test_nginx_refuses_exactly_the_spellings_the_app_refuses() -> None:
     checked = 0
     for target in _spellings():
         path = urllib.parse.unquote_to_bytes(target.partition("?")[0]).decode("latin-1")
-        app = web.odd_spelling_answer(path)
+        app = responder.odd_spelling_answer(path)
         app_refuses = app is not None and app[0][:3] in ("400", "404")
         assert app_refuses == bool(rule.search(target)), (target, app and app[0])
         checked += 1

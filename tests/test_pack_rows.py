@@ -12,8 +12,8 @@ from pathlib import Path
 from test_web_view import assert_same_answers
 
 from feeds.serve.pack import PackReader, PackWriter
+from feeds.serve.responder import make_view
 from feeds.serve.served import ViewMaker
-from feeds.serve.web import make_view
 from feeds.site import Site, make_output
 
 MOMENT = datetime(2019, 3, 14, tzinfo=UTC)

@@ -17,8 +17,9 @@ from test_web_view import assert_same_answers
 from feeds.catalog import parse_catalog
 from feeds.serve import served
 from feeds.serve.pack import PackReader, PackWriter
+from feeds.serve.responder import make_view
 from feeds.serve.served import ViewMaker, wsgi_key
-from feeds.serve.web import create_app, make_view, runtime
+from feeds.serve.web import create_app, runtime
 from feeds.site import Site, build_site, make_output
 
 ROOT = Path(__file__).resolve().parent.parent

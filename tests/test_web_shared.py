@@ -15,10 +15,12 @@ from flask import Flask
 from test_web_view import assert_same_answers
 
 from feeds.catalog import parse_catalog
+from feeds.serve.health import health_report
 from feeds.serve.pack import INDEX, PackReader, PackWriter
 from feeds.serve.reload import Live
+from feeds.serve.responder import make_view
 from feeds.serve.served import View, ViewMaker
-from feeds.serve.web import create_app, health_report, make_view, runtime
+from feeds.serve.web import create_app, runtime
 from feeds.site import Site, build_site, make_output
 
 ROOT = Path(__file__).resolve().parent.parent

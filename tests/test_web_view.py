@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from feeds.catalog import parse_catalog
+from feeds.serve.responder import make_view
 from feeds.serve.served import View, ViewMaker
-from feeds.serve.web import make_view
 from feeds.site import Site, build_site
 
 CATALOG = Path(__file__).resolve().parent.parent / "entries.yaml"

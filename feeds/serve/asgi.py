@@ -3,7 +3,7 @@
     app = create_asgi_app("entries.yaml")
 
 Why a second front: answering a Site path is a dictionary lookup and a few header
-checks (`web.SiteResponder.answer`), so what a request costs is the server's own work
+checks (`responder.SiteResponder.answer`), so what a request costs is the server's own work
 around it. Measured on 2 cores with wrk (benchmarks/RESULTS.md), gunicorn's threaded
 WSGI worker spends ~150 us of CPU per request (a thread hand-off per request, and
 header handling in Python); its asyncio worker with uvloop spends ~60 us. The decision
@@ -32,7 +32,8 @@ from gunicorn.asgi.protocol import ASGIProtocol
 from gunicorn.workers import gasgi
 
 from .headers import Headers
-from .web import SiteResponder, create_app, start_background
+from .responder import SiteResponder
+from .web import create_app, start_background
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
