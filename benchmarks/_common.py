@@ -14,6 +14,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -82,6 +83,44 @@ def run_measured(
     return RunResult(
         wall, cpu, usage.ru_maxrss, process.returncode, output.decode(errors="replace")
     )
+
+
+TMPFS = Path("/dev/shm")
+
+
+def file_system_type(path: Path) -> str:
+    """The type of the file system holding `path` (the longest mount point above it, from
+    /proc/self/mounts): "tmpfs", "ext4", ..."""
+    resolved = str(path.resolve())
+    best, kind = "", "unknown"
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount = fields[1].replace("\\040", " ")
+        inside = resolved == mount or resolved.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) >= len(best):
+            best, kind = mount, fields[2]
+    return kind
+
+
+def make_workdir(prefix: str, parent: Path | None) -> tuple[Path, str]:
+    """A new temporary folder for a benchmark's outputs, and a line saying where it is.
+
+    By default on tmpfs (/dev/shm): the figures are then those of the tools, not of the
+    disk (on this machine's ext4 without a journal, creating files just after many were
+    removed costs seconds: see README.md). `parent` (--workdir) puts it on that folder's
+    file system instead, to measure a build as it writes to a disk.
+    """
+    if parent is None:
+        if not TMPFS.is_dir() or file_system_type(TMPFS) != "tmpfs":
+            raise BenchError(f"{TMPFS} is not a tmpfs here: pass --workdir DIR")
+        parent = TMPFS
+    parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    kind = file_system_type(folder)
+    where = "tmpfs: memory, no disk" if kind == "tmpfs" else f"{kind}: on disk"
+    return folder, f"outputs under {folder} ({where})"
 
 
 def median(values: Sequence[float]) -> float:

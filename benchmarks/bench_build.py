@@ -1,20 +1,23 @@
-"""Build time: `feeds build` against Hugo rendering the same catalog to Atom + iCalendar.
+"""Build time: `feeds build` against Hugo building the same site from one file per entry.
 
     .venv/bin/python benchmarks/bench_build.py                 # 1k, 10k, 100k; 3 runs each
     .venv/bin/python benchmarks/bench_build.py --sizes 10k --repeat 5
 
 For each size the generated catalog (benchmarks/data/, cached) is built by
-`feeds build CATALOG --out DIR` (everything the Site holds) and by Hugo with the
-templates in benchmarks/peers/hugo/ (one Atom feed of every publication and one
-iCalendar file of every event, Markdown summaries rendered by Hugo's markdownify), runs
-interleaved, each into a fresh output folder: cold builds, ours with an empty reuse
-cache of its own (`--cache-dir` beside the output); `--warm` keeps our folder and cache
-between runs instead (runs after the first rebuild an unchanged catalog), and `--edit`
-(with --warm) retitles one publication before each run after the first, a different
-one each time, as an editor's save does: both tools then build that edited catalog.
-With --warm the medians are over the rebuilds (runs 2+); run 1, cold, is printed
-apart. Prints median wall time, CPU time, peak RSS and the ratio ours/Hugo. Hugo reads
-the YAML catalog itself (a copy in its data/ folder, made before timing).
+`feeds build CATALOG --out DIR` (everything the Site holds, with .gz variants) and by
+Hugo with benchmarks/peers/hugo/ on content written by benchmarks/peers/hugo_content.py
+before timing (one content file per entry; entry pages, a .ics per event, home, tag
+pages with their feeds and calendars, archives, site-wide feeds and calendar, the
+events, subscribe and embed pages: see README.md for what differs). Runs interleaved,
+each into a fresh output folder: cold builds, ours with an empty reuse cache of its own
+(`--cache-dir` beside the output); `--warm` keeps our folder and cache between runs
+instead (runs after the first rebuild an unchanged catalog), and `--edit` (with --warm)
+retitles one publication before each run after the first, a different one each time,
+as an editor's save does: in the catalog for ours, in that entry's content file for
+Hugo (which has no incremental `hugo` build: each of its runs is a full one). With
+--warm the medians are over the rebuilds (runs 2+); run 1, cold, is printed apart.
+Outputs go to tmpfs (/dev/shm) unless --workdir names a folder on a disk. Prints median
+wall time, CPU time, peak RSS and the ratio ours/Hugo.
 """
 
 from __future__ import annotations
@@ -25,18 +28,18 @@ import re
 import secrets
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from _common import (
-    BENCH_DIR,
     BenchError,
     RunResult,
     build_argv,
     compile_package,
+    file_system_type,
     machine_summary,
+    make_workdir,
     median,
     print_table,
     run_measured,
@@ -44,8 +47,8 @@ from _common import (
     unwind_on_sigterm,
 )
 from gen_catalog import ensure_catalog, parse_size
+from peers.hugo_content import content_path, write_site
 
-HUGO_PEER = BENCH_DIR / "peers" / "hugo"
 HUGO = shutil.which("hugo") or "/usr/bin/hugo"
 
 
@@ -67,11 +70,12 @@ class Runs:
 
 
 def hugo_site(workdir: Path, catalog: Path) -> Path:
-    """A copy of the Hugo peer with the catalog as data/catalog.yaml (setup, not timed)."""
+    """The Hugo peer's site for `catalog`: one content file per entry (setup, not timed)."""
     site = workdir / "hugo-site"
-    shutil.copytree(HUGO_PEER, site)
-    (site / "data").mkdir()
-    shutil.copyfile(catalog, site / "data" / "catalog.yaml")
+    started = time.perf_counter()
+    count = write_site(catalog, site)
+    took = time.perf_counter() - started
+    print(f"hugo: {count:,} content files written to {site} in {took:.1f} s (not timed)")
     return site
 
 
@@ -96,15 +100,21 @@ def run_once(
     keep: bool = False,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
+    remove: bool = False,
 ) -> RunResult:
     """Run a build whose output goes under `folder`, a new one unless `keep`.
 
     `folder` is what the tool writes into as a whole: for ours the parent of `--out`
     (which is a symlink beside the export trees it points to, and an earlier tree there
-    lets the build reuse unchanged files), for Hugo its destination folder.
+    lets the build reuse unchanged files), for Hugo its destination folder. An earlier
+    run's folder is set aside (see `set_aside`), or removed at once with `remove` (on
+    tmpfs, where removing files costs the next run nothing and keeping them costs RAM).
     """
     if not keep:
-        set_aside(folder)
+        if remove:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            set_aside(folder)
     folder.mkdir(parents=True, exist_ok=True)
     # Untimed: flush what earlier runs left to the disk (their files, the removal just
     # done). Otherwise the next run pays for it: at 10k our build's syncfs(2) (it makes
@@ -150,12 +160,18 @@ def set_aside(folder: Path) -> None:
         folder.rename(folder.with_name(f"{folder.name}.spent-{secrets.token_hex(4)}"))
 
 
-def describe_hugo_output(out: Path) -> str:
-    atom = (out / "feed.atom").read_bytes()
-    ics = (out / "events.ics").read_bytes()
-    return (
-        f"Hugo wrote feed.atom ({atom.count(b'<entry>')} entries, {len(atom):,} B) and "
-        f"events.ics ({ics.count(b'BEGIN:VEVENT')} events, {len(ics):,} B)"
+def describe_output(out: Path) -> str:
+    """Files and bytes under `out` (following ours' symlink), .gz counted apart."""
+    files = gz = size = gz_size = 0
+    for folder, _, names in os.walk(out, followlinks=True):
+        for name in names:
+            length = os.path.getsize(os.path.join(folder, name))
+            if name.endswith(".gz"):
+                gz, gz_size = gz + 1, gz_size + length
+            else:
+                files, size = files + 1, size + length
+    return f"{files:,} files, {size / 2**20:.1f} MiB" + (
+        f" (+ {gz:,} .gz, {gz_size / 2**20:.1f} MiB)" if gz else " (no .gz)"
     )
 
 
@@ -172,31 +188,60 @@ def print_run(i: int, name: str, result: RunResult) -> None:
 
 
 _TITLE = re.compile(rb'^(    title: ".*?)(?: \[edit \d+\])?"$', re.MULTILINE)
+_ID = re.compile(rb"^  - id: (\S+)$", re.MULTILINE)
+_HUGO_TITLE = re.compile(rb"^title: .*$", re.MULTILINE)
 
 
-def edit_one_title(catalog: Path, edit: int) -> None:
-    """Retitle the `edit`-th entry (an editor's save: write a copy, rename it over)."""
+def edit_one_title(catalog: Path, edit: int) -> tuple[str, bytes]:
+    """Retitle the `edit`-th entry (an editor's save: write a copy, rename it over).
+
+    Returns the entry's id and its new title as written (a double-quoted scalar).
+    """
     data = catalog.read_bytes()
     matches = list(_TITLE.finditer(data))
     if not matches:
         raise BenchError(f"no double-quoted title to edit in {catalog}")
     match = matches[(edit * 7919) % len(matches)]  # spread over the file, one per run
     title = match.group(1) + f' [edit {edit}]"'.encode()
+    ids = list(_ID.finditer(data, 0, match.start()))
+    if not ids:
+        raise BenchError(f"no `- id:` line before the title at {match.start()} in {catalog}")
     data = data[: match.start()] + title + data[match.end() :]
-    temporary = catalog.with_name(f".{catalog.name}.tmp")
+    save_atomically(catalog, data)
+    return ids[-1].group(1).decode(), title.split(b"title: ", 1)[1]
+
+
+def edit_hugo_title(site: Path, entry_id: str, quoted: bytes) -> None:
+    """The same edit in the Hugo peer: that entry's content file gets the new title."""
+    path = content_path(site, entry_id)
+    data, count = _HUGO_TITLE.subn(lambda _: b"title: " + quoted, path.read_bytes(), 1)
+    if count != 1:
+        raise BenchError(f"no title line in {path}")
+    save_atomically(path, data)
+
+
+def save_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_bytes(data)
-    temporary.replace(catalog)
+    temporary.replace(path)
 
 
 def bench_size(
-    n: int, repeat: int, only: str, workdir: Path, warm: bool = False, edit: bool = False
+    n: int,
+    repeat: int,
+    only: str,
+    workdir: Path,
+    warm: bool = False,
+    edit: bool = False,
+    remove: bool = False,
 ) -> tuple[Runs | None, Runs | None]:
     """Interleaved runs of both tools on the n-entry catalog, each into a fresh folder.
 
     With `warm`, our runs after the first rebuild into the same folder (an unchanged
     catalog: what a rebuild after an edit can reuse at best); with `edit` too, each run
-    after the first builds a catalog with one more title changed. With `warm`, run 1
-    (cold) is left out of the medians.
+    after the first builds a catalog with one more title changed (Hugo: the same entry's
+    content file). With `warm`, run 1 (cold) is left out of the medians. `remove`: remove
+    each run's output before the next (tmpfs) instead of setting it aside.
     """
     source = ensure_catalog(n)
     catalog = workdir / str(n) / source.name  # a copy: --edit changes it
@@ -212,25 +257,30 @@ def bench_size(
         ours_cmd, how = build_argv(catalog, ours_out)
         print(f"ours: {how}")
     hugo_cmd: list[str] = []
-    site = hugo_site(workdir / str(n), catalog)
+    site = workdir / str(n) / "hugo-site"
     if hugo is not None:
+        site = hugo_site(workdir / str(n), catalog)
         hugo_cmd = hugo_argv(site, hugo_out, workdir / "hugo-cache")
+        print(f"hugo: {' '.join(hugo_cmd)}")
     for i in range(repeat):
         if edit and i > 0:
-            edit_one_title(catalog, i)
-            shutil.copyfile(catalog, site / "data" / "catalog.yaml")  # Hugo's copy, untimed
+            entry_id, title = edit_one_title(catalog, i)  # untimed, as the copy below
+            if hugo is not None:
+                edit_hugo_title(site, entry_id, title)
         if ours is not None:
-            result = run_once(ours_cmd, ours_out.parent, "feeds build", keep=warm)
+            result = run_once(ours_cmd, ours_out.parent, "feeds build", keep=warm, remove=remove)
             if not (warm and i == 0):
                 ours.results.append(result)
             print_run(i, "feeds build", result)
         if hugo is not None:
-            result = run_once(hugo_cmd, hugo_out, "hugo")
+            result = run_once(hugo_cmd, hugo_out, "hugo", remove=remove)
             if not (warm and i == 0):
                 hugo.results.append(result)
             print_run(i, "hugo", result)
+    if ours is not None:
+        print(f"  ours wrote {describe_output(ours_out)}")
     if hugo is not None:
-        print("  " + describe_hugo_output(hugo_out))
+        print(f"  Hugo wrote {describe_output(hugo_out)}")
     return ours, hugo
 
 
@@ -266,6 +316,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="with --warm: retitle one entry before each run after the first",
     )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="write the outputs under this folder (a disk's file system) instead of tmpfs",
+    )
     args = parser.parse_args(argv)
     if args.edit and not args.warm:
         parser.error("--edit needs --warm (a rebuild after an edit)")
@@ -277,11 +332,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {tool_version([HUGO, 'version'])}")
     rows: list[list[str]] = []
     measured: dict[int, tuple[Runs | None, Runs | None]] = {}
-    workdir = Path(tempfile.mkdtemp(prefix="feeds-bench-build-"))
+    try:
+        workdir, where = make_workdir("feeds-bench-build-", args.workdir)
+    except BenchError as exc:
+        print(f"bench_build: {exc}", file=sys.stderr)
+        return 1
+    on_tmpfs = file_system_type(workdir) == "tmpfs"
+    print(f"# {where}")
     print(f"# {probe_file_system(workdir)}", flush=True)
     try:
         for n in sizes:
-            ours, hugo = bench_size(n, args.repeat, args.only, workdir, args.warm, args.edit)
+            ours, hugo = bench_size(
+                n, args.repeat, args.only, workdir, args.warm, args.edit, remove=on_tmpfs
+            )
             measured[n] = (ours, hugo)
             rows.append([f"{n:,}", *cells(ours), *cells(hugo), ratio(ours, hugo)])
     except BenchError as exc:
@@ -294,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
         kind = f"runs 2-{args.repeat}: ours rebuilt into one folder {what}"
     else:
         kind = f"{args.repeat} runs, each into a new folder"
-    print(f"\nMedian of {kind}; peak RSS: the largest; CPU = user + sys.\n")
+    disk = "tmpfs" if on_tmpfs else f"{file_system_type(args.workdir)} (--workdir)"
+    print(f"\nMedian of {kind}, outputs on {disk}; peak RSS: the largest; CPU = user + sys.\n")
     header = ["entries", "ours wall", "ours CPU", "ours RSS", "Hugo wall", "Hugo CPU", "Hugo RSS"]
     print_table([*header, "ours/Hugo (wall)"], rows)
     print_scaling(measured)
