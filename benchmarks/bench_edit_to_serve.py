@@ -253,7 +253,7 @@ def page_status(server: HugoServer, path: str) -> tuple[int, bytes]:
 class HugoRound:
     served: float  # seconds from the save to the entry page served with the new title
     total: float | None  # seconds: hugo's own "Total in" for that rebuild (the last, if more)
-    feed_updated: bool  # whether /feed.atom had the new title too, once the page had it
+    feed_updated: bool  # whether /feed.atom had the new title too, once hugo had rebuilt
 
 
 _HUGO_TITLE = re.compile(r'^title: "(.*?)(?: \[edit \d+\])?"$', re.M)
@@ -284,23 +284,26 @@ def hugo_round(
         if elapsed > POLL_TIMEOUT:
             raise BenchError(f"hugo server did not serve the new title within {POLL_TIMEOUT} s")
         time.sleep(args.poll_pause)
-    feed_updated = marker in page_status(server, FEED)[1]
-    # The rebuild's "Total in" line: wait for hugo to go quiet (an atomic save may be seen
-    # as more than one change), at most a few seconds.
+    # The rebuild's "Total in" line, logged when the whole rebuild ends (after the page is
+    # served): wait for it, then for a second without another (an atomic save may be seen
+    # as two changes), so that the next round starts on an idle hugo.
     quiet_since, seen = time.monotonic(), before
-    while time.monotonic() - quiet_since < 1.0 and time.perf_counter() - saved_at < 30:
+    while time.perf_counter() - saved_at < POLL_TIMEOUT:
         now = len(server.totals())
         if now != seen:
             quiet_since, seen = time.monotonic(), now
+        if seen > before and time.monotonic() - quiet_since >= 1.0:
+            break
         time.sleep(0.05)
     totals = server.totals()[before:]
+    feed_updated = marker in page_status(server, FEED)[1]
     total = totals[-1] / 1000 if totals else None
     said = f"{total:6.2f} s" if total is not None else "  none"
     if len(totals) > 1:
         said += f" (rebuilds: {', '.join(f'{t:.0f} ms' for t in totals)})"
     print(
         f"  {mode:<8} hugo: served {served:6.2f} s, its Total in {said}"
-        f"{'' if feed_updated else ', /feed.atom still had the old title'}",
+        f"{'' if feed_updated else '; /feed.atom after it: still the old title'}",
         flush=True,
     )
     return HugoRound(served, total, feed_updated)
