@@ -30,6 +30,7 @@ frame's head and tail (`feeds.render.documents.assemble`): the same bytes as
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -39,7 +40,6 @@ from ..model import Catalog, Entry, Event, Feed
 from .datefmt import rfc3339
 from .documents import FeedDocument, Format, Frame, categories, entry_url
 from .documents import assemble as assemble_documents
-from .jsontext import dumps_indented
 from .text import summary_html
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -73,7 +73,7 @@ def item_bytes(feed: Feed, entry: Entry) -> bytes:
 
 
 def _dumps(value: JsonObject) -> str:
-    return dumps_indented(value, _INDENT)  # json.dumps(value, ensure_ascii=False, indent=...)
+    return json.dumps(value, ensure_ascii=False, indent=_INDENT)
 
 
 JSON = Format(

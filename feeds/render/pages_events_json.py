@@ -10,6 +10,7 @@ Events are chosen by `pages_select.event_window`, in start order.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .. import ids
@@ -18,7 +19,6 @@ from .datefmt import rfc3339
 from .documents import categories, entry_url
 from .jsonfeed import VERSION
 from .jsonfeed import _event_object as event_object  # the one definition of `_event`
-from .jsontext import dumps_indented
 from .text import summary_html
 
 
@@ -62,4 +62,4 @@ def events_json(
         "language": feed.language,
         "items": listed,
     }
-    return (dumps_indented(document, 2) + "\n").encode("utf-8")  # json.dumps(..., indent=2)
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
