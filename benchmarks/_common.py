@@ -183,10 +183,10 @@ def tail(log: Path, lines: int = 30) -> str:
 
 
 def require_app() -> None:
-    """The web app's pieces must exist: asgi.py, gunicorn.conf.py, feeds.web."""
+    """The web app's pieces must exist: asgi.py, gunicorn.conf.py, feeds.serve.web."""
     missing = [p.name for p in (ROOT / "asgi.py", ROOT / "gunicorn.conf.py") if not p.exists()]
-    if not (ROOT / "feeds" / "web.py").exists():
-        missing.append("feeds/web.py")
+    if not (ROOT / "feeds" / "serve" / "web.py").exists():
+        missing.append("feeds/serve/web.py")
     if missing:
         raise BenchError(f"the web app is not there yet (missing: {', '.join(missing)})")
 
@@ -257,13 +257,13 @@ def child_pids(pid: int) -> list[int]:
 
 
 def builder_pids(pid: int) -> list[int]:
-    """The builder process gunicorn.conf.py starts beside the workers (`feeds.builder`)."""
+    """The builder process gunicorn.conf.py starts beside the workers (`feeds.serve.builder`)."""
     return [p for p in _children(pid) if is_builder(p)]
 
 
 def is_builder(pid: int) -> bool:
     try:
-        return b"feeds.builder" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"feeds.serve.builder" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
 
@@ -349,7 +349,7 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 # Until `feeds build` is wired into the CLI, the same function called directly (reported).
 _DIRECT_BUILD = (
-    "import sys; from pathlib import Path; from feeds.export import build_command; "
+    "import sys; from pathlib import Path; from feeds.publish.build import build_command; "
     "sys.exit(build_command(Path(sys.argv[1]), Path(sys.argv[2])))"
 )
 
@@ -366,8 +366,8 @@ def build_argv(catalog: Path, out: Path) -> tuple[list[str], str]:
         if "--cache-dir" in probe.output:
             argv += ["--cache-dir", str(out.parent / "cache")]
         return argv, " ".join(["feeds", *argv[1:]])
-    direct = run_measured([str(VENV_BIN / "python"), "-c", "import feeds.export"])
+    direct = run_measured([str(VENV_BIN / "python"), "-c", "import feeds.publish.build"])
     if direct.returncode == 0:
         argv = [str(VENV_BIN / "python"), "-c", _DIRECT_BUILD, str(catalog), str(out)]
-        return argv, "feeds.export.build_command (the `feeds build` CLI is not wired yet)"
-    raise BenchError("`feeds build` is not there yet (no CLI command, no feeds.export)")
+        return argv, "feeds.publish.build.build_command (the `feeds build` CLI is not wired yet)"
+    raise BenchError("`feeds build` is not there yet (no CLI command, no feeds.publish.build)")

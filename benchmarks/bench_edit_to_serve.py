@@ -62,7 +62,7 @@ from _common import (
 from gen_catalog import ensure_catalog, parse_size
 from peers.hugo_content import content_path, write_site
 
-from feeds.reload import DEFAULT_INTERVAL
+from feeds.serve.reload import DEFAULT_INTERVAL
 
 FEED = "/feed.atom"
 POLL_TIMEOUT = 120.0  # seconds: a reload that takes longer is reported as a failure
