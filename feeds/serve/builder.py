@@ -84,6 +84,16 @@ def run(
     watcher.building_since = None
     heart.beat()
     _settle_heap()
+    _watch_until_stopped(watcher, heart, parent, large_rss or LARGE_RSS)
+    return 0
+
+
+def _watch_until_stopped(
+    watcher: CatalogWatcher[None], heart: heartbeat.Heart, parent: int, large_rss: int
+) -> None:
+    """Check the catalog whenever it may have changed, until SIGTERM or SIGINT, or until
+    the server that started this process is gone; settle the heap after each rebuild
+    and start afresh when a much larger past is held (see `_holds_a_bigger_past`)."""
     # A flag, not a threading.Event: setting an Event from a signal handler deadlocks when
     # the signal lands while the main thread holds the Event's lock (inside its wait).
     stopping: list[int] = []
@@ -106,12 +116,11 @@ def run(
                 _settle_heap()
                 unsettled = False
                 largest = max(largest, _entries(watcher))
-                if _holds_a_bigger_past(watcher, largest, large_rss or LARGE_RSS):
+                if _holds_a_bigger_past(watcher, largest, large_rss):
                     heart.stop()
                     _start_afresh()
         except Exception:  # never let the builder die: the next check may succeed
-            log.exception("checking %s failed", catalog)
-    return 0
+            log.exception("checking %s failed", watcher.path)
 
 
 # The builder holds a large heap that outlives every rebuild (the catalog, the render
