@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from sample_site import LAST_MODIFIED, sample_site
 
-from feeds.publish import export, marks
-from feeds.publish.export import ExportError, export_site
+from feeds.publish import export, marks, stage
+from feeds.publish.export import export_site
+from feeds.publish.files import plan_files
+from feeds.publish.trees import ExportError
 from feeds.site import Site, make_output
 
 
@@ -141,7 +143,7 @@ def test_leftovers_of_a_crashed_build_are_removed_by_the_next(tmp_path: Path) ->
 
 def _fail_after(monkeypatch: pytest.MonkeyPatch, files: int, error: int) -> None:
     """Make the writer raise OSError(`error`) on the file after the first `files` files."""
-    real = export._write_file
+    real = stage._write_file
     calls = {"n": 0}
 
     def write(path: Path, body: bytes, mtime_ns: int, chmod: bool = True) -> None:
@@ -150,7 +152,7 @@ def _fail_after(monkeypatch: pytest.MonkeyPatch, files: int, error: int) -> None
             raise OSError(error, os.strerror(error), str(path))
         real(path, body, mtime_ns, chmod)
 
-    monkeypatch.setattr(export, "_write_file", write)
+    monkeypatch.setattr(stage, "_write_file", write)
 
 
 @pytest.mark.parametrize("after", [0, 1, 7])
@@ -201,7 +203,7 @@ def test_the_new_tree_is_flushed_to_disk_before_the_flip(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events: list[str] = []
-    real_flush, real_replace = export._flush_to_disk, os.replace
+    real_flush, real_replace = stage._flush_to_disk, os.replace
 
     def flush(tree: Path) -> None:
         assert tree.name.startswith(".site.build-") and (tree / "feed.atom").is_file()
@@ -212,7 +214,7 @@ def test_the_new_tree_is_flushed_to_disk_before_the_flip(
         events.append("flip")
         real_replace(src, dst)
 
-    monkeypatch.setattr(export, "_flush_to_disk", flush)
+    monkeypatch.setattr(stage, "_flush_to_disk", flush)
     monkeypatch.setattr(os, "replace", replace)
     export_site(sample_site(), tmp_path / "site")
     assert events == ["flush", "flip"]
@@ -228,7 +230,7 @@ def test_a_failing_flush_keeps_the_old_export(
     def broken_disk(tree: Path) -> None:
         raise OSError(errno.EIO, os.strerror(errno.EIO), str(tree))
 
-    monkeypatch.setattr(export, "_flush_to_disk", broken_disk)
+    monkeypatch.setattr(stage, "_flush_to_disk", broken_disk)
     with pytest.raises(ExportError, match="Input/output error"):
         export_site(sample_site("new"), out)
     assert snapshot(out) == before and siblings(out) == names
@@ -346,21 +348,21 @@ def test_summary_counts_files_and_bytes(tmp_path: Path) -> None:
 def slowed_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each file takes 2 ms to write: an export of the sample site outlasts a few
     flush intervals (set to 10 ms)."""
-    real_write = export._write_file
+    real_write = stage._write_file
 
     def slow_write(path: str, body: bytes, mtime_ns: int, chmod: bool = True) -> None:
         time.sleep(0.002)
         real_write(path, body, mtime_ns, chmod)
 
-    monkeypatch.setattr(export, "_write_file", slow_write)
-    monkeypatch.setattr(export._Flusher, "INTERVAL", 0.01)
+    monkeypatch.setattr(stage, "_write_file", slow_write)
+    monkeypatch.setattr(stage._Flusher, "INTERVAL", 0.01)
 
 
 def test_the_tree_is_flushed_while_it_is_written_and_once_more_before_the_flip(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events: list[str] = []  # who flushed, in order, and the flip
-    real_flush, real_replace = export._flush_to_disk, os.replace
+    real_flush, real_replace = stage._flush_to_disk, os.replace
 
     def flush(tree: Path) -> None:
         events.append(threading.current_thread().name)
@@ -371,7 +373,7 @@ def test_the_tree_is_flushed_while_it_is_written_and_once_more_before_the_flip(
         real_replace(src, dst)
 
     slowed_writes(monkeypatch)
-    monkeypatch.setattr(export, "_flush_to_disk", flush)
+    monkeypatch.setattr(stage, "_flush_to_disk", flush)
     monkeypatch.setattr(os, "replace", replace)
     export_site(sample_site(), tmp_path / "site")
     assert "flush-export" in events[:-2]
@@ -382,7 +384,7 @@ def test_the_tree_is_flushed_while_it_is_written_and_once_more_before_the_flip(
 def test_a_failed_flush_while_writing_is_left_to_the_final_flush(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_flush = export._flush_to_disk
+    real_flush = stage._flush_to_disk
     failed: list[str] = []
 
     def flush(tree: Path) -> None:
@@ -392,7 +394,7 @@ def test_a_failed_flush_while_writing_is_left_to_the_final_flush(
         real_flush(tree)
 
     slowed_writes(monkeypatch)
-    monkeypatch.setattr(export, "_flush_to_disk", flush)
+    monkeypatch.setattr(stage, "_flush_to_disk", flush)
     out = tmp_path / "site"
     export_site(sample_site(), out)
     assert failed and snapshot(out)  # it failed meanwhile, and the export went live
@@ -403,7 +405,7 @@ def test_a_stage_in_another_process_does_not_flush_there(tmp_path: Path) -> None
     process that made it flushes, and the copy carries no thread."""
     outputs = [make_output("/a.txt", b"a", LAST_MODIFIED)]
     with export.staged_export(tmp_path / "site", "v1") as stage:
-        stage.write(export.plan_files(outputs))  # the flusher runs from here on
+        stage.write(plan_files(outputs))  # the flusher runs from here on
         copy = pickle.loads(pickle.dumps(stage))
         pid = os.fork()
         if pid == 0:  # pragma: no cover - reports through its exit status

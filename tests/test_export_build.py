@@ -32,7 +32,7 @@ from feeds.catalog.rules import Zones
 from feeds.cli import main
 from feeds.model import Entry
 from feeds.publish import build as build_module
-from feeds.publish import export, marks
+from feeds.publish import marks, stage
 from feeds.publish.build import default_cache_dir
 from feeds.render import pages
 from feeds.site import make_output
@@ -204,14 +204,14 @@ def test_disk_full_in_the_second_process_is_a_clear_error(
 ) -> None:
     out = tmp_path / "site"
     with export_left_as_it_was(catalog, out):
-        real = export._write_file
+        real = stage._write_file
 
         def full_for_pages(path: str, body: bytes, mtime_ns: int, chmod: bool = True) -> None:
             if path.endswith(".html"):
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
             real(path, body, mtime_ns, chmod)
 
-        monkeypatch.setattr(export, "_write_file", full_for_pages)
+        monkeypatch.setattr(stage, "_write_file", full_for_pages)
         result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")
         assert result.exit_code == 1
         assert result.stderr.startswith("feeds build: disk full while writing ")

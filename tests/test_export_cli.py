@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from feeds import cli
 from feeds.catalog import load_catalog
 from feeds.cli import main
-from feeds.publish import export
+from feeds.publish import stage
 from feeds.site import build_site
 
 CATALOG = """\
@@ -123,7 +123,7 @@ def test_disk_full_is_a_clear_error_and_keeps_the_old_export(
     def full(path: Path, body: bytes, mtime_ns: int, chmod: bool = True) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(export, "_write_file", full)
+    monkeypatch.setattr(stage, "_write_file", full)
     catalog.write_text(CATALOG.replace("Antwerp academy", "Antwerp academy, renamed"))
     result = build(str(catalog), "--out", str(out))  # unchanged files are linked, not written
     assert result.exit_code == 1

@@ -26,7 +26,7 @@ from servers import GUNICORN, ROOT, free_port
 from feeds.cli import main
 from feeds.publish import build as build_module
 from feeds.publish import marks
-from feeds.publish.export import TreeManifest
+from feeds.publish.files import TreeManifest
 from feeds.serve import builder
 
 CATALOG = """\
@@ -135,21 +135,23 @@ KILLED_BUILD = textwrap.dedent(
     import os, signal, sys
     from feeds import cli
     from feeds.publish import export, marks
+    from feeds.publish import stage
+    from feeds.publish import trees
 
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
 
     where = sys.argv[1]
     if where == "staging":  # after a few files of the new tree
-        real_write, written = export._write_file, []
+        real_write, written = stage._write_file, []
         def write(*args, **kwargs):
             written.append(1)
             if len(written) > 3:
                 die()
             real_write(*args, **kwargs)
-        export._write_file = write
+        stage._write_file = write
     elif where == "before-flip":  # the tree is complete and named, `site` not flipped yet
-        export._flip = die
+        trees.flip = die
     elif where == "in-flip":  # the flip's symlink is made, not yet renamed over `site`
         real_symlink = os.symlink
         def symlink(source, link, *args, **kwargs):

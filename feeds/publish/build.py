@@ -9,7 +9,7 @@ Two things make it fast (10k entries, see benchmarks/RESULTS.md):
   calendars) and the parent the feeds (and, on a rebuild, the calendars), and the
   entry pages, cut in runs, go to whichever is free first
   (`_EntryRuns`); each writes its own files into the same staging tree
-  (`export.Stage`, which flushes them to the disk as they come). Only a small report
+  (`stage.Stage`, which flushes them to the disk as they come). Only a small report
   (file names, content tags, counts) goes back through a pipe, never the bodies; the
   parent checks the union for clashes before the tree is flipped live.
 - A cache between builds, in the user's own cache folder (`default_cache_dir`; or
@@ -63,18 +63,10 @@ from ..model import Catalog, Feed
 from ..render import entry_key
 from ..render.text import adopt_summaries, render_summaries
 from ..site import Renderer, catalog_last_modified, default_renderers, make_output
-from .export import (
-    ExportError,
-    ExportResult,
-    Stage,
-    TreeManifest,
-    WriteReport,
-    check_out,
-    live_tree,
-    plan_files,
-    staged_export,
-    summary,
-)
+from .export import staged_export, summary
+from .files import ExportResult, TreeManifest, WriteReport, plan_files
+from .stage import Stage
+from .trees import ExportError, check_out, live_tree
 from .websub import Retry, changed_feed_paths, publish
 
 # Below this many entries a second process saves nothing (fork, page faults and the swap
@@ -211,7 +203,7 @@ def previous_feed_tags(known: Sequence[TreeManifest], out: Path) -> dict[str, st
     describes the live tree, else by hashing the live tree's feed files (a build with
     --no-cache); empty for a first build, which then pings every feed.
 
-    Only a tree of this export is read (`export.live_tree`: `out` a symlink to it; any
+    Only a tree of this export is read (`trees.live_tree`: `out` a symlink to it; any
     other `out` is refused), without following a symlink in it: never a walk of a
     folder the build did not make."""
     live = live_tree(out)
