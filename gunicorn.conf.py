@@ -21,7 +21,7 @@ Environment (command-line flags such as `-b` and `-w` override these):
 The app itself reads the other FEEDS_* settings (see feeds/serve/web.py).
 
 One builder process (`python -m feeds.serve.builder`, started before the workers, restarted
-by a thread of the master when it exits (`builder.Supervisor`), and stopped with the
+by a thread of the master when it exits (`supervisor.Supervisor`), and stopped with the
 server) watches the catalog, builds the Site and publishes it; the workers map
 what it publishes (`feeds.serve.pack`). So the catalog is parsed and rendered once, not once
 per worker, and a worker holds no Site of its own: only the pages it sends are resident,
@@ -37,7 +37,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from feeds.serve import builder
+from feeds.serve import supervisor
 from feeds.serve.asgi import FeedsASGI, worker_class_for
 from feeds.serve.listeners import configure_logging
 from feeds.serve.web import start_background
@@ -95,7 +95,7 @@ preload_app = False
 configure_logging()
 
 _builder: subprocess.Popen[Any] | None = None
-_supervisor: builder.Supervisor | None = None  # restarts the builder when it exits
+_supervisor: supervisor.Supervisor | None = None  # restarts the builder when it exits
 _made_directory: Path | None = None
 _made_directory_lock: int | None = None  # held by this master and its workers
 
@@ -108,17 +108,17 @@ def on_starting(server: Any) -> None:
         # A folder not ours and not empty is refused untouched (SharedDirectoryError, a
         # RuntimeError: gunicorn prints the message and exits 1); a new or empty one is
         # marked as ours before the builder writes anything there.
-        builder.claim_shared_directory(Path(directory))
+        supervisor.claim_shared_directory(Path(directory))
     else:
         # Also removes the folders of servers that were killed before their on_exit.
-        _made_directory, _made_directory_lock = builder.make_shared_directory()
+        _made_directory, _made_directory_lock = supervisor.make_shared_directory()
         directory = str(_made_directory)
         os.environ["FEEDS_SHARED_BUILD"] = directory  # the workers' app reads it
     catalog = Path(os.environ.get("FEEDS_CATALOG", "entries.yaml"))
-    _builder = builder.start(catalog, Path(directory))
-    if not builder.wait_until_published(_builder, Path(directory)):
+    _builder = supervisor.start(catalog, Path(directory))
+    if not supervisor.wait_until_published(_builder, Path(directory)):
         raise RuntimeError(f"the feeds builder exited with status {_builder.returncode}")
-    _supervisor = builder.Supervisor(catalog, Path(directory), _builder)
+    _supervisor = supervisor.Supervisor(catalog, Path(directory), _builder)
     _supervisor.start()
 
 
@@ -126,9 +126,9 @@ def on_exit(server: Any) -> None:
     if _supervisor is not None:
         _supervisor.stop()  # no restart while stopping; stops the builder of the moment
     elif _builder is not None:
-        builder.stop(_builder)
+        supervisor.stop(_builder)
     if _made_directory is not None:
-        builder.remove_shared_directory(_made_directory)
+        supervisor.remove_shared_directory(_made_directory)
     if _made_directory_lock is not None:
         os.close(_made_directory_lock)
 

@@ -27,7 +27,7 @@ from feeds.cli import main
 from feeds.publish import build as build_module
 from feeds.publish import marks
 from feeds.publish.files import TreeManifest
-from feeds.serve import builder
+from feeds.serve import supervisor
 
 CATALOG = """\
 feed:
@@ -298,8 +298,8 @@ def user_folder(tmp_path: Path) -> Path:
 def test_a_foreign_shared_build_folder_is_refused_untouched(tmp_path: Path) -> None:
     folder = user_folder(tmp_path)
     before = listing(tmp_path)
-    with pytest.raises(builder.SharedDirectoryError, match="left untouched"):
-        builder.claim_shared_directory(folder)
+    with pytest.raises(supervisor.SharedDirectoryError, match="left untouched"):
+        supervisor.claim_shared_directory(folder)
     assert listing(tmp_path) == before
 
 
@@ -307,19 +307,19 @@ def test_a_new_or_empty_shared_build_folder_is_marked_and_kept(tmp_path: Path) -
     empty = tmp_path / "empty"
     empty.mkdir()
     for folder in (empty, tmp_path / "new"):
-        builder.claim_shared_directory(folder)
-        assert marks.read_mark(folder) == builder.SHARED_MARK
+        supervisor.claim_shared_directory(folder)
+        assert marks.read_mark(folder) == supervisor.SHARED_MARK
         (folder / "index").write_bytes(b"published by the builder")
-        builder.claim_shared_directory(folder)  # the next server: ours, taken again
+        supervisor.claim_shared_directory(folder)  # the next server: ours, taken again
         assert (folder / "index").read_bytes() == b"published by the builder"
 
 
 def test_an_unmarked_folder_named_like_a_shared_build_is_never_removed(tmp_path: Path) -> None:
-    theirs = tmp_path / f"{builder.SHARED_PREFIX}mine"
+    theirs = tmp_path / f"{supervisor.SHARED_PREFIX}mine"
     theirs.mkdir()
     (theirs / ".owner.lock").touch()  # a lock nobody holds, but no mark
     (theirs / "data").write_text("keep")
-    assert builder.remove_abandoned(tmp_path) == []
+    assert supervisor.remove_abandoned(tmp_path) == []
     assert (theirs / "data").read_text() == "keep"
 
 

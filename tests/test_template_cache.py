@@ -22,7 +22,7 @@ from feeds.cli import main
 from feeds.render import pages_env
 from feeds.render.pages import PageRenderer
 from feeds.render.pages_env import QuietBytecodeCache, bytecode_cache, make_environment
-from feeds.serve import builder
+from feeds.serve import supervisor
 from feeds.serve.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,13 +160,13 @@ def test_the_builder_process_keeps_the_compiled_templates(tmp_path: Path) -> Non
     temp, published = tmp_path / "tmp", tmp_path / "published"
     temp.mkdir()
     published.mkdir()
-    process = builder.start(
+    process = supervisor.start(
         ROOT / "entries.yaml",
         published,
         env={**os.environ, "TMPDIR": str(temp), "FEEDS_WEBSUB": "false"},
     )
     try:
-        assert builder.wait_until_published(process, published)
+        assert supervisor.wait_until_published(process, published)
     finally:
-        builder.stop(process)
+        supervisor.stop(process)
     assert len(kept_templates(temp)) >= 10
