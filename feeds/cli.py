@@ -160,7 +160,8 @@ def build(
     docs/export.md describes the folder and how to serve it (with deploy/nginx.conf,
     an object store or a CDN).
     """
-    from .publish.build import BuildOptions, build_command, default_cache_dir
+    from .publish.build import BuildOptions, build_command
+    from .publish.build_cache import default_cache_dir
     from .render.pages_env import keep_compiled_templates
 
     if no_cache:

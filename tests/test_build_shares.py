@@ -23,8 +23,9 @@ from test_export_build import build_ok, content, files
 from feeds import memo, sealed
 from feeds.catalog import load_catalog, parse_catalog
 from feeds.model import Catalog
-from feeds.publish import build
-from feeds.publish.build import _EntryRuns, default_cache_dir
+from feeds.publish import processes
+from feeds.publish.build_cache import BuildCache, default_cache_dir
+from feeds.publish.processes import _EntryRuns
 from feeds.render import atom, ics_event, pages
 from feeds.site import default_renderers, gzip_resume
 
@@ -193,7 +194,7 @@ def test_a_rebuild_s_child_finds_the_cold_parent_s_pages_however_late_it_loads_t
     assert "pages.page" in saved_tables(parent_pages)
 
     saved = tmp_path / "parent-saved"
-    save_memo, load_memo = build._Cache.save_memo, build._Cache.load_memo
+    save_memo, load_memo = BuildCache.save_memo, BuildCache.load_memo
 
     def save_then_say(self, share, **how):  # type: ignore[no-untyped-def]
         problem = save_memo(self, share, **how)
@@ -209,8 +210,8 @@ def test_a_rebuild_s_child_finds_the_cold_parent_s_pages_however_late_it_loads_t
             assert saved.exists()
         return load_memo(self, share)
 
-    monkeypatch.setattr(build._Cache, "save_memo", save_then_say)
-    monkeypatch.setattr(build._Cache, "load_memo", load_after_the_parent)
+    monkeypatch.setattr(BuildCache, "save_memo", save_then_say)
+    monkeypatch.setattr(BuildCache, "load_memo", load_after_the_parent)
     rendered = tmp_path / "rendered.log"
     log_entry_page_renders(monkeypatch, rendered)
     build_ok(catalog, out, "--jobs", "2")
@@ -255,13 +256,13 @@ def test_a_build_uses_two_processes_from_100_entries(
     catalog = tmp_path / "entries.yaml"
     catalog.write_bytes(generated_catalog(entries))
     started = []
-    child = build._Child.__init__
+    child = processes.Child.__init__
 
     def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         started.append(os.getpid())
         child(self, *args, **kwargs)
 
-    monkeypatch.setattr(build._Child, "__init__", counted)
+    monkeypatch.setattr(processes.Child, "__init__", counted)
     build_ok(catalog, tmp_path / "site")  # no --jobs: the default
     assert len(started) == forks
 

@@ -31,9 +31,8 @@ from feeds.catalog.layout import Chunk
 from feeds.catalog.rules import Zones
 from feeds.cli import main
 from feeds.model import Entry
-from feeds.publish import build as build_module
-from feeds.publish import marks, stage
-from feeds.publish.build import default_cache_dir
+from feeds.publish import marks, processes, stage
+from feeds.publish.build_cache import default_cache_dir
 from feeds.render import pages
 from feeds.site import make_output
 
@@ -398,7 +397,7 @@ def test_a_cold_two_process_build_reads_the_catalog_in_two_halves(
     catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     read: list[int] = []  # the parent's calls (the child's happen in its own memory)
-    real = build_module.read_part
+    real = processes.read_part
 
     def spy(parts: incremental.Parts, index: int) -> tuple[Entry, ...] | None:
         read.append(index)
@@ -407,7 +406,7 @@ def test_a_cold_two_process_build_reads_the_catalog_in_two_halves(
     def whole_file(*args: object) -> None:
         raise AssertionError("the whole catalog was parsed")
 
-    monkeypatch.setattr(build_module, "read_part", spy)
+    monkeypatch.setattr(processes, "read_part", spy)
     monkeypatch.setattr(incremental, "parse_catalog", whole_file)
     out = tmp_path / "site"
     build_ok(catalog, out, "--jobs", "2")
@@ -455,14 +454,14 @@ def test_a_second_process_that_dies_after_reading_its_half_is_a_clear_error(
     out = tmp_path / "site"
     with export_left_as_it_was(catalog, out):
         parent = os.getpid()
-        adopt = build_module.adopt_summaries
+        adopt = processes.adopt_summaries
 
         def killed(*args: Any) -> None:
             if os.getpid() != parent:
                 os._exit(9)  # as if the kernel killed it for lack of memory, right after the swap
             adopt(*args)
 
-        monkeypatch.setattr(build_module, "adopt_summaries", killed)  # both, after the swap
+        monkeypatch.setattr(processes, "adopt_summaries", killed)  # both, after the swap
         result = build(str(catalog), "--out", str(out), "--no-cache", "--jobs", "2")
         assert result.exit_code == 1, result.output
         assert "the build's second process stopped (exit status 9)" in result.stderr
@@ -472,14 +471,14 @@ def test_a_second_process_that_dies_after_reading_its_half_is_a_clear_error(
 def test_a_second_process_that_dies_while_reading_its_half_leaves_the_reading_to_one(
     catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = build_module.read_part
+    real = processes.read_part
 
     def dies_in_the_child(parts: incremental.Parts, index: int) -> tuple[Entry, ...] | None:
         if index == 1:  # the child's half
             os._exit(9)
         return real(parts, index)
 
-    monkeypatch.setattr(build_module, "read_part", dies_in_the_child)
+    monkeypatch.setattr(processes, "read_part", dies_in_the_child)
     out = tmp_path / "site"
     build_ok(catalog, out, "--no-cache", "--jobs", "2")
     monkeypatch.undo()

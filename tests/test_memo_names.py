@@ -21,7 +21,7 @@ from feeds.catalog.incremental import CatalogParser, name_entries
 from feeds.catalog.layout import split
 from feeds.catalog.rules import Zones
 from feeds.model import Catalog, Entry, Feed
-from feeds.publish.build import default_cache_dir
+from feeds.publish.build_cache import default_cache_dir
 from feeds.render import atom, entry_key
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -106,7 +106,7 @@ class Readers:
 
 
 def read_in_two(path: Path) -> Catalog:
-    """What a cold `feeds build -j 2` reads (`build._read_in_two`), in one process: each
+    """What a cold `feeds build -j 2` reads (`processes.read_catalog_in_two`), in one process: each
     half as its process reads it, joined; the whole file by one reader if that fails."""
     data = read_catalog(path)
     parts = Parts.of(data, 2)

@@ -111,7 +111,7 @@ def catalog_last_modified(catalog: Catalog) -> datetime:
 GzipTable = memo.Memo[tuple[bytes, bool], bytes | None]
 # One table per renderer's kind of path, named like that renderer's own tables, so that
 # `feeds build` keeps each body's gzip with the rest of the share that made it, in the
-# cache file of the process that will render that share next time (`build._shares`):
+# cache file of the process that will render that share next time (`publish.processes._shares`):
 # otherwise the first rebuild after a cold build compressed the pages and calendars the
 # other process had made again (~5,300 bodies at 10k, ~0.1 s of CPU).
 _GZIPPED_FEEDS: GzipTable = memo.Memo("site.gzip")
