@@ -29,7 +29,7 @@ from jinja2.bccache import bc_magic
 
 from feeds import sealed
 from feeds.serve.pack import INDEX, PackWriter
-from feeds.serve.reload import PackWatcher
+from feeds.serve.polling import PackWatcher
 from feeds.site import Site, make_output
 
 ROOT = Path(__file__).resolve().parent.parent

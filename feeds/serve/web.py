@@ -47,7 +47,8 @@ from ..render.pages_env import keep_compiled_templates
 from ..site import Renderer, Site, build_site
 from .health import health_report, shared_build_report
 from .listeners import log_when_good_again, notify_hub_on_change
-from .reload import DEFAULT_INTERVAL, CatalogWatcher, PackWatcher
+from .polling import PackWatcher
+from .reload import DEFAULT_INTERVAL, CatalogWatcher
 from .responder import SiteResponder, make_view, plain_answer
 from .served import View, ViewMaker
 
