@@ -139,6 +139,14 @@ CASES = [
         ),
     ),
     Case(
+        "digits of another script",
+        edit("2019-03-14", "\u0662\u0660\u0661\u0669-03-14"),
+        (
+            "10: entries[0].published: must be a date like 2019-03-14 or a date and time like "
+            "2019-03-14T10:00:00+01:00, not '\u0662\u0660\u0661\u0669-03-14'",
+        ),
+    ),
+    Case(
         "impossible date",
         edit("2019-03-14", "2019-02-30"),
         (

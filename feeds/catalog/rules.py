@@ -35,13 +35,13 @@ _RECUR_RANGES = {
     "BYMONTH": (1, 12, False),
     "BYSETPOS": (1, 366, True),
 }
-_UTC_UNTIL = re.compile(r"\d{8}T\d{6}Z")
-_DATE_UNTIL = re.compile(r"\d{8}")
+_UTC_UNTIL = re.compile(r"[0-9]{8}T[0-9]{6}Z")
+_DATE_UNTIL = re.compile(r"[0-9]{8}")
 # An event repeats by days at most; finer rules (an occurrence a second) could make
 # renderers expand millions of occurrences, and no event calendar needs them.
 _FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 # RFC 5545 weekdaynum: an optional ordinal 1..53 (negative from the end), then the day.
-_WEEKDAY_NUM = re.compile(r"([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
+_WEEKDAY_NUM = re.compile(r"([+-]?)([0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
 #: The Gregorian calendar repeats itself, weekdays included, every 400 years: a rule
 #: without an occurrence in 400 years after its start has none at all.
 _CALENDAR_CYCLE_YEARS = 400

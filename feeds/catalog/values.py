@@ -51,11 +51,14 @@ _SPACE = re.compile(r"\s")
 _PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:[/?#][!-~]*)?")
 ID_PATTERN = re.compile(r"[a-z0-9-]+")
 TAG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
-_DATE = r"(\d{4})-(\d{2})-(\d{2})"
+# [0-9], not \d: \d also matches other scripts' digits ("٢٠١٩"), which int() reads as 2019
+# but YAML, the JSON Schema and every client read as text.
+_DATE = r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
 _DATE_RE = re.compile(_DATE)
 _DATETIME_RE = re.compile(
     _DATE
-    + r"[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?[ \t]*(Z|z|[+-]\d{2}(?::?\d{2})?)?"
+    + r"[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6})[0-9]*)?)?[ \t]*"
+    + r"(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
 )
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 _FLOAT_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -64,7 +67,7 @@ _LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 # RFC 4151: taggingEntity = authorityName "," date, the name a domain or an e-mail address.
 _AUTHORITY_RE = re.compile(
     r"(?:[^@\s,]+@)?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
-    r",\d{4}(?:-\d{2}(?:-\d{2})?)?"
+    r",[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?"
 )
 #: Years a date may have. Renderers step past a date (UTC, the day after an all-day
 #: event, years of time zone data), which fails near the ends of Python's 1..9999.
