@@ -236,6 +236,23 @@ def test_widget_writes_dates_as_the_pages_and_badges_cancelled_events(
     assert violations(page) == [] and console.errors() == []
 
 
+@pytest.mark.parametrize(
+    ("today", "past"),
+    [("2019-04-15T12:00:00", False), ("2019-04-23T09:00:00", False), ("2019-04-24T12:00:00", True)],
+)
+def test_widget_calls_a_series_past_after_its_last_date_not_its_first(
+    app: App, host: Host, context: BrowserContext, today: str, past: bool
+) -> None:
+    """Weekly open office: four Tuesdays from 2 April 2019 (COUNT=4), the last on the
+    23rd. The widget cannot expand the rule: the feed's `last_day` tells it."""
+    page = context.new_page()
+    page.clock.set_fixed_time(today)
+    page.goto(host.url("/"))
+    badges, _ = widget_rows(page, "events")["Weekly open office"]
+    assert ("Past" in badges) is past, (today, badges)
+    page.close()
+
+
 # --- screenshots ---------------------------------------------------------------------------
 
 

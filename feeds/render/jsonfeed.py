@@ -16,8 +16,10 @@ item. Items carry `id` (tag: URI, or `legacy_id`), `url` (the entry's `link`, el
                "timezone": null, "location": "...", "geo": [51.2, 4.4],
                "url": null, "status": "confirmed", "rrule": null}
 
-All-day events give `start`/`end` as dates with `end` the last day, inclusive (as in
-the catalog); timed events give RFC 3339 datetimes and the IANA `timezone` they are in.
+A recurring event whose rule ends (COUNT or UNTIL) also has `last_day`, the local day
+its last occurrence ends ("2019-04-23"). All-day events give `start`/`end` as dates
+with `end` the last day, inclusive (as in the catalog); timed events give RFC 3339
+datetimes and the IANA `timezone` they are in.
 Keys keep this fixed order (no sort) so the output reads like the spec; non-ASCII text
 is written as UTF-8.
 
@@ -31,6 +33,7 @@ frame's head and tail (`feeds.render.documents.assemble`): the same bytes as
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -40,6 +43,7 @@ from ..model import Catalog, Entry, Event, Feed
 from .datefmt import rfc3339
 from .documents import FeedDocument, Format, Frame, categories, entry_url
 from .documents import assemble as assemble_documents
+from .ics_rrule import last_day
 from .text import summary_html
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -131,8 +135,11 @@ def json_item(feed: Feed, entry: Entry) -> JsonObject:
     return item
 
 
+_ENDS = re.compile(r"(^|;)(COUNT|UNTIL)=")
+
+
 def _event_object(feed: Feed, event: Event) -> JsonObject:
-    return {
+    event_object: JsonObject = {
         "start": _when(event.start),
         "end": _when(event.end),
         "all_day": event.all_day,
@@ -146,6 +153,11 @@ def _event_object(feed: Feed, event: Event) -> JsonObject:
         "status": event.status,
         "rrule": event.rrule,
     }
+    if event.rrule is not None and _ENDS.search(event.rrule):
+        # The local day its last occurrence ends: a widget cannot expand the rule, and
+        # without it would call the series past after its first date.
+        event_object["last_day"] = last_day(event).isoformat()
+    return event_object
 
 
 def _when(value: date | datetime) -> str:

@@ -167,6 +167,8 @@
 
   function isPast(ev, today) {
     if (ev.rrule && !/(^|;)\s*(COUNT|UNTIL)=/i.test(ev.rrule)) return false;
+    // a series that ends: past once its last occurrence is (the feed says when)
+    if (ev.rrule && typeof ev.last_day === "string") return ev.last_day < today;
     if (ev.all_day) return String(ev.end) < today;
     var end = new Date(String(ev.end));
     return !isNaN(end.getTime()) && end.getTime() < Date.now();
