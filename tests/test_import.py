@@ -81,7 +81,8 @@ def test_legacy_id_is_the_id_readers_see_in_atom_rss_and_json_feed() -> None:
         }, path
     rss_guid = feedparser.parse(site["/feed.rss"].body).entries[0]
     assert rss_guid.guidislink is False  # isPermaLink="false": an id, not a link
-    for path in ("/feed.json", "/tags/moved/feed.json"):
+    # the widget's JSON Feeds of events too: one id per entry in every JSON Feed we publish
+    for path in ("/feed.json", "/tags/moved/feed.json", "/events.json", "/tags/moved/events.json"):
         items = json.loads(site[path].body)["items"]
         assert {item["title"]: item["id"] for item in items} == {
             "Kept post": "https://old.example.org/?p=12",

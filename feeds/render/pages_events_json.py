@@ -29,7 +29,7 @@ def events_json_path(tag: str | None) -> str:
 def event_item(feed: Feed, entry: Entry) -> dict[str, Any]:
     assert entry.event is not None
     item: dict[str, Any] = {
-        "id": ids.entry_uri(feed, entry.id),
+        "id": ids.entry_feed_id(feed, entry),
         "url": entry_url(feed, entry),
         "title": entry.title,
         "content_html": summary_html(entry.summary, feed.base_url),
