@@ -99,3 +99,31 @@ def test_a_stopped_builder_makes_health_stale_within_10_seconds(server: Server) 
         os.kill(pid, signal.SIGCONT)
     within(WITHIN, lambda: health(server, "?strict=1")[0] == 200, server)
     assert health(server)[1]["status"] == "ok"
+
+
+def test_stopping_the_whole_server_restarts_no_builder(server: Server) -> None:
+    """systemd (KillMode=control-group) or Ctrl-C signal the whole process group: the
+    builder stops on its own SIGTERM a moment before the master does. That is the server
+    stopping, not a builder that died: nothing is restarted and nothing says so."""
+    pid = builder_pid(server)
+    os.kill(pid, signal.SIGTERM)
+    os.kill(server.process.pid, signal.SIGTERM)
+    server.process.wait(timeout=30)
+    output = server.output()
+    assert "starting a new one" not in output, output
+    assert "started a new feeds builder" not in output, output
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_a_builder_stopped_alone_is_restarted_after_the_grace(
+    server: Server, catalog: Path
+) -> None:
+    """SIGTERM to the builder alone (the master runs on): after the grace in which a
+    stopping server would have stopped the supervisor, it is restarted and says so."""
+    first = builder_pid(server)
+    os.kill(first, signal.SIGTERM)
+    save(catalog, b"Lyon metropole", b"Lyon Metropole")
+    within(3 * WITHIN, lambda: b"Lyon Metropole" in fetch(server, "/feed.atom")[2], server)
+    assert builder_pid(server) != first
+    assert f"the feeds builder (pid {first}) exited" in server.output()

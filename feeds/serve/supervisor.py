@@ -176,6 +176,11 @@ RESTART_FIRST = 0.5  # the first restart's delay, doubled at each restart in a r
 RESTART_MAX = 30.0  # ... up to this
 RESTART_RESET = 60.0  # a builder that ran this long is not "in a row" any more
 HUNG_KILL_AFTER = 60.0  # no heartbeat this long (stopped, hung): killed, then restarted
+# A builder that stopped on SIGTERM or SIGINT (it then exits 0) was most likely told to
+# with the whole server (systemd, Ctrl-C, kill of the process group): the master gets the
+# same signal a moment later and stops the supervisor. Only if it does not within this
+# long is the builder restarted, and said so.
+STOP_GRACE = 5.0
 
 
 class Supervisor:
@@ -211,6 +216,8 @@ class Supervisor:
                 if time.monotonic() - started > RESTART_RESET:
                     delay = RESTART_FIRST
                 continue
+            if _asked_to_stop(self.process.returncode) and self._stopping.wait(STOP_GRACE):
+                return  # the server is stopping too: the signal went to its whole group
             log.error(
                 "the feeds builder (pid %d) %s: edits are not served until it runs again; "
                 "starting a new one in %.1f s",
@@ -242,6 +249,10 @@ class Supervisor:
                 silent,
             )
             self.process.kill()
+
+
+def _asked_to_stop(returncode: int | None) -> bool:
+    return returncode in (0, -signal.SIGTERM, -signal.SIGINT)
 
 
 def _ended(returncode: int | None) -> str:
