@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from feeds.catalog import BLOCKS, load_catalog, yamlnodes
 from feeds.catalog.errors import Invalid, Problems, StopReading
-from feeds.catalog.rules import _first_occurrence
+from feeds.catalog.recurrence_rules import _first_occurrence
 from feeds.catalog.schema import key_in_path
 from feeds.catalog.values import (
     _NOT_XML,

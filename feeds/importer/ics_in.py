@@ -2,7 +2,7 @@
 
 Each VEVENT becomes one entry with an `event`: its UID kept as `event.uid`, its times
 in the zone they were written in when that is an IANA zone (else as the instant, in
-UTC), its RRULE kept when the catalog supports it (`feeds.catalog.rules.check_rrule`).
+UTC), its RRULE kept when the catalog supports it (`feeds.catalog.recurrence_rules.check_rrule`).
 What the catalog cannot say is reported and the event skipped, never approximated:
 exceptions to a rule (EXDATE, RDATE, a RECURRENCE-ID override), several RRULEs, a
 rule the catalog refuses, an event without DTSTART or SUMMARY, a time without a zone.
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar
 
 from ..catalog.errors import Invalid
-from ..catalog.rules import check_occurs, check_rrule
+from ..catalog.recurrence_rules import check_occurs, check_rrule
 from ..catalog.values import known_zones
 from .feeds_in import _add_tag
 from .items import FeedInfo, ImportedEvent, Item, Report, SourceError, one_line

@@ -1,6 +1,6 @@
 """How far a recurring event reaches, so that its VTIMEZONE covers every occurrence.
 
-The catalog loader has checked every rule (`feeds.catalog.rules.check_rrule`: known
+The catalog loader has checked every rule (`feeds.catalog.recurrence_rules.check_rrule`: known
 parts, FREQ, not both COUNT and UNTIL, UNTIL a DATE for all-day events and a UTC time
 for timed ones; the start is its first occurrence), so here a rule is only parsed, and
 expanded with `feeds.recurrence.starts` like everywhere else.
