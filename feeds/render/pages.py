@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Hashable
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,10 +24,11 @@ from markupsafe import Markup
 
 from .. import ids
 from ..memo import ByIdentity, Memo
-from ..model import Catalog, Entry, Event, Feed
+from ..model import Catalog, Entry
 from . import pages_calendar as cal
 from . import seo, sitemap
 from .entry_key import EntryKey
+from .pages_context import SUBSCRIBE_PATH, Formats, Links, alternates, subscribe_links
 from .pages_embed import EMBED_DEFAULTS, EMBED_LIMIT_MAX, validate_embed_query
 from .pages_entry import (
     CHROME_SLOTS,
@@ -38,10 +38,10 @@ from .pages_entry import (
     EntryView,
     marker,
 )
-from .pages_env import STATIC_FILES, base_path, render_template, static_file, template_module
+from .pages_env import STATIC_FILES, render_template, static_file, template_module
 from .pages_events_json import events_json, events_json_path
 from .pages_fragments import Fragments
-from .pages_grid import MAX_OCCURRENCES, is_unbounded, month_grid, occurrences
+from .pages_grid import MAX_OCCURRENCES, month_grid, occurrences
 from .pages_items import PageItems
 from .pages_select import (
     EVENT_WINDOW,
@@ -74,111 +74,6 @@ _ITEMS: Memo[tuple[str, EntryKey], Markup] = Memo("pages.item")
 _EMBED_ITEMS: PageItems[tuple[str, EntryKey, bool], Markup] = PageItems("pages.embed_item")
 # Each event's item on /events/, kept while the page is reused (see pages_items.py).
 _EVENTS_ITEMS: PageItems[tuple[str, EntryKey], Markup] = PageItems("pages.events_item")
-
-
-@dataclass(frozen=True)
-class Links:
-    """URLs as pages write them: root-relative under the Site's mount path, or absolute."""
-
-    feed: Feed
-
-    @cached_property
-    def base(self) -> str:  # every page asks a dozen times: parse the URL once
-        return base_path(self.feed.base_url)
-
-    def page(self, path: str) -> str:
-        return self.base + path.lstrip("/")
-
-    def absolute(self, path: str) -> str:
-        return self.feed.url(path)
-
-    def entry(self, entry: Entry) -> str:
-        return self.page(ids.entry_page_path(entry.id))
-
-    def tag(self, tag: str) -> str:
-        return self.page(ids.tag_path(tag))
-
-
-class Formats:
-    """Date and place formatting, exposed to templates as `fmt`."""
-
-    day = staticmethod(cal.day_text)
-    when = staticmethod(cal.when_text)
-    span = staticmethod(cal.span_text)
-    iso = staticmethod(cal.iso)
-    map = staticmethod(cal.map_url)
-
-    @staticmethod
-    def last_day(event: Event) -> str:
-        """`data-last-day` for the upcoming/past split; empty for a rule that never ends."""
-        return "" if is_unbounded(event) else cal.last_day(event).isoformat()
-
-
-@dataclass(frozen=True)
-class Subscribe:
-    """The feed and calendar addresses of one subscribe block (site-wide or one tag)."""
-
-    id: str
-    atom_path: str
-    rss_path: str
-    json_path: str
-    atom_url: str
-    rss_url: str
-    json_url: str
-    ics_url: str
-    webcal_url: str
-    google_url: str
-    outlook_url: str
-    feeds_help: str  # where /subscribe/ says what to do with the feed address
-    calendars_help: str  # ... and with the calendar's
-
-
-SUBSCRIBE_PATH = "/subscribe/"
-
-
-def _subscribe(links: Links, tag: str | None) -> Subscribe:
-    folder = "/" if tag is None else ids.tag_path(tag)
-    ics_path = "/events.ics" if tag is None else f"{folder}events.ics"
-    ics_url = links.absolute(ics_path)
-    name = links.feed.title if tag is None else f"{links.feed.title}: {tag}"
-    help_page = links.page(SUBSCRIBE_PATH)
-    return Subscribe(
-        id="site" if tag is None else "tag",
-        atom_path=links.page(f"{folder}feed.atom"),
-        rss_path=links.page(f"{folder}feed.rss"),
-        json_path=links.page(f"{folder}feed.json"),
-        atom_url=links.absolute(f"{folder}feed.atom"),
-        rss_url=links.absolute(f"{folder}feed.rss"),
-        json_url=links.absolute(f"{folder}feed.json"),
-        ics_url=ics_url,
-        webcal_url=cal.webcal_url(ics_url),
-        google_url=cal.google_subscribe_url(ics_url),
-        outlook_url=cal.outlook_subscribe_url(ics_url, name),
-        feeds_help=f"{help_page}#feeds" if tag is None else f"{help_page}#tag-{tag}",
-        calendars_help=f"{help_page}#calendars" if tag is None else f"{help_page}#tag-{tag}",
-    )
-
-
-def _alternates(links: Links, tag: str | None) -> list[dict[str, str]]:
-    """`<link rel="alternate">` for feed autodiscovery: the site's feeds, then the tag's."""
-    found = []
-    for folder, label in [("/", links.feed.title)] + (
-        [(ids.tag_path(tag), f"{links.feed.title}: {tag}")] if tag else []
-    ):
-        for extension, media, kind in (
-            ("feed.atom", "application/atom+xml", "Atom"),
-            ("feed.rss", "application/rss+xml", "RSS"),
-            ("feed.json", "application/feed+json", "JSON Feed"),
-            ("events.ics", "text/calendar", "calendar"),
-        ):
-            found.append(
-                {
-                    "type": media,
-                    "href": links.page(folder + extension),
-                    "title": f"{label} ({kind})",
-                }
-            )
-    return found
 
 
 class PageRenderer:
@@ -222,7 +117,7 @@ class PageRenderer:
             links=self.links,
             fmt=Formats,
             path=path,
-            alternates=_alternates(self.links, tag),
+            alternates=alternates(self.links, tag),
             tag=tag,
             **context,
         )
@@ -260,7 +155,7 @@ class PageRenderer:
             more_publications=len(publications) > HOME_PUBLICATIONS,
             events=events,
             tags=self.catalog.tags,
-            subscribe=_subscribe(self.links, None),
+            subscribe=subscribe_links(self.links, None),
             snippets=self._snippets(),
         )
 
@@ -384,7 +279,7 @@ class PageRenderer:
             months=month_grid(self.event_window),
             grid_is_partial=len(self.catalog.events) > EVENT_WINDOW,
             weekdays=_WEEKDAYS,
-            subscribe=_subscribe(self.links, None),
+            subscribe=subscribe_links(self.links, None),
             **context,
         )
 
@@ -414,7 +309,7 @@ class PageRenderer:
             publications=shown,
             more_publications=len(publications) > TAG_PUBLICATIONS,
             events=events,
-            subscribe=_subscribe(self.links, tag),
+            subscribe=subscribe_links(self.links, tag),
         )
 
     def _collection(
@@ -443,8 +338,8 @@ class PageRenderer:
         return self.page(
             "subscribe.html",
             SUBSCRIBE_PATH,
-            site_sub=_subscribe(self.links, None),
-            tag_subs=[(tag, _subscribe(self.links, tag)) for tag in self.catalog.tags],
+            site_sub=subscribe_links(self.links, None),
+            tag_subs=[(tag, subscribe_links(self.links, tag)) for tag in self.catalog.tags],
         )
 
     def embed(self) -> bytes:
