@@ -28,7 +28,8 @@ import pytest
 from jinja2.bccache import bc_magic
 
 from feeds import sealed
-from feeds.serve.pack import INDEX, PackWriter
+from feeds.serve.pack import INDEX
+from feeds.serve.pack_writer import PackWriter
 from feeds.serve.polling import PackWatcher
 from feeds.site import Site, make_output
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from test_web_view import assert_same_answers
 
-from feeds.serve.pack import PackReader, PackWriter
+from feeds.serve.pack import PackReader
+from feeds.serve.pack_writer import PackWriter
 from feeds.serve.responder import make_view
 from feeds.serve.served import ViewMaker
 from feeds.site import Site, make_output

@@ -16,7 +16,8 @@ from test_web_view import assert_same_answers
 
 from feeds.catalog import parse_catalog
 from feeds.serve import served
-from feeds.serve.pack import PackReader, PackWriter
+from feeds.serve.pack import PackReader
+from feeds.serve.pack_writer import PackWriter
 from feeds.serve.responder import make_view
 from feeds.serve.served import ViewMaker, wsgi_key
 from feeds.serve.web import create_app, runtime
