@@ -179,13 +179,8 @@ def ours_round(
 
 
 @dataclass
-class HugoServer:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+class HugoServer(App):
+    """`hugo server` on a loopback port, its output in `log` (an App's fields)."""
 
     def totals(self) -> list[float]:
         """Every "Total in N ms" hugo has logged so far: one per rebuild (milliseconds)."""

@@ -13,10 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, sync_playwright
 from screenshots import assert_rendered
 from test_browser_pages import (
     ARTIFACTS,
+    DESKTOP,
+    PHONE,
+    PHONE_SCALE,
     WATCH_VIOLATIONS,
     App,
     Host,
@@ -256,21 +259,20 @@ def test_widget_calls_a_series_past_after_its_last_date_not_its_first(
 # --- screenshots ---------------------------------------------------------------------------
 
 
-SCREENS = {
-    "desktop": {"viewport": {"width": 1200, "height": 900}},
-    "phone": {
-        "viewport": {"width": 390, "height": 844},
-        "device_scale_factor": 2,
-        "is_mobile": True,
-    },
+# name -> (viewport in CSS pixels, device pixels per CSS pixel): those of the page tests
+SCREENS: dict[str, tuple[ViewportSize, int]] = {
+    "desktop": (DESKTOP, 1),
+    "phone": (PHONE, PHONE_SCALE),
 }
 
 
 def test_screenshots_of_the_first_hour(app: App, host: Host, browser: Browser) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    shots: list[Path] = []
-    for screen, options in SCREENS.items():
-        ctx = browser.new_context(color_scheme="light", **options)  # type: ignore[arg-type]
+    shots: list[tuple[Path, str]] = []
+    for screen, (viewport, scale) in SCREENS.items():
+        ctx = browser.new_context(
+            viewport=viewport, device_scale_factor=scale, is_mobile=scale > 1, color_scheme="light"
+        )
         try:
             for name, url in (
                 ("home", app.url("/")),
@@ -279,19 +281,18 @@ def test_screenshots_of_the_first_hour(app: App, host: Host, browser: Browser) -
                 ("subscribe", app.url("/subscribe/")),
             ):
                 page, _ = open_page(ctx, url)
-                shots.append(ARTIFACTS / f"{name}-{screen}.png")
-                page.screenshot(path=shots[-1], full_page=True)
+                shots.append((ARTIFACTS / f"{name}-{screen}.png", screen))
+                page.screenshot(path=shots[-1][0], full_page=True)
                 page.close()
             page, _ = open_page(ctx, host.url("/"))
             page.locator("#events li a").first.wait_for()
             embed_frame(page).locator("section[data-kind=events] li").first.wait_for()
-            shots.append(ARTIFACTS / f"widget-{screen}.png")
-            page.screenshot(path=shots[-1], full_page=True)
+            shots.append((ARTIFACTS / f"widget-{screen}.png", screen))
+            page.screenshot(path=shots[-1][0], full_page=True)
         finally:
             ctx.close()
-    # device pixels of each screen's viewport: the shots' width and least height
-    sizes = {"desktop": (1200, 900), "phone": (390 * 2, 844 * 2)}
-    for shot in shots:
-        width, height = sizes[shot.stem.rsplit("-", 1)[1]]
+    for shot, screen in shots:
+        viewport, scale = SCREENS[screen]  # in device pixels: the width, and the least height
+        width, height = viewport["width"] * scale, viewport["height"] * scale
         # the widget's shot is of the host page's layout (a test page, not ours)
         assert_rendered(shot, width, height, ours=not shot.stem.startswith("widget-"))

@@ -44,48 +44,6 @@ _WEEKDAY_NUM = re.compile(r"([+-]?)([0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
 _CALENDAR_CYCLE_YEARS = 400
 
 
-#: The rule parts RFC 5545 defines (icalendar's parser accepts any name, so check them here).
-_RECUR_PARTS = frozenset(
-    ("FREQ", "UNTIL", "COUNT", "INTERVAL", "WKST", "BYSETPOS")
-    + ("BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH")
-)
-
-
-# RFC 5545 3.3.10 ranges that icalendar's parser does not check: (lowest, highest, negatives ok).
-_RECUR_RANGES = {
-    "COUNT": (1, 1_000_000, False),
-    "INTERVAL": (1, 1_000_000, False),
-    "BYSECOND": (0, 60, False),
-    "BYMINUTE": (0, 59, False),
-    "BYHOUR": (0, 23, False),
-    "BYMONTHDAY": (1, 31, True),
-    "BYYEARDAY": (1, 366, True),
-    "BYWEEKNO": (1, 53, True),
-    "BYMONTH": (1, 12, False),
-    "BYSETPOS": (1, 366, True),
-}
-
-
-_UTC_UNTIL = re.compile(r"[0-9]{8}T[0-9]{6}Z")
-
-
-_DATE_UNTIL = re.compile(r"[0-9]{8}")
-
-
-# An event repeats by days at most; finer rules (an occurrence a second) could make
-# renderers expand millions of occurrences, and no event calendar needs them.
-_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
-
-
-# RFC 5545 weekdaynum: an optional ordinal 1..53 (negative from the end), then the day.
-_WEEKDAY_NUM = re.compile(r"([+-]?)([0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
-
-
-#: The Gregorian calendar repeats itself, weekdays included, every 400 years: a rule
-#: without an occurrence in 400 years after its start has none at all.
-_CALENDAR_CYCLE_YEARS = 400
-
-
 def check_rrule(rule: str, all_day: bool) -> dict[str, str]:
     """An RFC 5545 RRULE value as a calendar client will read it; its parts by name.
 

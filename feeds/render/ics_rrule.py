@@ -8,6 +8,7 @@ expanded with `feeds.recurrence.starts` like everywhere else.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
 
@@ -25,6 +26,14 @@ UNBOUNDED_YEARS = 10
 # treated like a rule that never ends (a daily rule with BYHOUR and BYMINUTE lists
 # can have 1,440 a day).
 _MAX_COUNTED = 10_000
+
+
+_BOUNDED_RULE = re.compile(r"(^|;)\s*(COUNT|UNTIL)\s*=", re.IGNORECASE)
+
+
+def is_unbounded(event: Event) -> bool:
+    """True for a recurrence that never ends: it is never "past"."""
+    return event.rrule is not None and not _BOUNDED_RULE.search(event.rrule)
 
 
 def last_day(event: Event) -> date:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from icalendar.prop import vUTCOffset
 from icalendar.timezone import is_utc
 
 from ..memo import Memo
@@ -180,18 +181,9 @@ def _observance(before: _State, after: _State, onset: datetime) -> bytes:
         (
             raw_line("BEGIN", kind),
             raw_line("DTSTART", f"{(onset + before[0]):%Y%m%dT%H%M%S}"),
-            raw_line("TZOFFSETFROM", utc_offset(before[0])),
-            raw_line("TZOFFSETTO", utc_offset(after[0])),
+            raw_line("TZOFFSETFROM", vUTCOffset(before[0]).to_ical()),
+            raw_line("TZOFFSETTO", vUTCOffset(after[0]).to_ical()),
             text_line("TZNAME", after[2]),
             raw_line("END", kind),
         )
     )
-
-
-def utc_offset(offset: timedelta) -> str:
-    """A UTC-OFFSET value (RFC 5545 3.3.14): +HHMM, with seconds only when there are
-    any, and a sign always (Google Calendar refuses 0000 for +0000)."""
-    sign = "-" if offset < timedelta(0) else "+"
-    seconds = int(abs(offset).total_seconds())
-    hours, minutes, seconds = seconds // 3600, seconds // 60 % 60, seconds % 60
-    return f"{sign}{hours:02}{minutes:02}" + (f"{seconds:02}" if seconds else "")

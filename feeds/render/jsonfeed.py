@@ -33,7 +33,6 @@ frame's head and tail (`feeds.render.documents.assemble`): the same bytes as
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, datetime
 from typing import Any
 
@@ -43,7 +42,7 @@ from ..model import Catalog, Entry, Event, Feed
 from .datefmt import rfc3339
 from .documents import FeedDocument, Format, Frame, categories, entry_url
 from .documents import assemble as assemble_documents
-from .ics_rrule import last_day
+from .ics_rrule import is_unbounded, last_day
 from .text import summary_html
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -135,9 +134,6 @@ def json_item(feed: Feed, entry: Entry) -> JsonObject:
     return item
 
 
-_ENDS = re.compile(r"(^|;)(COUNT|UNTIL)=")
-
-
 def _event_object(feed: Feed, event: Event) -> JsonObject:
     event_object: JsonObject = {
         "start": _when(event.start),
@@ -153,7 +149,7 @@ def _event_object(feed: Feed, event: Event) -> JsonObject:
         "status": event.status,
         "rrule": event.rrule,
     }
-    if event.rrule is not None and _ENDS.search(event.rrule):
+    if event.rrule is not None and not is_unbounded(event):
         # The local day its last occurrence ends: a widget cannot expand the rule, and
         # without it would call the series past after its first date.
         event_object["last_day"] = last_day(event).isoformat()

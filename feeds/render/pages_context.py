@@ -10,8 +10,8 @@ from functools import cached_property
 from .. import ids
 from ..model import Entry, Event, Feed
 from . import pages_calendar as cal
+from .ics_rrule import is_unbounded
 from .pages_env import base_path
-from .pages_grid import is_unbounded
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from ..model import Entry, Event
 from . import pages_calendar as cal
-from .pages_grid import is_unbounded
+from .ics_rrule import is_unbounded
 
 
 def escape(text: str) -> str:

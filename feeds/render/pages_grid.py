@@ -9,13 +9,12 @@ weekly 09:00 meeting stays at 09:00 across DST), the one the catalog checks rule
 from __future__ import annotations
 
 import calendar
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import islice, takewhile
 
-from ..model import Entry, Event
+from ..model import Entry
 from ..recurrence import as_datetime, starts
 from .pages_calendar import month_name
 
@@ -24,7 +23,6 @@ MAX_SPAN = timedelta(days=2 * 366)
 # A multi-day event is drawn on each of its days, up to this many (a typo such as a
 # ten-year "conference" must not make a ten-year grid).
 _MAX_DAYS_DRAWN = 62
-_BOUNDED_RULE = re.compile(r"(^|;)\s*(COUNT|UNTIL)\s*=", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -44,11 +42,6 @@ class Occurrence:
 
 def _day(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
-
-
-def is_unbounded(event: Event) -> bool:
-    """True for a recurrence that never ends: it is never "past"."""
-    return event.rrule is not None and not _BOUNDED_RULE.search(event.rrule)
 
 
 def occurrences(entry: Entry) -> list[Occurrence]:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import date
 
 from ..model import Catalog, Entry
+from .ics_rrule import is_unbounded
 from .pages_calendar import last_day
-from .pages_grid import is_unbounded
 
 HOME_PUBLICATIONS = 20
 TAG_PUBLICATIONS = 50
