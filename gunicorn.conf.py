@@ -102,7 +102,7 @@ _made_directory_lock: int | None = None  # held by this master and its workers
 
 def on_starting(server: Any) -> None:
     """Start the builder and wait for its first build: the first request already has it."""
-    global _builder, _made_directory, _made_directory_lock, _supervisor
+    global _builder, _made_directory, _made_directory_lock
     directory = os.environ.get("FEEDS_SHARED_BUILD")
     if directory:
         # A folder not ours and not empty is refused untouched (SharedDirectoryError, a
@@ -118,7 +118,19 @@ def on_starting(server: Any) -> None:
     _builder = supervisor.start(catalog, Path(directory))
     if not supervisor.wait_until_published(_builder, Path(directory)):
         raise RuntimeError(f"the feeds builder exited with status {_builder.returncode}")
-    _supervisor = supervisor.Supervisor(catalog, Path(directory), _builder)
+
+
+def when_ready(server: Any) -> None:
+    """Supervise the builder once the server listens: from then on, listeners closed
+    (gunicorn's Arbiter.stop empties them first) mean the server is stopping."""
+    global _supervisor
+    if _builder is None:
+        return
+    catalog = Path(os.environ.get("FEEDS_CATALOG", "entries.yaml"))
+    directory = Path(os.environ["FEEDS_SHARED_BUILD"])
+    _supervisor = supervisor.Supervisor(
+        catalog, directory, _builder, server_stopping=lambda: not server.LISTENERS
+    )
     _supervisor.start()
 
 

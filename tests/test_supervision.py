@@ -13,6 +13,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +22,8 @@ from pathlib import Path
 import pytest
 from servers import Server, start_gunicorn
 from test_gunicorn import fetch
+
+from feeds.serve import supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 WITHIN = 10.0  # seconds: the issue's bound for both
@@ -106,6 +110,9 @@ def test_stopping_the_whole_server_restarts_no_builder(server: Server) -> None:
     builder stops on its own SIGTERM a moment before the master does. That is the server
     stopping, not a builder that died: nothing is restarted and nothing says so."""
     pid = builder_pid(server)
+    # Both workers up first: one still booting can miss its SIGTERM (gunicorn's own race),
+    # and the master then waits its 30 s graceful timeout for it.
+    within(WITHIN, lambda: server.output().count("ASGI server listening") == 2, server)
     os.kill(pid, signal.SIGTERM)
     os.kill(server.process.pid, signal.SIGTERM)
     server.process.wait(timeout=30)
@@ -127,3 +134,18 @@ def test_a_builder_stopped_alone_is_restarted_after_the_grace(
     within(3 * WITHIN, lambda: b"Lyon Metropole" in fetch(server, "/feed.atom")[2], server)
     assert builder_pid(server) != first
     assert f"the feeds builder (pid {first}) exited" in server.output()
+
+
+def test_no_builder_is_restarted_once_the_server_is_stopping(tmp_path: Path) -> None:
+    """Whatever ends the builder (here SIGKILL), nothing is started while the server
+    stops (gunicorn closes its listeners, then waits up to 30 s for its workers)."""
+    exited = subprocess.Popen([sys.executable, "-c", "import os; os.kill(os.getpid(), 9)"])
+    exited.wait()
+    started: list[object] = []
+    watching = supervisor.Supervisor(tmp_path / "entries.yaml", tmp_path, exited, lambda: True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(supervisor, "start", lambda *args: started.append(args))
+        watching.start()
+        time.sleep(3 * supervisor.SUPERVISE_EVERY + supervisor.RESTART_FIRST)
+        watching.stop()
+    assert started == [] and watching.restarts == 0

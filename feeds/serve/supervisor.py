@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -189,10 +190,19 @@ class Supervisor:
     beating for HUNG_KILL_AFTER s (SIGSTOP, a hang), kill it so that it restarts.
     Workers' /health says `stale` meanwhile (`web.SharedSource.health`)."""
 
-    def __init__(self, catalog: Path, directory: Path, process: subprocess.Popen[Any]) -> None:
+    def __init__(
+        self,
+        catalog: Path,
+        directory: Path,
+        process: subprocess.Popen[Any],
+        server_stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.catalog = catalog
         self.directory = directory
         self.process = process
+        # True once the server has begun to stop (gunicorn closes its listeners first):
+        # a builder that exits then is not restarted, whatever ended it.
+        self.server_stopping = server_stopping
         self.restarts = 0
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="feeds-supervisor", daemon=True)
@@ -216,8 +226,10 @@ class Supervisor:
                 if time.monotonic() - started > RESTART_RESET:
                     delay = RESTART_FIRST
                 continue
-            if _asked_to_stop(self.process.returncode) and self._stopping.wait(STOP_GRACE):
-                return  # the server is stopping too: the signal went to its whole group
+            if self.server_stopping():
+                continue  # the server stops its workers, then this (its on_exit)
+            if _asked_to_stop(self.process.returncode) and self._server_stops_within(STOP_GRACE):
+                continue  # the signal went to the server's whole process group
             log.error(
                 "the feeds builder (pid %d) %s: edits are not served until it runs again; "
                 "starting a new one in %.1f s",
@@ -236,6 +248,13 @@ class Supervisor:
             self.restarts += 1
             started = time.monotonic()
             log.info("started a new feeds builder (pid %d)", self.process.pid)
+
+    def _server_stops_within(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.server_stopping() or self._stopping.wait(SUPERVISE_EVERY):
+                return True
+        return False
 
     def _kill_if_hung(self) -> None:
         beat = heartbeat.read(self.directory)
