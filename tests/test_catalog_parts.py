@@ -18,7 +18,8 @@ from test_catalog_incremental import (
 )
 
 from feeds.catalog import CatalogErrors, parse_catalog
-from feeds.catalog.incremental import CatalogParser, Parts, join_parts, part_feed, read_part
+from feeds.catalog.incremental import CatalogParser
+from feeds.catalog.parts import Parts, join_parts, part_feed, read_part
 from feeds.model import Catalog
 
 

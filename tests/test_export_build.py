@@ -28,6 +28,7 @@ from rebuild_support import log_entry_page_renders
 from feeds import memo
 from feeds.catalog import incremental, load_catalog
 from feeds.catalog.layout import Chunk
+from feeds.catalog.parts import Parts
 from feeds.catalog.rules import Zones
 from feeds.cli import main
 from feeds.model import Entry
@@ -347,7 +348,7 @@ def test_a_rebuild_parses_only_the_edited_entry(
     build_ok(catalog, out, "--jobs", first_jobs)
     edit(catalog, "EUROCITIES political manifesto", "EUROCITIES' political manifesto")
     read: list[bytes] = []
-    read_entry = incremental._read_entry
+    read_entry = incremental.read_entry
 
     def spy(chunk: Chunk, zones: Zones) -> tuple[Entry, int]:
         read.append(chunk.text)
@@ -356,7 +357,7 @@ def test_a_rebuild_parses_only_the_edited_entry(
     def whole_file(*args: object) -> None:
         raise AssertionError("the whole catalog was parsed again")
 
-    monkeypatch.setattr(incremental, "_read_entry", spy)
+    monkeypatch.setattr(incremental, "read_entry", spy)
     monkeypatch.setattr(incremental, "parse_catalog", whole_file)
     result = build(str(catalog), "--out", str(out), "--jobs", "1")
     assert result.exit_code == 0, result.output
@@ -399,7 +400,7 @@ def test_a_cold_two_process_build_reads_the_catalog_in_two_halves(
     read: list[int] = []  # the parent's calls (the child's happen in its own memory)
     real = processes.read_part
 
-    def spy(parts: incremental.Parts, index: int) -> tuple[Entry, ...] | None:
+    def spy(parts: Parts, index: int) -> tuple[Entry, ...] | None:
         read.append(index)
         return real(parts, index)
 
@@ -473,7 +474,7 @@ def test_a_second_process_that_dies_while_reading_its_half_leaves_the_reading_to
 ) -> None:
     real = processes.read_part
 
-    def dies_in_the_child(parts: incremental.Parts, index: int) -> tuple[Entry, ...] | None:
+    def dies_in_the_child(parts: Parts, index: int) -> tuple[Entry, ...] | None:
         if index == 1:  # the child's half
             os._exit(9)
         return real(parts, index)

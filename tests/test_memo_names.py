@@ -1,5 +1,5 @@
 """The saved memo tables name the catalog's entries instead of holding copies of them
-(`render.entry_key.use_entry_names`, `catalog.incremental.name_entries`): a loaded key is
+(`render.entry_key.use_entry_names`, `catalog.chunk_reader.name_entries`): a loaded key is
 this build's own entry's key, an entry edited since matches nothing, and what is built
 stays what a build without a cache gives."""
 
@@ -17,7 +17,8 @@ from rebuild_support import render_in_a_build
 from test_export_build import build_ok, content, files
 
 from feeds import memo, sealed
-from feeds.catalog.incremental import CatalogParser, name_entries
+from feeds.catalog.chunk_reader import name_entries
+from feeds.catalog.incremental import CatalogParser
 from feeds.catalog.layout import split
 from feeds.catalog.rules import Zones
 from feeds.model import Catalog, Entry, Feed

@@ -28,7 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feeds.catalog import CatalogErrors, load_catalog, read_catalog
-from feeds.catalog.incremental import CatalogParser, Parts, join_parts, read_part
+from feeds.catalog.incremental import CatalogParser
+from feeds.catalog.parts import Parts, join_parts, read_part
 from feeds.model import Catalog
 from feeds.serve.reload import CatalogWatcher, incremental_parser
 from feeds.site import Site

@@ -35,37 +35,27 @@ in a dozen zones costs ~0.1 s) are carried over from the last catalog when the e
 left every entry where it was and changed nothing they are sorted by (`_carry_orders`):
 the sort would make the very same comparisons, so it would give the same permutation.
 
-The same chunks let a first read be shared (`Parts`, `read_part`, `join_parts`): each
-process of `feeds build` reads a run of consecutive entries as one document, with the
-same proofs, and the runs are put together into the catalog `parse_catalog` gives.
+Each piece is read alone by `catalog.chunk_reader`; the same chunks let a first read be
+shared between the processes of `feeds build` (`catalog.parts`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from itertools import compress
 from operator import is_not
 
 from ..model import Catalog, Entry, Feed, compare_alike
 from . import DEFAULT_MAX_BYTES, parse_catalog
-from .assemble import CatalogAssembler, EntryReader
+from .chunk_reader import NotProvable, at_line, check_ids, name_entries, read_entry, read_feed
 from .edit_layout import Edit, Split, edited
-from .errors import Problems, StopReading
 from .layout import Chunk, Layout, split
-from .rules import Zones, build_feed, feed_zones
-from .yamlnodes import Map, Node, compose
+from .rules import Zones
 
-_DOCUMENT_HEAD = b"entries:\n"  # a chunk is read as this line plus its own lines
-_HEAD_LINES = 1
 # Past this many new or changed entries, one full parse is faster than parsing each alone
 # (libyaml's setup per document; on the 10k benchmark catalog the break-even is far above).
 _MOST_MISSES_PER_PARSE = 200
-
-
-class _Fallback(Exception):
-    """This file (or part of it) is not for the shortcut: read it as a whole."""
 
 
 class CatalogParser:
@@ -101,7 +91,7 @@ class CatalogParser:
             if layout is not None:
                 try:
                     catalog = self._shortcut(layout, edit, data, source)
-                except _Fallback:
+                except NotProvable:
                     self.reused = self.parsed = 0
         if catalog is None:
             catalog = parse_catalog(data, source, self.max_bytes)
@@ -114,7 +104,7 @@ class CatalogParser:
         return catalog
 
     def _shortcut(self, layout: Layout, edit: Edit | None, data: bytes, source: str) -> Catalog:
-        """The catalog read chunk by chunk, or _Fallback (also when reading the file
+        """The catalog read chunk by chunk, or NotProvable (also when reading the file
         whole is faster: one libyaml parse of it all beats thousands of small ones)."""
         feed, zones = self._feed(layout.feed)
         same_zones = zones == self._zones
@@ -124,7 +114,7 @@ class CatalogParser:
             return self._catalog_of(feed, zones, layout, entries, data, source)
         cache = self._entries if same_zones else {}  # entries checked with other zones: no
         if sum(1 for chunk in layout.chunks if chunk.text not in cache) > _MOST_MISSES_PER_PARSE:
-            raise _Fallback
+            raise NotProvable
         entries = self._chunk_entries(layout, zones, cache)
         self._split = Split.of(data, layout)
         return self._catalog_of(feed, zones, layout, entries, data, source)
@@ -137,8 +127,8 @@ class CatalogParser:
         for chunk in layout.chunks:
             entries[chunk.text] = self._entry(chunk, zones, cache)
         if len(entries) != len(layout.chunks):
-            raise _Fallback  # two chunks with the same text: duplicate ids
-        _check_ids(entry for entry, _ in entries.values())
+            raise NotProvable  # two chunks with the same text: duplicate ids
+        check_ids(entry for entry, _ in entries.values())
         self._entries = entries
         return tuple(entry for entry, _ in entries.values())
 
@@ -149,13 +139,13 @@ class CatalogParser:
         chunks = edit.split.layout.chunks
         middle = chunks[edit.first : edit.first + edit.count]
         if sum(1 for chunk in middle if chunk.text not in self._entries) > _MOST_MISSES_PER_PARSE:
-            raise _Fallback
+            raise NotProvable
         read = [self._entry(chunk, zones, self._entries) for chunk in middle]
         before, after = self._catalog.entries[: edit.first], self._catalog.entries[edit.end :]
         if edit.lines:
-            after = tuple(_at_line(entry, entry.line + edit.lines) for entry in after)
+            after = tuple(at_line(entry, entry.line + edit.lines) for entry in after)
         entries = before + tuple(entry for entry, _ in read) + after
-        _check_ids(entries)
+        check_ids(entries)
         self.reused += len(entries) - len(middle)
         # The cache follows: the replaced chunks out, the new ones in, the moved ones moved.
         for chunk in self._split.layout.chunks[edit.first : edit.end]:
@@ -174,10 +164,10 @@ class CatalogParser:
         known = cache.get(chunk.text)
         if known is None:
             self.parsed += 1
-            return _read_entry(chunk, zones)
+            return read_entry(chunk, zones)
         self.reused += 1
         entry, offset = known
-        return _at_line(entry, chunk.line + offset), offset
+        return at_line(entry, chunk.line + offset), offset
 
     def _catalog_of(
         self,
@@ -211,7 +201,7 @@ class CatalogParser:
             return
         try:
             feed, zones = self._feed(layout.feed)
-        except _Fallback:
+        except NotProvable:
             return
         self._entries = {
             chunk.text: (entry, entry.line - chunk.line)
@@ -220,6 +210,12 @@ class CatalogParser:
         self._zones = zones
         self._feeds = {layout.feed: (feed, zones)}
         self._split = Split.of(data, layout)
+
+    def adopt(self, layout: Layout, catalog: Catalog, data: bytes) -> None:
+        """Take `catalog`, read from `data` by other means (`catalog.parts`), as the last
+        good parse."""
+        self._remember(layout, catalog, data)
+        self._catalog = catalog
 
     def entry_names(self, catalog: Catalog) -> list[tuple[bytes, Entry]]:
         """The entries of `catalog`, the last good parse, each with a name for its source
@@ -232,94 +228,8 @@ class CatalogParser:
     def _feed(self, text: bytes) -> tuple[Feed, Zones]:
         known = self._feeds.get(text)
         if known is None:
-            known = _read_feed(text)
+            known = read_feed(text)
         return known
-
-
-def _check_ids(entries: Iterable[Entry]) -> None:
-    entries = tuple(entries)
-    ids = [entry.id for entry in entries]
-    if len(set(ids)) != len(ids):
-        raise _Fallback  # duplicate ids: the full reader says where each one is
-    # The same for ids kept from an earlier publisher (legacy_id, event.uid).
-    for kept in (
-        [entry.legacy_id for entry in entries if entry.legacy_id is not None],
-        [entry.event.uid for entry in entries if entry.event and entry.event.uid is not None],
-    ):
-        if len(set(kept)) != len(kept):
-            raise _Fallback
-
-
-def _read_feed(text: bytes) -> tuple[Feed, Zones]:
-    """The `feed:` block read alone: it must be a mapping with that one key, no problem."""
-    problems = Problems("")
-    assembler = CatalogAssembler(problems)
-    root = _compose(text, problems, assembler)
-    if not _only_key(root, "feed") or assembler.feed_fields is None:
-        raise _Fallback
-    feed = build_feed(assembler.feed_fields)
-    if feed is None or problems:
-        raise _Fallback
-    return feed, feed_zones(assembler.feed_fields)
-
-
-class _OneEntry:
-    """`yamlnodes.TopLevelHooks` for a chunk document: checks the items of `entries:`."""
-
-    def __init__(self, reader: EntryReader) -> None:
-        self.reader = reader
-
-    def top_value(self, key: str, key_line: int, node: Node) -> None:
-        return None
-
-    def top_item(self, key: str, node: Node) -> bool:
-        if key != "entries":
-            return False
-        self.reader.add(node)
-        return True
-
-
-def _read_entry(chunk: Chunk, zones: Zones) -> tuple[Entry, int]:
-    """One chunk read as `entries:` + its lines: exactly one entry and no problem, or
-    _Fallback. Also gives the entry's line counted from the chunk's first line."""
-    problems = Problems("")
-    reader = EntryReader(problems)
-    reader.zones = zones
-    root = _compose(_DOCUMENT_HEAD + chunk.text, problems, _OneEntry(reader))
-    if problems or not _only_key(root, "entries") or reader.count != 1 or not reader.entries:
-        raise _Fallback
-    entry = reader.entries[0]
-    offset = entry.line - _HEAD_LINES - 1  # the chunk's first line is the document's second
-    return _at_line(entry, chunk.line + offset), offset
-
-
-def _compose(text: bytes, problems: Problems, hooks: CatalogAssembler | _OneEntry) -> Node | None:
-    try:
-        root = compose(text, problems, hooks)
-    except StopReading:
-        raise _Fallback from None
-    if problems:
-        raise _Fallback
-    return root
-
-
-def _only_key(root: Node | None, key: str) -> bool:
-    return isinstance(root, Map) and list(root.fields) == [key]
-
-
-def _at_line(entry: Entry, line: int) -> Entry:
-    """`entry` at another line of the file (line is not part of an Entry's equality).
-
-    A shallow copy with one attribute changed, made through the instance dict: a frozen
-    dataclass refuses setattr, and `dataclasses.replace` (the whole constructor) or
-    `copy.copy` cost several times more when an inserted line moves thousands of entries.
-    """
-    if entry.line == line:
-        return entry
-    moved = object.__new__(Entry)
-    moved.__dict__.update(entry.__dict__)
-    moved.__dict__["line"] = line
-    return moved
 
 
 # --- orders carried from the last catalog ------------------------------------------------
@@ -356,131 +266,3 @@ def _carry_orders(previous: Catalog, catalog: Catalog) -> None:
         if name != "tags":
             order = tuple([swapped.get(id(entry), entry) for entry in order])
         object.__setattr__(catalog, name, order)  # frozen: assign past its __setattr__
-
-
-# --- a catalog read in parts, one per process --------------------------------------------
-
-
-@dataclass(frozen=True)
-class Parts:
-    """A file of the usual shape cut into runs of consecutive entries, for processes
-    that each read one run (`read_part`) and then put the runs together (`join_parts`).
-
-    Every process makes the same `Parts` from the same bytes. A run is read as one
-    document (`entries:` and its chunks' lines): one libyaml parse per process, not one
-    per entry, so two processes read a 10k-entry file in about half the time of one.
-    """
-
-    data: bytes
-    layout: Layout
-    bounds: tuple[int, ...]  # chunk index where each run starts, then the chunk count
-
-    @classmethod
-    def of(cls, data: bytes, count: int, max_bytes: int = DEFAULT_MAX_BYTES) -> Parts | None:
-        """`data` cut into `count` runs of about equal size; None when it is not of the
-        usual shape (or too large: the full reader says so)."""
-        if len(data) > max_bytes:
-            return None
-        layout = split(data)
-        if layout is None or len(layout.chunks) < count:
-            return None
-        step = len(layout.chunks) / count
-        bounds = tuple(round(step * index) for index in range(count)) + (len(layout.chunks),)
-        return cls(data, layout, bounds)
-
-
-def name_entries(
-    zones: Zones, chunks: Sequence[Chunk], entries: Sequence[Entry]
-) -> list[tuple[bytes, Entry]]:
-    """Each entry with a name for where it came from: a digest of its chunk of text and
-    of the zones it was checked with, which together give an equal Entry every time they
-    are read (what `CatalogParser` relies on). A cache can then refer to an entry by name
-    instead of holding a copy of it (`render.entry_key`). Empty if the counts differ."""
-    if len(chunks) != len(entries):
-        return []
-    checked_with = repr(zones).encode() + b"\0"
-    return [
-        (hashlib.blake2b(checked_with + chunk.text, digest_size=16).digest(), entry)
-        for chunk, entry in zip(chunks, entries, strict=True)
-    ]
-
-
-def part_entry_names(parts: Parts, catalog: Catalog) -> list[tuple[bytes, Entry]]:
-    """`name_entries` for a catalog put together from `parts` (`join_parts`)."""
-    try:
-        zones = _read_feed(parts.layout.feed)[1]
-    except _Fallback:
-        return []
-    return name_entries(zones, parts.layout.chunks, catalog.entries)
-
-
-def part_feed(parts: Parts) -> Feed | None:
-    """The feed of the file being read in parts (None: the full reader will say why)."""
-    try:
-        return _read_feed(parts.layout.feed)[0]
-    except _Fallback:
-        return None
-
-
-def read_part(parts: Parts, index: int) -> tuple[Entry, ...] | None:
-    """The entries of run `index`, at their lines in the file; None if anything at all
-    is off (a problem, a run that does not read as its chunks' entries): the caller then
-    reads the whole file, which reports every problem where it is."""
-    start, stop = parts.bounds[index], parts.bounds[index + 1]
-    chunks = parts.layout.chunks[start:stop]
-    try:
-        _, zones = _read_feed(parts.layout.feed)
-        problems = Problems("")
-        reader = EntryReader(problems)
-        reader.zones = zones
-        text = _DOCUMENT_HEAD + b"".join(chunk.text for chunk in chunks)
-        root = _compose(text, problems, _OneEntry(reader))
-    except _Fallback:
-        return None
-    if problems or not _only_key(root, "entries") or reader.count != len(chunks):
-        return None
-    if len(reader.entries) != len(chunks):
-        return None
-    # Document line 2 is the run's first line in the file.
-    shift = chunks[0].line - _HEAD_LINES - 1
-    entries = tuple(_at_line(entry, entry.line + shift) for entry in reader.entries)
-    # Each entry starts inside its own chunk, as in `CatalogParser._remember`: then the
-    # run read alone cut no entry differently from the whole file.
-    ends = [chunk.line for chunk in chunks[1:]] + [_end_line(parts, stop)]
-    if not all(
-        chunk.line <= entry.line < end
-        for chunk, end, entry in zip(chunks, ends, entries, strict=True)
-    ):
-        return None
-    return entries
-
-
-def _end_line(parts: Parts, stop: int) -> int:
-    """The line after the last line of chunk `stop - 1`."""
-    chunks = parts.layout.chunks
-    if stop < len(chunks):
-        return chunks[stop].line
-    return chunks[-1].line + chunks[-1].text.count(b"\n") + 1
-
-
-def join_parts(
-    parser: CatalogParser | None, parts: Parts, runs: Sequence[tuple[Entry, ...]], source: str
-) -> Catalog | None:
-    """The Catalog of the whole file from its runs' entries (the same as `parse_catalog`
-    gives), remembered by `parser` (if one is given) for the next version of the file;
-    None when the runs do not make a catalog (duplicate ids across them: the full reader
-    says where)."""
-    entries = tuple(entry for run in runs for entry in run)
-    if len(entries) != len(parts.layout.chunks):
-        return None
-    try:
-        _check_ids(entries)
-        feed, _ = _read_feed(parts.layout.feed)
-    except _Fallback:
-        return None
-    version = hashlib.sha256(parts.data).hexdigest()
-    catalog = Catalog(feed=feed, entries=entries, source=source, version=version)
-    if parser is not None:
-        parser._remember(parts.layout, catalog, parts.data)
-        parser._catalog = catalog
-    return catalog

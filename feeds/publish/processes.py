@@ -15,13 +15,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from .. import memo
-from ..catalog.incremental import (
-    CatalogParser,
-    Parts,
-    join_parts,
-    part_feed,
-    read_part,
-)
+from ..catalog.incremental import CatalogParser
+from ..catalog.parts import Parts, join_parts, part_feed, read_part
 from ..model import Catalog
 from ..render.text import adopt_summaries, render_summaries
 from ..site import Renderer, catalog_last_modified, default_renderers, make_output

@@ -90,7 +90,7 @@ def _feed_hash(feed: Feed) -> int:
 # whole, the keys cost 0.1-0.19 s of a 0.2-0.3 s save at 10k (each process), and as much
 # to load again. The entries of the catalog being built have names instead: a digest of
 # the text each was read from and the zones it was checked with
-# (`catalog.incremental.name_entries`), which read again give an equal Entry. A key is
+# (`catalog.chunk_reader.name_entries`), which read again give an equal Entry. A key is
 # saved as (feed, name), and loaded as the key of this build's entry of that name, the
 # very object the renderers ask with; a name this build does not have (the entry was
 # edited or removed) gives a key equal to no other, whose value the build's sweep drops.
