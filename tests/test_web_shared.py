@@ -16,9 +16,9 @@ from test_web_view import assert_same_answers
 
 from feeds.catalog import parse_catalog
 from feeds.serve.health import health_report
+from feeds.serve.live import Live
 from feeds.serve.pack import INDEX, PackReader
 from feeds.serve.pack_writer import PackWriter
-from feeds.serve.reload import Live
 from feeds.serve.responder import make_view
 from feeds.serve.served import View, ViewMaker
 from feeds.serve.web import create_app, runtime

@@ -30,8 +30,9 @@ from ..render.pages_env import keep_compiled_templates
 from . import heartbeat
 from .health import health_report
 from .listeners import configure_logging, log_when_good_again, notify_hub_on_change
+from .live import Live
 from .pack_writer import PackWriter
-from .reload import DEFAULT_INTERVAL, CatalogWatcher, Live
+from .reload import DEFAULT_INTERVAL, CatalogWatcher
 from .supervisor import SharedDirectoryError, claim_shared_directory
 
 log = logging.getLogger("feeds.serve.builder")

@@ -17,8 +17,8 @@ from typing import Any
 
 from ..catalog.schema import BLOCKS
 from . import heartbeat
+from .live import Activity, Live
 from .pack import Mapped
-from .reload import Activity, Live
 
 _NEVER_LOADED = "no good catalog has been loaded yet; see problems"
 

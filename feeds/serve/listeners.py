@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ..publish.websub import HubNotifier, default_lock_path
-from .reload import CatalogWatcher, Live
+from .live import Live
+from .reload import CatalogWatcher
 
 log = logging.getLogger("feeds.serve.web")
 

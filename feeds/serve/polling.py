@@ -10,13 +10,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic
 
+from .live import View
 from .pack import Mapped, PackReader
 
 log = logging.getLogger("feeds.serve.reload")
-
-View = TypeVar("View")
 
 
 #: Seconds between two stats of a shared build's index, in each worker: the second wait

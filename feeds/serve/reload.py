@@ -27,18 +27,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic
 
 from ..catalog import DEFAULT_MAX_BYTES, CatalogError, CatalogErrors, read_catalog_file
 from ..catalog.incremental import CatalogParser
 from ..model import Catalog
 from ..site import Site, build_site
 from .filewatch import CloseWatch
+from .live import Activity, Listener, Live, View
 from .polling import Polling
 
 log = logging.getLogger("feeds.serve.reload")
 
-View = TypeVar("View")
 Parse = Callable[[bytes, Path], Catalog]
 #: Seconds between two stats of the catalog. A stat costs microseconds, and the time from
 #: a save to serving it starts with this wait (half of it on average).
@@ -46,24 +46,6 @@ DEFAULT_INTERVAL = 0.1
 Build = Callable[[Catalog], Site]
 _CLOCK_TICK = 0.01  # seconds: how far a file's ctime may lag behind time.time()
 _STOP_SLICE = 0.25  # seconds: how long a stopped watcher thread may take to notice
-
-
-@dataclass(frozen=True)
-class Live(Generic[View]):
-    """What a process serves now, and what it knows about the file on disk."""
-
-    catalog: Catalog | None = None  # the last good catalog; None until one loaded
-    site: Site | None = None
-    view: View | None = None  # `derive(site, problems)`, what requests are answered from
-    loaded_at: datetime | None = None  # when the served catalog was loaded (wall clock)
-    problems: tuple[str, ...] = ()  # why the file on disk is not served; () when it is
-    # The same problems, located (file, line, field path): /health shows only where they
-    # are, never their messages, which quote the file.
-    errors: tuple[CatalogError, ...] = ()
-    last_error: tuple[str, ...] = ()  # the most recent failed load, kept after a fix
-    last_error_at: datetime | None = None
-    reloads: int = 0  # good catalogs swapped in after the first
-    failures: int = 0  # loads that failed
 
 
 @dataclass(frozen=True)
@@ -83,25 +65,12 @@ class _Unsettled(Exception):
     """The file changed while it was being read: try again at the next check."""
 
 
-@dataclass(frozen=True)
-class Activity:
-    """What a watcher is doing about the file on disk, for /health (wall-clock seconds)."""
-
-    building_since: float | None = None  # reading, parsing, building, publishing
-    writing_since: float | None = None  # a writer has had the file open since
-    unread_change: bool = False  # its stat differs from the one last read: not looked at yet
-    disk_version: str | None = None  # sha256 of the bytes last read
-
-
 @dataclass
 class _Seen:
     """What the last check saw, so that an unchanged file costs one stat."""
 
     stamp: _Stamp | None = None
     digest: str | None = None
-
-
-Listener = Callable[["Live[View]", "Live[View]"], None]
 
 
 def incremental_parser() -> Parse:
