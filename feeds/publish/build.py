@@ -54,12 +54,6 @@ from .processes import Child, build_outputs, default_jobs, read_catalog_in_two
 from .trees import ExportError, check_out, live_tree
 from .websub import Retry, changed_feed_paths, publish
 
-# Below this many entries a second process saves nothing (fork, page faults and the swap
-# of halves cost what it saves). Cold builds with 1 and 2 processes (tmpfs, 5 each):
-# 10 entries 0.36 s both; 100: 0.51 / 0.46 s; 300: 0.77 / 0.65 s; 600: 1.00 / 0.74 s;
-# 1,000: 1.10 / 0.78 s. Rebuilds after an edit: 10 entries alike; 300: 0.52 / 0.47 s;
-# 1,000: 0.70 / 0.60 s; 3,000: 1.44 / 1.00 s (benchmarks/RESULTS.md, fifth round).
-
 
 @dataclass(frozen=True)
 class BuildOptions:

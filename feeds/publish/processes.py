@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import functools
 import itertools
+import multiprocessing
 import os
 import pickle
-import signal
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import NoReturn
 
 from .. import memo
 from ..catalog.incremental import CatalogParser
@@ -24,13 +24,6 @@ from .build_cache import BuildCache
 from .files import WriteReport, plan_files
 from .stage import Stage
 from .trees import ExportError
-
-# Below this many entries a second process saves nothing (fork, page faults and the swap
-# of halves cost what it saves). Cold builds with 1 and 2 processes (tmpfs, 5 each):
-# 10 entries 0.36 s both; 100: 0.51 / 0.46 s; 300: 0.77 / 0.65 s; 600: 1.00 / 0.74 s;
-# 1,000: 1.10 / 0.78 s. Rebuilds after an edit: 10 entries alike; 300: 0.52 / 0.47 s;
-# 1,000: 0.70 / 0.60 s; 3,000: 1.44 / 1.00 s (benchmarks/RESULTS.md, fifth round).
-
 
 # Below this many entries a second process saves nothing (fork, page faults and the swap
 # of halves cost what it saves). Cold builds with 1 and 2 processes (tmpfs, 5 each):
@@ -133,7 +126,7 @@ def build_outputs(
     theirs, ours = _shares(renderers, cold=started is not None)
     runs = started.runs if started is not None else _EntryRuns(len(catalog.entries), renderers)
 
-    def child_share(channel: _Channel) -> WriteReport:
+    def child_share(channel: Connection) -> WriteReport:
         return _child_renders(catalog, theirs, runs, stage, cache)
 
     child = started or Child(child_share, then=_save_child_cache(cache, cold=False), runs=runs)
@@ -143,7 +136,7 @@ def build_outputs(
                 started.send(("go", stage))
             except OSError:  # it is gone (the pipe is closed)
                 raise ExportError(
-                    f"the build's second process stopped ({_exit_text(started.join())})"
+                    f"the build's second process stopped ({started.exit_text()})"
                 ) from None
         cache.load_memo(share=0)
         # Now, not at the end after the memo tables, where its 0.1-0.15 s (10k) were the
@@ -240,10 +233,10 @@ def read_catalog_in_two(
 
 def _child_reads(
     parts: Parts, source: str, cache: BuildCache, runs: _EntryRuns
-) -> Callable[[_Channel], WriteReport]:
+) -> Callable[[Connection], WriteReport]:
     """The child's side of `read_catalog_in_two`, then its share of `build_outputs`."""
 
-    def work(channel: _Channel) -> WriteReport:
+    def work(channel: Connection) -> WriteReport:
         feed = part_feed(parts)
         run = read_part(parts, 1) if feed is not None else None
         if feed is None or run is None:
@@ -251,7 +244,7 @@ def _child_reads(
             raise _Stopped
         renders = render_summaries((entry.summary for entry in run), feed.base_url)
         channel.send(("run", run, renders))
-        message = channel.receive()
+        message = channel.recv()
         if not (isinstance(message, tuple) and message[0] == "run"):
             raise _Stopped
         catalog = join_parts(None, parts, [message[1], run], source)  # the parent keeps the parse
@@ -259,7 +252,7 @@ def _child_reads(
             raise _Stopped  # as the parent found: it reads the whole file
         adopt_summaries(message[2], feed.base_url)
         cache.name_entries(catalog, parts)
-        message = channel.receive()
+        message = channel.recv()
         if not (isinstance(message, tuple) and message[0] == "go"):
             raise _Stopped
         stage = message[1]
@@ -284,72 +277,43 @@ def _render_and_write(catalog: Catalog, renderers: Iterable[Renderer], stage: St
         memo.end_build(success)
 
 
-class _Channel:
-    """Pickled messages over a pair of pipes, one each way."""
-
-    def __init__(self, read_fd: int, write_fd: int) -> None:
-        self._inbox = os.fdopen(read_fd, "rb")
-        self._outbox = os.fdopen(write_fd, "wb")
-
-    def send(self, message: object) -> None:
-        pickle.dump(message, self._outbox, protocol=pickle.HIGHEST_PROTOCOL)
-        self._outbox.flush()
-
-    def receive(self) -> object:
-        """The next message; EOFError when the other side closed its end."""
-        return pickle.load(self._inbox)
-
-    def close_sending(self) -> None:
-        with suppress(OSError):  # the other side is gone: what was left unsent goes too
-            self._outbox.close()
-
-    def close(self) -> None:
-        self.close_sending()
-        self._inbox.close()
-
-
 class Child:
-    """A forked process doing a share of the build.
+    """A forked process (`multiprocessing`, fork context) doing a share of the build.
 
     It starts with the parent's memory as it was at the fork (the catalog or its bytes,
-    the loaded cache), so little is sent to it: the messages of `read_catalog_in_two`, then the
-    staging tree to write into. It sends back its pickled report (or what went wrong),
-    then runs `then` (saving its share of the cache) while the parent finishes.
+    the loaded cache), so little is sent to it: the messages of `read_catalog_in_two`, then
+    the staging tree to write into. It sends back its report (or what went wrong), then
+    runs `then` (saving its share of the cache) while the parent finishes. Forked, not
+    spawned: a spawned process would import the package and read the cache again.
     """
 
     def __init__(
         self,
-        work: Callable[[_Channel], WriteReport],
+        work: Callable[[Connection], WriteReport],
         then: Callable[[], object],
         runs: _EntryRuns,
     ) -> None:
         self.runs = runs  # the queue of entry runs, shared with it
-        up_read, up_write = os.pipe()
-        down_read, down_write = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:
-            os.close(up_read)
-            os.close(down_write)
-            _child_main(work, then, _Channel(down_read, up_write))
-        os.close(up_write)
-        os.close(down_read)
-        self._channel = _Channel(up_read, down_write)
-        self._status: int | None = None
+        self._channel, theirs = _FORK.Pipe()
+        self._process = _FORK.Process(target=_child_main, args=(work, then, theirs))
+        self._process.start()
+        theirs.close()
 
     def send(self, message: object) -> None:
         self._channel.send(message)
 
     def receive(self) -> object:
-        return self._channel.receive()
+        """The next message; EOFError when the child closed its end."""
+        return self._channel.recv()
 
     def report(self) -> WriteReport:
         """Wait for the child's report; raise ExportError (or RuntimeError) if it failed."""
         try:
-            message = self._channel.receive()
+            message = self._channel.recv()
         except (pickle.UnpicklingError, EOFError, ValueError, OSError):
             message = None
         if not (isinstance(message, tuple) and len(message) == 2):
-            raise ExportError(f"the build's second process stopped ({_exit_text(self.join())})")
+            raise ExportError(f"the build's second process stopped ({self.exit_text()})")
         kind, value = message
         if kind == "ok" and isinstance(value, WriteReport):
             return value
@@ -357,43 +321,46 @@ class Child:
             raise ExportError(str(value))
         raise RuntimeError(f"the build's second process failed: {value}")
 
-    def join(self) -> int:
-        if self._status is None:
-            self._channel.close_sending()  # a child still waiting for a message stops
-            _, self._status = os.waitpid(self.pid, 0)
+    def join(self) -> int | None:
+        """Wait for the child to end (a child still waiting for a message stops: its
+        channel is closed); its exit code, negative for a signal."""
+        if not self._channel.closed:
+            self._channel.close()
+            self._process.join()
             self.runs.close()
-        return self._status
+        return self._process.exitcode
 
     def stop(self) -> None:
         """Kill the child (before the staging tree it writes into is removed)."""
-        if self._status is None:
-            os.kill(self.pid, signal.SIGKILL)
-            self.join()
-        self._channel.close()
+        if self._process.exitcode is None:
+            self._process.kill()
+        self.join()
+
+    def exit_text(self) -> str:
+        code = self.join()
+        if code is not None and code < 0:
+            return f"killed by signal {-code}, perhaps for lack of memory"
+        return f"exit status {code}"
+
+
+_FORK = multiprocessing.get_context("fork")
 
 
 def _child_main(
-    work: Callable[[_Channel], WriteReport], then: Callable[[], object], channel: _Channel
-) -> NoReturn:
+    work: Callable[[Connection], WriteReport], then: Callable[[], object], channel: Connection
+) -> None:
+    """The child's life: its work, its report, then `then`. Nothing escapes as a traceback:
+    the parent reports what went wrong."""
     outcome: tuple[str, object]
     try:
-        try:
-            outcome = ("ok", work(channel))
-        except (_Stopped, EOFError):
-            os._exit(0)  # not needed, or the parent went on without us: nothing to say
-        except ExportError as exc:
-            outcome = ("export", str(exc))
-        except BaseException as exc:  # noqa: BLE001 - reported by the parent, never a traceback
-            outcome = ("crash", f"{type(exc).__name__}: {exc}")
-        channel.send(outcome)
-        channel.close()
-        if outcome[0] == "ok":
-            then()
-    finally:
-        os._exit(0)  # never back into the caller's stack, its atexit handlers or buffers
-
-
-def _exit_text(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        return f"killed by signal {os.WTERMSIG(status)}, perhaps for lack of memory"
-    return f"exit status {os.waitstatus_to_exitcode(status)}"
+        outcome = ("ok", work(channel))
+    except (_Stopped, EOFError):
+        return  # not needed, or the parent went on without us: nothing to say
+    except ExportError as exc:
+        outcome = ("export", str(exc))
+    except BaseException as exc:  # noqa: BLE001 - reported by the parent, never a traceback
+        outcome = ("crash", f"{type(exc).__name__}: {exc}")
+    channel.send(outcome)
+    channel.close()
+    if outcome[0] == "ok":
+        then()  # saving its share of the cache: a failure only makes the next build colder
