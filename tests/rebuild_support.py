@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from feeds import memo
-from feeds.model import Catalog, Entry
-from feeds.render import pages
+from feeds.model import Catalog, Entry, Feed
+from feeds.render import ics_event, pages
 from feeds.render.pages_entry import EntryPageWriter, EntryView
 
 
@@ -47,3 +47,16 @@ def log_entry_page_renders(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
         return page(self, view)
 
     monkeypatch.setattr(EntryPageWriter, "page", logged_page)
+
+
+def log_event_renders(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+    """Append a line to `log` for each event rendered as a VEVENT (not taken from a memo
+    table), in whichever process of a build renders it."""
+    rendered = ics_event._event_pieces
+
+    def logged(feed: Feed, entry: Entry) -> ics_event.EventPieces:
+        with log.open("a") as handle:
+            handle.write("event\n")
+        return rendered(feed, entry)
+
+    monkeypatch.setattr(ics_event, "_event_pieces", logged)

@@ -1,8 +1,8 @@
-"""How `feeds build` shares the pages between its two processes: the pages in parts
-(`render_lists`, `render_entries`) are the pages whole; the queue of entry runs
-(`_EntryRuns`) gives each run to exactly one process; a cold build's parent renders
-the runs the child has not reached, saves their pages apart, and the next build's child
-finds them there."""
+"""How `feeds build` shares its work between two processes, seen from outside: the pages
+in parts (`render_lists`, `render_entries`) are the pages whole; the queue of entry runs
+gives each run to exactly one process; and whichever process rendered what on a cold
+build, a rebuild after an edit renders only what the edit changed and writes the tree a
+cold build writes."""
 
 from __future__ import annotations
 
@@ -13,21 +13,20 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from rebuild_support import log_entry_page_renders
+from rebuild_support import log_entry_page_renders, log_event_renders
 from test_catalog_incremental import generated_catalog
-from test_export_build import build_ok, content, files
+from test_export_build import build_ok, cold_build, content, edit, files
 
-from feeds import memo, sealed
+from feeds import memo
 from feeds.catalog import load_catalog, parse_catalog
 from feeds.model import Catalog
 from feeds.publish import processes
-from feeds.publish.build_cache import BuildCache, default_cache_dir
+from feeds.publish.build_cache import BuildCache
 from feeds.publish.processes import _EntryRuns
-from feeds.render import atom, ics_event, pages
-from feeds.site import default_renderers, gzip_resume
+from feeds.render import pages
+from feeds.site import default_renderers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,28 +62,26 @@ def claiming(runs: _EntryRuns) -> Iterator[tuple[int, int]]:
         yield render.keywords["start"], render.keywords["stop"]
 
 
-def run_bounds(runs: _EntryRuns) -> list[tuple[int, int]]:
-    return list(claiming(runs))
-
-
-def bundled_catalog_in(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """A copy of the bundled catalog in `tmp_path`, its export and its cache folder."""
+def catalog_in(tmp_path: Path, entries: int | None = None) -> Path:
+    """A copy of the bundled catalog in `tmp_path`, or a generated one of `entries`."""
     catalog = tmp_path / "entries.yaml"
-    shutil.copyfile(ROOT / "entries.yaml", catalog)
-    cache = default_cache_dir(catalog)
-    assert cache is not None
-    return catalog, tmp_path / "site", cache
+    if entries is None:
+        shutil.copyfile(ROOT / "entries.yaml", catalog)
+    else:
+        catalog.write_bytes(generated_catalog(entries))
+    return catalog
 
 
-def only_the_parent_claims_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The entry runs of the next builds go to the parent (this process): none to a child."""
-    parent = os.getpid()
+def only_one_process_claims_runs(monkeypatch: pytest.MonkeyPatch, parent: bool) -> None:
+    """The entry runs of the next builds all go to the parent (this process), or all to
+    the child: the two ends of how a cold build can share them out."""
+    me = os.getpid()
     claimed = _EntryRuns.claimed
 
-    def parent_only(self: _EntryRuns):  # type: ignore[no-untyped-def]
-        return claimed(self) if os.getpid() == parent else iter(())
+    def one_only(self: _EntryRuns):  # type: ignore[no-untyped-def]
+        return claimed(self) if (os.getpid() == me) == parent else iter(())
 
-    monkeypatch.setattr(_EntryRuns, "claimed", parent_only)
+    monkeypatch.setattr(_EntryRuns, "claimed", one_only)
 
 
 def test_each_entry_run_is_claimed_by_exactly_one_of_two_processes() -> None:
@@ -123,62 +120,49 @@ def test_each_entry_run_is_claimed_by_exactly_one_of_two_processes() -> None:
     assert all(start < stop for start, stop in together)
 
 
-def test_runs_are_at_most_255_and_only_for_the_pages() -> None:
-    runs = _EntryRuns(100_000, default_renderers())
-    bounds = run_bounds(runs)
-    runs.close()
-    assert len(bounds) == 255 and bounds[0][0] == 0 and bounds[-1][1] == 100_000
-    assert sum(stop - start for start, stop in bounds) == 100_000
-    no_pages = _EntryRuns(1000, [atom.render])
-    assert no_pages.count == 0 and run_bounds(no_pages) == []
-    no_pages.close()
-
-
-def test_a_cold_build_s_parent_renders_the_runs_the_child_does_not_reach(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("runs_to", ["either", "parent", "child"])
+def test_a_rebuild_renders_only_what_an_edit_changed_whoever_rendered_it_cold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runs_to: str
 ) -> None:
-    catalog = tmp_path / "entries.yaml"
-    catalog.write_bytes(generated_catalog(450))  # five runs
-    build_ok(catalog, tmp_path / "alone", "--no-cache", "--jobs", "1")
-
-    only_the_parent_claims_runs(monkeypatch)  # the child takes none
+    catalog = catalog_in(tmp_path, 450)  # five runs of entry pages
     out = tmp_path / "site"
+    if runs_to != "either":
+        only_one_process_claims_runs(monkeypatch, parent=runs_to == "parent")
     build_ok(catalog, out, "--jobs", "2")
     monkeypatch.undo()
-    assert content(files(out)) == content(files(tmp_path / "alone"))  # bytes and mtimes
+    assert content(files(out)) == cold_build(catalog, tmp_path)
 
-    # The parent's pages are saved apart, and the next build's child finds them.
-    cache = default_cache_dir(catalog)
-    assert cache is not None
-    _, tables = saved_memo(cache / "entries.yaml.memo-0-pages.pickle")
-    assert len([key for key in tables["pages.page"] if key[0] == "entry"]) == 450
-    rendered = tmp_path / "rendered.log"
-    log_entry_page_renders(monkeypatch, rendered)
-    text = catalog.read_text(encoding="utf-8").replace("(7)", "(seven)", 1)
-    catalog.write_text(text, encoding="utf-8")  # one entry retitled: a rebuild
+    pages_log, events_log = tmp_path / "pages.log", tmp_path / "events.log"
+    log_entry_page_renders(monkeypatch, pages_log)
+    log_event_renders(monkeypatch, events_log)
+    memo.clear_all()  # as a new process finds them: only the cache files carry the work
+    build_ok(catalog, out, "--jobs", "2")  # nothing changed
+    assert not pages_log.exists() and not events_log.exists()
+
+    edit(catalog, "(7)", "(seven)")  # a publication retitled
+    memo.clear_all()
     build_ok(catalog, out, "--jobs", "2")
-    assert rendered.read_text() == "page\n"  # only the edited entry's page
+    assert pages_log.read_text() == "page\n" and not events_log.exists()
+    monkeypatch.undo()
+    assert content(files(out)) == cold_build(catalog, tmp_path)
 
 
-def test_a_rebuild_s_parent_leaves_the_runs_to_the_child(
+def test_a_rebuild_renders_only_the_edited_event(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    catalog, out, _ = bundled_catalog_in(tmp_path)
+    catalog, out = catalog_in(tmp_path), tmp_path / "site"
     build_ok(catalog, out, "--jobs", "2")
-    parent, took = os.getpid(), []
-    claimed = _EntryRuns.claimed
-
-    def watched(self: _EntryRuns):  # type: ignore[no-untyped-def]
-        if os.getpid() == parent:
-            took.append(self.count)
-        return claimed(self)
-
-    monkeypatch.setattr(_EntryRuns, "claimed", watched)
+    events_log = tmp_path / "events.log"
+    log_event_renders(monkeypatch, events_log)
+    edit(catalog, " - 21-22 May, Antwerp", " in Antwerp")  # one event retitled
+    memo.clear_all()
     build_ok(catalog, out, "--jobs", "2")
-    assert took == []
+    assert events_log.read_text() == "event\n"
+    monkeypatch.undo()
+    assert content(files(out)) == cold_build(catalog, tmp_path)
 
 
-def test_a_rebuild_s_child_finds_the_cold_parent_s_pages_however_late_it_loads_them(
+def test_a_rebuild_s_child_finds_the_cold_pages_however_late_it_loads_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The rebuild's child loads its tables when it starts its share, the parent saves
@@ -186,12 +170,10 @@ def test_a_rebuild_s_child_finds_the_cold_parent_s_pages_however_late_it_loads_t
     # can be done first. It used to rewrite the file of the pages it rendered cold (with
     # none: a rebuild's parent renders no page) before the child read it, and the child
     # then rendered every one of those pages again (a flaky test showed it).
-    catalog, out, cache = bundled_catalog_in(tmp_path)
-    only_the_parent_claims_runs(monkeypatch)  # the cold parent's pages
+    catalog, out = catalog_in(tmp_path), tmp_path / "site"
+    only_one_process_claims_runs(monkeypatch, parent=True)  # the cold parent's pages
     build_ok(catalog, out, "--jobs", "2")
     monkeypatch.undo()
-    parent_pages = cache / "entries.yaml.memo-0-pages.pickle"
-    assert "pages.page" in saved_tables(parent_pages)
 
     saved = tmp_path / "parent-saved"
     save_memo, load_memo = BuildCache.save_memo, BuildCache.load_memo
@@ -216,35 +198,10 @@ def test_a_rebuild_s_child_finds_the_cold_parent_s_pages_however_late_it_loads_t
     log_entry_page_renders(monkeypatch, rendered)
     build_ok(catalog, out, "--jobs", "2")
     assert not rendered.exists()  # every page found, though loaded after the parent saved
-    assert not parent_pages.exists()  # the child's own file holds them now: one copy
-    assert "pages.page" in saved_tables(cache / "entries.yaml.memo-1.pickle")
-
     monkeypatch.undo()
     log_entry_page_renders(monkeypatch, rendered)
     build_ok(catalog, out, "--jobs", "2")
     assert not rendered.exists()
-
-
-def test_a_rebuild_compresses_nothing_the_other_process_compressed_cold(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Cold, the child renders the calendars and the parent here every entry page: the
-    # next build has them the other way round, and must find their gzip bodies too.
-    catalog, out, _ = bundled_catalog_in(tmp_path)
-    only_the_parent_claims_runs(monkeypatch)
-    build_ok(catalog, out, "--jobs", "2")
-    monkeypatch.undo()
-    log = tmp_path / "gzip.log"
-    compress = gzip_resume.compress_whole
-
-    def logged(body: bytes) -> bytes:
-        with log.open("a") as handle:
-            handle.write(f"{os.getpid()}\n")
-        return compress(body)
-
-    monkeypatch.setattr(gzip_resume, "compress_whole", logged)
-    build_ok(catalog, out, "--jobs", "2")
-    assert not log.exists()
 
 
 @pytest.mark.parametrize(("entries", "forks"), [(99, 0), (100, 1)])
@@ -265,50 +222,3 @@ def test_a_build_uses_two_processes_from_100_entries(
     monkeypatch.setattr(processes.Child, "__init__", counted)
     build_ok(catalog, tmp_path / "site")  # no --jobs: the default
     assert len(started) == forks
-
-
-def test_a_cold_build_s_child_renders_the_calendars_and_a_rebuild_s_parent_finds_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Cold, the feeds' share outlasted the pages' whole on a fast disk (the child idled up
-    # to 0.7 s at 10k), so the child renders the calendars; after an edit the parent does,
-    # and must find the events the child rendered (saved apart for it).
-    catalog, out, cache = bundled_catalog_in(tmp_path)
-    log = tmp_path / "events.log"
-    rendered = ics_event._event_pieces
-
-    def logged(feed, entry):  # type: ignore[no-untyped-def]
-        with log.open("a") as handle:
-            handle.write(f"{os.getpid()}\n")
-        return rendered(feed, entry)
-
-    monkeypatch.setattr(ics_event, "_event_pieces", logged)
-    build_ok(catalog, out, "--jobs", "2")
-    pids = log.read_text().split()
-    assert len(pids) == len(load_catalog(catalog).events) > 0
-    assert str(os.getpid()) not in pids  # all in the child
-    assert "ics.event" in saved_tables(cache / "entries.yaml.memo-1-calendars.pickle")
-    assert "ics.event" not in saved_tables(cache / "entries.yaml.memo-1.pickle")
-
-    log.unlink()
-    memo.clear_all()  # as a new process
-    build_ok(catalog, out, "--jobs", "2")
-    assert not log.exists()  # every event found by the parent
-    assert "ics.event" in saved_tables(cache / "entries.yaml.memo-0.pickle")
-    assert not (cache / "entries.yaml.memo-1-calendars.pickle").exists()  # one copy
-
-    text = catalog.read_text(encoding="utf-8").replace(" - 21-22 May, Antwerp", " in Antwerp", 1)
-    catalog.write_text(text, encoding="utf-8")  # one event retitled
-    memo.clear_all()
-    build_ok(catalog, out, "--jobs", "2")
-    assert log.read_text().split() == [str(os.getpid())]  # that event alone, by the parent
-
-
-def saved_memo(path: Path) -> Any:
-    """(code fingerprint, tables) as `memo.save` sealed them in `path`."""
-    return sealed.load(path, memo.SEALED_AS)
-
-
-def saved_tables(path: Path) -> set[str]:
-    fingerprint, tables = saved_memo(path)
-    return set(tables)

@@ -493,7 +493,5 @@ def _entry_pages(pages: PageRenderer, entries: tuple[Entry, ...]) -> dict[str, b
 def _back_pages(pages: PageRenderer) -> dict[str, bytes]:
     outputs = {ids.tag_path(tag): pages.tag(tag) for tag in pages.catalog.tags}
     outputs.update(pages.events_json())
-    # With the pages (the lists' share of `feeds build`): their gzip bodies are kept in
-    # the pages' tables, which that share's process saves and loads (site._gzip_table).
     outputs.update(sitemap.render(pages.catalog))
     return outputs

@@ -108,22 +108,11 @@ def catalog_last_modified(catalog: Catalog) -> datetime:
 # the cost of making the Outputs (10k catalog: 1.8 s of 1.9 s), so a rebuild compresses
 # only bodies it has not compressed before. The level is gzip_resume.LEVEL (5: why is
 # said there).
-GzipTable = memo.Memo[tuple[bytes, bool], bytes | None]
-# One table per renderer's kind of path, named like that renderer's own tables, so that
-# `feeds build` keeps each body's gzip with the rest of the share that made it, in the
-# cache file of the process that will render that share next time (`publish.processes._shares`):
-# otherwise the first rebuild after a cold build compressed the pages and calendars the
-# other process had made again (~5,300 bodies at 10k, ~0.1 s of CPU).
-_GZIPPED_FEEDS: GzipTable = memo.Memo("site.gzip")
-_GZIPPED_CALENDARS: GzipTable = memo.Memo("ics.gzip")
-_GZIPPED_PAGES: GzipTable = memo.Memo("pages.gzip")
-_FEED_ENDINGS = (".atom", ".rss", "feed.json")  # pages make other JSON (events.json)
-
-
-def _gzip_table(path: str) -> GzipTable:
-    if path.endswith(".ics"):
-        return _GZIPPED_CALENDARS
-    return _GZIPPED_FEEDS if path.endswith(_FEED_ENDINGS) else _GZIPPED_PAGES
+# A rebuild's first gzip after a cold two-process build compresses again what the other
+# process compressed (the calendars, ~5,300 bodies at 10k, ~0.1 s of CPU of a 2.8 s
+# rebuild, once): tables per kind of path, saved with each share, saved that and were
+# removed for costing more lines than their 3% (benchmarks/RESULTS.md, issue 18).
+_GZIPPED: memo.Memo[tuple[bytes, bool], bytes | None] = memo.Memo("site.gzip")
 
 
 def _gzip(path: str, body: bytes, compressible: bool) -> bytes | None:
@@ -155,7 +144,7 @@ def _new_output(path: str, body: bytes, last_modified: datetime) -> Output:
     sha = gzip_resume.sha256(path, body)
     digest = sha.hex()[:32]
     compressible = not content_type.startswith("image/") or content_type.startswith("image/svg")
-    gz = _gzip_table(path).get((sha, compressible), lambda: _gzip(path, body, compressible))
+    gz = _GZIPPED.get((sha, compressible), lambda: _gzip(path, body, compressible))
     return Output(
         path=path,
         body=body,
