@@ -121,7 +121,20 @@ def assert_built_as_without_cache(
 ) -> None:
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    assert tree(out) == reference
+    built = tree(out)
+    differ = sorted(
+        name for name in built.keys() | reference.keys() if built.get(name) != reference.get(name)
+    )
+    assert not differ, (differ[:10], first_difference(built, reference, differ[0]))
+
+
+def first_difference(built: dict[str, bytes], reference: dict[str, bytes], name: str) -> str:
+    """The first differing line of `name` in the two trees, to say what went wrong."""
+    ours, theirs = built.get(name, b"").splitlines(), reference.get(name, b"").splitlines()
+    for number, (line, expected) in enumerate(zip(ours, theirs, strict=False), start=1):
+        if line != expected:
+            return f"{name}:{number}: {line[:200]!r} != {expected[:200]!r}"
+    return f"{name}: {len(ours)} lines, {len(theirs)} expected"
 
 
 KINDS = ["parse", "memo-0", "memo-1", "memo-0-pages", "memo-1-calendars", "export"]
