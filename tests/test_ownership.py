@@ -129,6 +129,26 @@ def test_user_files_and_a_second_export_survive_builds(
     assert len([n for n in os.listdir(folder) if TREE.fullmatch(n)]) == 2  # live, previous
 
 
+def test_a_folder_named_like_our_previous_tree_but_not_marked_is_never_recycled(
+    catalog: Path, folder: Path
+) -> None:
+    """The cache names the tree before the live one, which the next build recycles
+    (renames and rewrites). A folder at that name without our mark (the user's: made
+    there, or the tree replaced by a copy of their own) stays as it is."""
+    for _ in range(2):
+        assert build(catalog, folder / "site").exit_code == 0
+    live = os.readlink(folder / "site")
+    previous = next(n for n in os.listdir(folder) if TREE.fullmatch(n) and n != live)
+    marks_inside = [p for p in (folder / previous).iterdir() if p.name.startswith(".")]
+    assert marks_inside  # the tree's own mark, at its top
+    for mark in marks_inside:
+        mark.unlink()
+    (folder / previous / "notes.txt").write_text("mine")
+    before = listing(folder / previous)
+    assert build(catalog, folder / "site").exit_code == 0
+    assert listing(folder / previous) == before
+
+
 # Runs `feeds build ARGS` and SIGKILLs itself at the point named by argv[1].
 KILLED_BUILD = textwrap.dedent(
     """
