@@ -17,7 +17,7 @@ from .. import ids
 from ..model import Entry, Feed
 from .datefmt import rfc3339
 from .documents import categories, entry_url
-from .jsonfeed import VERSION
+from .jsonfeed import VERSION, WIDGET_EXTENSION, widget_labels
 from .jsonfeed import _event_object as event_object  # the one definition of `_event`
 from .text import summary_html
 
@@ -60,6 +60,7 @@ def events_json(
         "home_page_url": feed.url(page),
         "feed_url": feed.url(events_json_path(tag)),
         "language": feed.language,
+        WIDGET_EXTENSION: widget_labels(feed.language),
         "items": listed,
     }
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
