@@ -21,6 +21,13 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from feedcheck import (
+    assert_valid_atom,
+    assert_valid_json_feed,
+    assert_valid_rss,
+    feed_validator_warnings,
+    parse_xml,
+)
 from test_pages_speed_entry import assert_both_ways_alike
 from test_pages_support import ROOT, rich_catalog
 
@@ -34,6 +41,8 @@ from feeds.site import Site, build_site
 LOCALE = ROOT / "feeds" / "locale"
 TRANSLATED = [language for language in i18n.SHIPPED if language != "en"]
 EVENT_PAGE = "/entries/urban-academy-integration-migrants-refugees-antwerp/"
+ATOM = "{http://www.w3.org/2005/Atom}"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 UI_PAGES = ("/", EVENT_PAGE, "/subscribe/", "/embed/", "/events/", "/404.html")
 
 
@@ -252,3 +261,87 @@ def test_the_dev_banner_speaks_the_catalogs_language() -> None:
     assert "Katalog ma 3 problemy" in polish
     assert "Popraw plik" in polish
     assert "The catalog has 2 problems" in banner_html(problems * 2).decode()
+
+
+# --- an entry in its own language -----------------------------------------------------
+
+FRENCH_ENTRY = "study-visit-roma-housing-toulouse"
+
+
+def with_a_french_entry() -> Catalog:
+    """The bundled (English) catalog with Toulouse's study visit written in French."""
+    text = (ROOT / "entries.yaml").read_text("utf-8")
+    marker = f"  - id: {FRENCH_ENTRY}\n"
+    assert marker in text
+    return parse_catalog(text.replace(marker, f"{marker}    language: fr\n").encode())
+
+
+def test_an_entry_in_its_own_language_says_so_on_its_page_and_in_the_feeds() -> None:
+    catalog = with_a_french_entry()
+    site = build_site(catalog)
+    page = site[f"/entries/{FRENCH_ENTRY}/"].body.decode()
+    assert '<html lang="en">' in page  # the words around it stay the catalog's
+    assert re.search(r'<h1 lang="fr">', page)
+    assert re.search(r'<section class="summary" aria-label="Summary" lang="fr">', page)
+    assert f'<a href="/entries/{FRENCH_ENTRY}/" lang="fr">' in site["/events/"].body.decode()
+    atom = parse_xml(site["/feed.atom"].body)
+    langs = {
+        entry.findtext(f"{ATOM}id", "").rsplit("/", 1)[-1]: entry.get(XML_LANG)
+        for entry in atom.iter(f"{ATOM}entry")
+    }
+    assert langs[FRENCH_ENTRY] == "fr"
+    assert {lang for entry_id, lang in langs.items() if entry_id != FRENCH_ENTRY} == {None}
+    items = json.loads(site["/feed.json"].body)["items"]
+    assert [item.get("language") for item in items if FRENCH_ENTRY in item["id"]] == ["fr"]
+    assert_both_ways_alike(catalog)
+
+
+def test_the_feeds_with_a_french_entry_stay_valid() -> None:
+    site = build_site(with_a_french_entry())
+    for path in ("/feed.atom", "/tags/housing/feed.atom"):
+        if site.get(path) is None:
+            continue
+        assert_valid_atom(site[path].body, f"https://feeds.example.org{path}")
+        assert feed_validator_warnings(site[path].body) == []
+    assert_valid_rss(site["/feed.rss"].body, "https://feeds.example.org/feed.rss")
+    assert_valid_json_feed(site["/feed.json"].body, "https://feeds.example.org/feed.json")
+    assert_valid_json_feed(site["/events.json"].body, "https://feeds.example.org/events.json")
+
+
+def test_an_entry_language_cldr_does_not_know_is_one_clear_error(tmp_path: Path) -> None:
+    text = (ROOT / "entries.yaml").read_text("utf-8")
+    marker = f"  - id: {FRENCH_ENTRY}\n"
+    line = text[: text.index(marker)].count("\n") + 2
+    catalog = tmp_path / "entries.yaml"
+    catalog.write_text(text.replace(marker, f"{marker}    language: xx-yy\n"), "utf-8")
+    result = run_feeds("check", str(catalog))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{catalog}:{line}: entries[4].language: 'xx-yy' is not a language CLDR knows: "
+        "write a tag like fr, de-CH or pt-BR (a language, then a region or script if needed)"
+    ]
+
+
+def test_feeds_check_says_when_no_translation_ships_for_the_language(tmp_path: Path) -> None:
+    catalog = tmp_path / "entries.yaml"
+    text = (ROOT / "entries.yaml").read_text("utf-8")
+    catalog.write_text(text.replace("\n  language: en\n", "\n  language: pt-BR\n"), "utf-8")
+    result = run_feeds("check", str(catalog))
+    assert result.returncode == 0, result.stderr
+    summary, note = result.stdout.splitlines()
+    assert summary.startswith(f"{catalog}: 10 entries")
+    assert note.startswith(f"{catalog}: feed.language: no translation of the pages ships for")
+    assert "'pt-BR'" in note and "de, en, es, fr, it, nl, pl" in note
+    french = tmp_path / "fr.yaml"
+    french.write_text(text.replace("\n  language: en\n", "\n  language: fr-CA\n"), "utf-8")
+    assert run_feeds("check", str(french)).stdout.count("\n") == 1  # fr-CA reads French
+
+
+def run_feeds(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("feeds")), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -19,6 +19,7 @@ from .values import (
     date_or_datetime,
     email,
     entry_id,
+    entry_language,
     geo,
     id_authority,
     integer,
@@ -243,6 +244,13 @@ ENTRY: dict[str, Field] = {
         "as new (`feeds import` writes it): `https://old.example.org/?p=12`. Unique; "
         "leave it out for new entries",
         examples=("https://old.example.org/?p=12",),
+    ),
+    "language": Field(
+        entry_language,
+        description="the entry's own language when it is not the catalog's (a French event "
+        "in an English catalog): `fr`, `de-CH`. Its title and summary on the pages, its Atom "
+        "entry and its JSON Feed item say so; the words around them stay in `feed.language`",
+        examples=("fr", "de-CH"),
     ),
 }
 

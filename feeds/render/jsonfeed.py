@@ -147,6 +147,8 @@ def json_item(feed: Feed, entry: Entry) -> JsonObject:
         "date_modified": rfc3339(entry.modified),
         "tags": [category.term for category in categories(feed, entry)],
     }
+    if entry.language is not None:  # JSON Feed 1.1: the item's own language
+        item["language"] = entry.language
     if entry.event is not None:
         item["_event"] = _event_object(feed, entry.event)
     return item

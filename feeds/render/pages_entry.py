@@ -139,7 +139,7 @@ class EntryPageWriter:
         out = [
             f'<article class="entry{cancelled}">\n',
             "  <header>\n",
-            f"    <h1>{title}</h1>\n",
+            f"    <h1{_lang(entry)}>{title}</h1>\n",
             f"    {fragments.entry_meta(entry)}\n",
         ]
         if entry.updated and entry.updated != entry.published:
@@ -156,13 +156,22 @@ class EntryPageWriter:
             out.extend(_event_facts(event, view, view.calendar, fragments))
         if view.summary:
             label = escape(_("Summary"))
-            out.append(f'  <section class="summary" aria-label="{label}">\n  {view.summary}\n')
+            out.append(
+                f'  <section class="summary" aria-label="{label}"{_lang(entry)}>\n'
+                f"  {view.summary}\n"
+            )
             out.append("  </section>\n")
         if entry.link:
             more = _("Read the full text on %(host)s") % {"host": escape(view.link_host)}
             out.append(f'  <p class="more"><a href="{escape(entry.link)}">{more}</a></p>\n')
         out.append("</article>\n")
         return "".join(out)
+
+
+def _lang(entry: Entry) -> str:
+    """The ` lang` attribute of the entry's own text (title, summary) if it has its own
+    language: the words around it stay in the catalog's."""
+    return f' lang="{escape(entry.language)}"' if entry.language else ""
 
 
 def _event_facts(

@@ -39,6 +39,8 @@ def event_item(feed: Feed, entry: Entry) -> dict[str, Any]:
     if entry.modified is not None:
         item["date_modified"] = rfc3339(entry.modified)
     item["tags"] = [category.term for category in categories(feed, entry)]
+    if entry.language is not None:
+        item["language"] = entry.language
     item["_event"] = event_object(feed, entry.event)
     return item
 

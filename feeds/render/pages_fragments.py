@@ -77,9 +77,10 @@ class Fragments:
         last_day = f' data-last-day="{_last_day(event)}"' if event else ""
         heading = escape(heading)
         url = escape(self.entry_url(entry))
+        lang = f' lang="{escape(entry.language)}"' if entry.language else ""
         return Markup(
             f'<li class="item{cancelled}"{last_day}>\n'
-            f'  <{heading} class="item-title"><a href="{url}">{escape(entry.title)}</a>'
+            f'  <{heading} class="item-title"><a href="{url}"{lang}>{escape(entry.title)}</a>'
             f"</{heading}>\n"
             # `{% if %}` at the start of its line: lstrip_blocks drops the indentation,
             # trim_blocks the newline after `{% endif %}`.
