@@ -127,7 +127,12 @@ FEED: dict[str, Field] = {
     "author": Field(
         nested(AUTHOR), description="`{name: EUROCITIES, email: ..., uri: ...}` (below)"
     ),
-    "language": Field(language, description="`en`, `fr`, `pt-BR`", examples=("en", "fr", "pt-BR")),
+    "language": Field(
+        language,
+        description="`en`, `fr`, `pt-BR`: the language of the feeds and of the pages' words "
+        "(translations ship for en, fr, de, es, it, nl, pl) and dates (any CLDR language)",
+        examples=("en", "fr", "pt-BR"),
+    ),
     "timezone": Field(
         zone_name,
         description="the zone of dates and times written without one: `Europe/Brussels`",
