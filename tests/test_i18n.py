@@ -161,6 +161,22 @@ def test_the_widget_gets_its_labels_in_the_language(language: str) -> None:
         }
 
 
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_titles_the_widget_and_calendar_apps_show_are_in_the_language(language: str) -> None:
+    site, messages = site_in(language), po_messages(language)
+    title = catalog_in(language).feed.title
+    events = json.loads(site["/events.json"].body)["title"]
+    assert events == str(messages["%(title)s: events"]) % {"title": title}
+    tagged = json.loads(site["/tags/culture/events.json"].body)["title"]
+    assert tagged == str(messages["%(title)s: events tagged %(tag)s"]) % {
+        "title": title,
+        "tag": "culture",
+    }
+    calendar = site["/tags/culture/events.ics"].body.decode().replace("\r\n ", "")
+    about = str(messages["%(about)s (events tagged %(tag)s)"]).split("%(tag)s")[0]
+    assert about.replace("%(about)s", "").strip() in calendar
+
+
 def test_the_english_pages_are_the_messages_themselves() -> None:
     """The check above can see English: on the English site it finds the messages."""
     texts = texts_of(site_in("en")["/"].body.decode())

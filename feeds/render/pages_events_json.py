@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import ids
+from .. import i18n, ids
 from ..model import Entry, Feed
 from .datefmt import rfc3339
 from .documents import categories, entry_url
@@ -54,7 +54,12 @@ def events_json(
         if entry.id not in items:
             items[entry.id] = event_item(feed, entry)
         listed.append(items[entry.id])
-    title = f"{feed.title}: events" if tag is None else f"{feed.title}: events tagged {tag}"
+    # The widget shows the title: in the catalog's language
+    _ = i18n.translations(feed.language).gettext
+    if tag is None:
+        title = _("%(title)s: events") % {"title": feed.title}
+    else:
+        title = _("%(title)s: events tagged %(tag)s") % {"title": feed.title, "tag": tag}
     page = "/events/" if tag is None else ids.tag_path(tag)
     document = {
         "version": VERSION,
