@@ -1,7 +1,7 @@
 # Developer shortcuts. `make test` is the README's test command.
 PY := .venv/bin/python
 
-.PHONY: test test-quick lint fmt typecheck golden check serve
+.PHONY: test test-quick lint fmt typecheck golden check serve messages
 
 test:            ## everything, as CI runs it (sets itself up)
 	bash scripts/test.sh
@@ -26,3 +26,6 @@ golden:          ## rewrite tests/golden/ from the bundled catalog; then read `g
 
 check:
 	.venv/bin/feeds check entries.yaml
+
+messages:        ## extract the pages' words into feeds/locale/feeds.pot and update every feeds.po (docs/translations.md)
+	$(PY) scripts/messages.py

@@ -15,6 +15,7 @@ from typing import NoReturn, ParamSpec, TypeVar
 
 import click
 
+from . import i18n
 from .catalog import CatalogErrors, load_catalog
 from .model import Catalog
 
@@ -119,7 +120,29 @@ def check(catalog: Path) -> None:
     problem as FILE:LINE: field: message on stderr and exits 1; nothing is
     published from a catalog with problems.
     """
-    click.echo(summary(load_catalog(catalog)))
+    loaded = load_catalog(catalog)
+    click.echo(summary(loaded))
+    note = language_note(loaded)
+    if note:
+        click.echo(note)
+
+
+def language_note(catalog: Catalog) -> str | None:
+    """One line when the pages' words are not in the catalog's language (no translation
+    ships for it): a publisher should know before readers see English; not an error."""
+    language = catalog.feed.language
+    if i18n.shipped_language(language) is not None:
+        return None
+    dates = (
+        f"their dates are {language}'s"
+        if i18n.locale_of(language) is not None
+        else "and so do their dates (CLDR does not know the language)"
+    )
+    return (
+        f"{catalog.source}: feed.language: no translation of the pages ships for "
+        f"{language!r}: their words stay English, {dates} (translations: "
+        f"{', '.join(sorted(i18n.SHIPPED))}; docs/translations.md says how to add one)"
+    )
 
 
 @main.command()

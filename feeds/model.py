@@ -83,6 +83,9 @@ class Entry:
     # The id an earlier publisher gave the entry (`feeds import`): published as the
     # Atom id, RSS guid and JSON Feed id so readers do not see it as new.
     legacy_id: str | None = None
+    # The entry's own language (BCP 47), when it is not the catalog's: its page's `lang`,
+    # its Atom entry's xml:lang, its JSON Feed item's `language`. None: the catalog's.
+    language: str | None = None
     # Line of the entry in the file, for messages only: not part of equality, so that an
     # edit above an entry leaves it equal (and its memoised renderings reusable).
     line: int = field(default=0, compare=False)

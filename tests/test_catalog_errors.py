@@ -72,7 +72,7 @@ CASES = [
         (
             "11: entries[0].sumary: unknown key 'sumary'; did you mean 'summary'? "
             "(allowed here: id, title, type, tags, published, updated, summary, link, event, "
-            "legacy_id)",
+            "legacy_id, language)",
         ),
     ),
     Case(
@@ -100,7 +100,7 @@ CASES = [
         edit("  - id: first\n", "  - just text\n  - id: first\n"),
         (
             "8: entries[0]: must be a mapping of keys (id, title, type, tags, published, "
-            "updated, summary, link, event, legacy_id), not text",
+            "updated, summary, link, event, legacy_id, language), not text",
         ),
     ),
     Case(
@@ -498,7 +498,7 @@ CASES = [
             "be unique",
             "13: entries[1].titel: unknown key 'titel'; did you mean 'title'? "
             "(allowed here: id, title, type, tags, published, updated, summary, link, event, "
-            "legacy_id)",
+            "legacy_id, language)",
         ),
     ),
 ]

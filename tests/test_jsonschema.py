@@ -190,6 +190,7 @@ GOOD_VALUES = {
     "entries[].summary": "Some *Markdown*.",
     "entries[].link": "https://example.org/first",
     "entries[].legacy_id": "https://old.example.org/?p=12",
+    "entries[].language": "fr",
     "entries[].event.start": "2019-05-21T09:00",
     "entries[].event.end": "2019-05-21T17:00",
     "entries[].event.timezone": "Europe/Brussels",

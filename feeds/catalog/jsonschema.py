@@ -317,6 +317,7 @@ _PLAIN: dict[Callable[..., Any], Callable[[], Schema]] = {
     values.url: _url,
     values.email: _email,
     values.language: _language,
+    values.entry_language: _language,
     values.id_authority: _id_authority,
     values.zone_name: _zone_name,
     values.date_or_datetime: _date_or_datetime,

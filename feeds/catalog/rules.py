@@ -87,6 +87,7 @@ def build_entry(fields: Fields, path: str, zones: Zones, problems: Problems) -> 
         link=values.get("link"),
         event=event,
         legacy_id=values.get("legacy_id"),
+        language=values.get("language"),
         line=fields.line,
     )
 

@@ -19,6 +19,7 @@ from .values import (
     date_or_datetime,
     email,
     entry_id,
+    entry_language,
     geo,
     id_authority,
     integer,
@@ -126,7 +127,12 @@ FEED: dict[str, Field] = {
     "author": Field(
         nested(AUTHOR), description="`{name: EUROCITIES, email: ..., uri: ...}` (below)"
     ),
-    "language": Field(language, description="`en`, `fr`, `pt-BR`", examples=("en", "fr", "pt-BR")),
+    "language": Field(
+        language,
+        description="`en`, `fr`, `pt-BR`: the language of the feeds and of the pages' words "
+        "(translations ship for en, fr, de, es, it, nl, pl) and dates (any CLDR language)",
+        examples=("en", "fr", "pt-BR"),
+    ),
     "timezone": Field(
         zone_name,
         description="the zone of dates and times written without one: `Europe/Brussels`",
@@ -243,6 +249,13 @@ ENTRY: dict[str, Field] = {
         "as new (`feeds import` writes it): `https://old.example.org/?p=12`. Unique; "
         "leave it out for new entries",
         examples=("https://old.example.org/?p=12",),
+    ),
+    "language": Field(
+        entry_language,
+        description="the entry's own language when it is not the catalog's (a French event "
+        "in an English catalog): `fr`, `de-CH`. Its title and summary on the pages, its Atom "
+        "entry and its JSON Feed item say so; the words around them stay in `feed.language`",
+        examples=("fr", "de-CH"),
     ),
 }
 

@@ -20,6 +20,7 @@ from functools import cache
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from .. import i18n
 from .errors import Invalid, Problems
 from .yamlnodes import Node, Rejected, Scalar, Seq, kind
 
@@ -230,6 +231,18 @@ def language(node: Node, path: str, problems: Problems) -> str:
     value = scalar_text(node, "a language tag")
     if len(value) > 35 or not _LANGUAGE_RE.fullmatch(value):
         raise Invalid(f"{shown(value)} is not a language tag like en, fr or pt-BR")
+    return value
+
+
+def entry_language(node: Node, path: str, problems: Problems) -> str:
+    """An entry's own language: a language tag CLDR knows, since its page, its Atom entry
+    and its JSON Feed item declare it to readers, screen readers and search engines."""
+    value = language(node, path, problems)
+    if i18n.locale_of(value) is None:
+        raise Invalid(
+            f"{shown(value)} is not a language CLDR knows: write a tag like fr, de-CH or "
+            "pt-BR (a language, then a region or script if needed)"
+        )
     return value
 
 

@@ -34,8 +34,10 @@ def entry_bytes(feed: Feed, entry: Entry) -> bytes:
     """One `<entry>` as it sits in `<feed>` (indented one level), in the Atom namespace
     the frame declares as the default one."""
     assert entry.published is not None and entry.modified is not None, "publications only"
+    # An entry in its own language says so; the feed's xml:lang covers the others.
+    opening = f'  <entry xml:lang="{attribute(entry.language)}">' if entry.language else "  <entry>"
     lines = [
-        "  <entry>",
+        opening,
         f"    <id>{text(ids.entry_feed_id(feed, entry))}</id>",
         f"    <title>{text(entry.title)}</title>",
         f"    <updated>{rfc3339(entry.modified)}</updated>",

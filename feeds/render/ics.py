@@ -33,7 +33,7 @@ from functools import lru_cache
 from itertools import compress
 from operator import is_not
 
-from .. import ids
+from .. import i18n, ids
 from ..memo import Memo
 from ..model import Catalog, Entry, Feed
 from .ics_event import EventPieces, event_pieces, keep_pieces
@@ -233,8 +233,12 @@ def _subscription_head(feed: Feed, tag: str | None) -> bytes:
 
 
 def _description(feed: Feed, tag: str | None) -> str:
+    """The calendar's description, as calendar apps show it: in the catalog's language."""
     about = feed.subtitle or feed.title
-    return about if tag is None else f"{about} (events tagged {tag})"
+    if tag is None:
+        return about
+    words = i18n.translations(feed.language).gettext("%(about)s (events tagged %(tag)s)")
+    return words % {"about": about, "tag": tag}
 
 
 def _assemble(head: bytes, pieces: Sequence[EventPieces]) -> bytes:

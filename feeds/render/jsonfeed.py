@@ -36,7 +36,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from .. import ids
+from .. import i18n, ids
 from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Event, Feed
 from .datefmt import rfc3339
@@ -106,8 +106,26 @@ def _feed_object(document: FeedDocument, items: list[JsonObject]) -> JsonObject:
         top["authors"] = [author]
     if feed.hub:
         top["hubs"] = [{"type": "WebSub", "url": feed.hub}]
+    top[WIDGET_EXTENSION] = widget_labels(feed.language)
     top["items"] = items
     return top
+
+
+# The widget's words, in the catalog's language, sent with the data it shows (embed.js
+# reads them; JSON Feed readers ignore an extension they do not know).
+WIDGET_EXTENSION = "_feeds_widget"
+
+
+def widget_labels(language: str) -> JsonObject:
+    _ = i18n.translations(language).gettext
+    return {
+        "labels": {
+            "cancelled": _("Cancelled"),
+            "past": _("Past"),
+            "nothing": _("Nothing to show yet."),
+            "untitled": _("(untitled)"),
+        }
+    }
 
 
 def _author(feed: Feed) -> JsonObject | None:
@@ -129,6 +147,8 @@ def json_item(feed: Feed, entry: Entry) -> JsonObject:
         "date_modified": rfc3339(entry.modified),
         "tags": [category.term for category in categories(feed, entry)],
     }
+    if entry.language is not None:  # JSON Feed 1.1: the item's own language
+        item["language"] = entry.language
     if entry.event is not None:
         item["_event"] = _event_object(feed, entry.event)
     return item

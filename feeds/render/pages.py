@@ -2,46 +2,40 @@
 
 Paths: `/` (home), `/entries/<id>/` (every entry), `/events/`, `/tags/<tag>/` (every
 tag), `/subscribe/` (the addresses to copy and what to do with them), `/embed/` (the
-iframe page), `/404.html`, `/events.json` and
-`/tags/<tag>/events.json` (JSON Feed of events, for the widget), the static files
+iframe page), `/404.html`, `/events.json` and `/tags/<tag>/events.json` (JSON Feed
+of events, for the widget), the static files
 `/style.css`, `/site.js`, `/embed.js`, `/embed-page.js`, `/icon.svg`, `/feed.xsl`, and
 `/sitemap.xml` and `/robots.txt` (sitemap.py) that list the pages for search engines.
 
 Pages need no script to be read; scripts only add to them (copy buttons, the
 upcoming/past split by the reader's date, the embed page's query). Every page is
-rendered from the catalog alone, so the same catalog gives the same bytes.
+rendered from the catalog alone, so the same catalog gives the same bytes; its words
+and dates are in the catalog's language (feeds.i18n, pages_dates.py).
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
-from .. import ids
+from .. import i18n, ids
 from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry
-from . import pages_calendar as cal
 from . import seo, sitemap
 from .entry_key import EntryKey
 from .pages_context import SUBSCRIBE_PATH, Formats, Links, alternates, subscribe_links
-from .pages_embed import EMBED_DEFAULTS, EMBED_LIMIT_MAX, validate_embed_query
-from .pages_entry import (
-    CHROME_SLOTS,
-    CalendarLinks,
-    EntryChrome,
-    EntryPageWriter,
-    EntryView,
-    marker,
-)
+from .pages_dates import Dates, dates_for
+from .pages_embed import EMBED_LIMIT_MAX, validate_embed_query
+from .pages_embed_page import EmbedPage, snippets
+from .pages_entry import EntryPageWriter
+from .pages_entry_view import entry_view, entry_writer
 from .pages_env import STATIC_FILES, render_template, static_file, template_module
 from .pages_events_json import events_json, events_json_path
 from .pages_fragments import Fragments
-from .pages_grid import MAX_OCCURRENCES, month_grid, occurrences
+from .pages_grid import month_grid
 from .pages_items import PageItems
 from .pages_select import (
     EVENT_WINDOW,
@@ -49,18 +43,12 @@ from .pages_select import (
     HOME_PUBLICATIONS,
     TAG_PUBLICATIONS,
     anchor_day,
+    by_tag,
     current_events,
     event_window,
 )
-from .text import summary_html, summary_text
 
 __all__ = ["render", "render_entries", "render_lists", "validate_embed_query"]
-
-_WEEKDAYS = (
-    ("Monday", "Mon"), ("Tuesday", "Tue"), ("Wednesday", "Wed"), ("Thursday", "Thu"),
-    ("Friday", "Fri"), ("Saturday", "Sat"), ("Sunday", "Sun"),
-)  # fmt: skip
-_DESCRIPTION_CHARS = 200
 
 # Every page, keyed by what it shows (the Feed and the very entries listed, compared by
 # content): a rebuild renders only the pages whose entries changed. See feeds.memo.
@@ -69,9 +57,6 @@ _PAGES: Memo[Hashable, bytes] = Memo("pages.page")
 # it is drawn with and the entry: /events/ lists every event (3,300 at 10k), so an edit
 # re-renders one item and joins the others instead of re-rendering the whole list.
 _ITEMS: Memo[tuple[str, EntryKey], Markup] = Memo("pages.item")
-# Each entry's item on /embed/ (publication or event; a publication's item is hidden past
-# the default limit): the page lists ~750 entries, an edit re-renders the items it changed.
-_EMBED_ITEMS: PageItems[tuple[str, EntryKey, bool], Markup] = PageItems("pages.embed_item")
 # Each event's item on /events/, kept while the page is reused (see pages_items.py).
 _EVENTS_ITEMS: PageItems[tuple[str, EntryKey], Markup] = PageItems("pages.events_item")
 
@@ -96,13 +81,22 @@ class PageRenderer:
         }
         # Each tag's publications (newest first) and events (in start order), sorted once:
         # filtering the whole catalog for each of 30 tags cost more than a page render.
-        self.tag_publications = _by_tag(catalog.tags, catalog.publications)
+        self.tag_publications = by_tag(catalog.tags, catalog.publications)
         self.current_ids = current_events(catalog.events, self.anchor)
         self.tag_events = {
             tag: event_window(tuple(events), self.anchor, EVENT_WINDOW, self.current_ids)
-            for tag, events in _by_tag(catalog.tags, catalog.events).items()
+            for tag, events in by_tag(catalog.tags, catalog.events).items()
         }
-        self.fragments = Fragments(self.links.entry, self.links.tag)
+        # The catalog language's words (feeds.i18n) and dates (pages_dates.py), given to
+        # every template render and to the fast paths alike.
+        self.ui = i18n.translations(self.feed.language)
+        self.dates: Dates = dates_for(self.feed.language)
+        self.fmt = Formats(self.dates)
+        self.words: dict[str, Callable[..., str]] = {
+            "gettext": self.ui.gettext,
+            "ngettext": self.ui.ngettext,
+        }
+        self.fragments = Fragments(self.links.entry, self.links.tag, self.ui.gettext, self.dates)
 
     def _keys(self, entries: tuple[Entry, ...]) -> tuple[EntryKey, ...]:
         """A memo key's part for `entries`: their EntryKeys, hashed once per entry object
@@ -115,10 +109,11 @@ class PageRenderer:
             template,
             site=self.site,
             links=self.links,
-            fmt=Formats,
+            fmt=self.fmt,
             path=path,
-            alternates=alternates(self.links, tag),
+            alternates=alternates(self.links, tag, self.ui.gettext),
             tag=tag,
+            **self.words,
             **context,
         )
 
@@ -137,7 +132,7 @@ class PageRenderer:
 
     @cached_property
     def _macros(self) -> Any:
-        return template_module("_macros.html", links=self.links, fmt=Formats)
+        return template_module("_macros.html", links=self.links, fmt=self.fmt, **self.words)
 
     def home(self) -> bytes:
         publications = self.catalog.publications[: HOME_PUBLICATIONS + 1]
@@ -156,88 +151,34 @@ class PageRenderer:
             events=events,
             tags=self.catalog.tags,
             subscribe=subscribe_links(self.links, None),
-            snippets=self._snippets(),
+            snippets=snippets(self.links),
         )
-
-    def _snippets(self) -> dict[str, str]:
-        url = self.links.absolute
-        title = self.feed.title
-        iframe = (
-            f'<iframe src="{url("/embed/")}?kind=events&amp;limit=5" title="{html.escape(title)}"'
-            ' width="100%" height="420" loading="lazy"></iframe>'
-        )
-        widget = (
-            f'<script src="{url("/embed.js")}" defer></script>\n'
-            f'<feeds-widget src="{url("/feed.json")}" kind="publications" limit="5" theme="auto">\n'
-            f'  <a href="{url("/")}">{html.escape(title)}</a>\n'
-            "</feeds-widget>"
-        )
-        return {"iframe": iframe, "widget": widget}
 
     def entry(self, entry: Entry) -> bytes:
         # EntryKey: the entry's hash is computed once, not at each of the table's lookups
         key = ("entry", EntryKey(self.feed, entry))
-        return _PAGES.get(key, lambda: self.entry_writer.page(self._entry_view(entry, fast=True)))
+        return _PAGES.get(
+            key,
+            lambda: self.entry_writer.page(
+                entry_view(entry, self.links, self.dates, self.entry_json_ld)
+            ),
+        )
 
     def entry_from_template(self, entry: Entry) -> bytes:
         """The entry page as entry.html renders it, its JSON-LD from the dicts of
         seo.entry_head: what `entry` must equal (tested)."""
-        view = self._entry_view(entry, fast=False)
+        view = entry_view(entry, self.links, self.dates, None)
         return self.page("entry.html", ids.entry_page_path(entry.id), **view.template_context())
 
     @cached_property
     def entry_writer(self) -> EntryPageWriter:
         """The writer of entry pages, with the chrome they share rendered for this build
         (only when an entry page is rendered: a rebuild may reuse them all)."""
-        slots = {slot: marker(slot) for slot in CHROME_SLOTS}
-        chrome = self.page(
-            "entry_chrome.html",
-            ids.entry_page_path(slots["id"]),
-            entry=Entry(id=slots["id"], title=slots["title"]),
-            description=slots["description"],
-            head=slots["head"],
-            main=slots["main"],
-        )
-        return EntryPageWriter(EntryChrome(chrome.decode("utf-8")), self.fragments)
+        return entry_writer(self.page, self.fragments)
 
     @cached_property
     def entry_json_ld(self) -> seo.EntryJsonLd:
         return seo.EntryJsonLd(self.feed)
-
-    def _entry_view(self, entry: Entry, fast: bool) -> EntryView:
-        summary = Markup(summary_html(entry.summary, self.feed.base_url))  # sanitised
-        text = summary_text(entry.summary)
-        description = _description(entry, text)
-        # The catalog accepts only links with a host, so "or" never applies to its entries
-        link_host = (urlsplit(entry.link).hostname or "") if entry.link else ""
-        page_url = self.links.absolute(ids.entry_page_path(entry.id))
-        if fast:
-            head = self.entry_json_ld.head(entry, page_url, text)
-        else:
-            head = seo.entry_head(self.feed, entry, page_url)
-        if entry.event is None:
-            return EntryView(entry, summary, description, link_host, head=head)
-        found = occurrences(entry) if entry.event.rrule else []
-        return EntryView(
-            entry,
-            summary,
-            description,
-            link_host,
-            occurrences=tuple(found[:10]),
-            occurrences_truncated=len(found) > 10 or len(found) == MAX_OCCURRENCES,
-            calendar=self._add_to_calendar(entry),
-            head=head,
-        )
-
-    def _add_to_calendar(self, entry: Entry) -> CalendarLinks:
-        page_url = self.links.absolute(ids.entry_page_path(entry.id))
-        google_url, outlook_url = cal.add_event_urls(entry, page_url)
-        assert entry.event is not None
-        return CalendarLinks(
-            ics_path=self.links.page(ids.entry_ics_path(entry.id)),
-            google_url=google_url,
-            outlook_url=None if entry.event.rrule else outlook_url,
-        )
 
     def events(self) -> bytes:
         # Keyed by EntryKeys (hashed once per entry object, compared by identity), not by
@@ -272,13 +213,15 @@ class PageRenderer:
             "/events/",
             # No ItemList: the page lists every event (3,300 at 10k), which would double
             # its size; the sitemap links each event's page.
-            head=self._collection("/events/", f"Events · {self.feed.title}", None, None),
+            head=self._collection(
+                "/events/", f"{self.ui.gettext('Events')} · {self.feed.title}", None, None
+            ),
             events=listed,
             # The list holds every event; the grid only the window's months, so that a
             # catalog of fifteen years does not make a page of 180 tables.
-            months=month_grid(self.event_window),
+            months=month_grid(self.event_window, self.dates),
             grid_is_partial=len(self.catalog.events) > EVENT_WINDOW,
-            weekdays=_WEEKDAYS,
+            weekdays=self.dates.weekdays(),
             subscribe=subscribe_links(self.links, None),
             **context,
         )
@@ -303,7 +246,7 @@ class PageRenderer:
             head=self._collection(
                 ids.tag_path(tag),
                 f"{tag} · {self.feed.title}",
-                f"Publications and events tagged {tag}",
+                self.ui.gettext("Publications and events tagged %(tag)s") % {"tag": tag},
                 shown + events,
             ),
             publications=shown,
@@ -359,35 +302,11 @@ class PageRenderer:
             tuple(EntryKey(self.feed, e) for e in publications),
             tuple(EntryKey(self.feed, e) for e in events),
         )
-        return _PAGES.get(key, lambda: self._embed(publications, events))
-
-    def _embed(self, publications: tuple[Entry, ...], events: tuple[Entry, ...]) -> bytes:
-        return render_template(
-            "embed.html",
-            site=self.site,
-            links=self.links,
-            fmt=Formats,
-            publications=publications,
-            events=events,
-            defaults=EMBED_DEFAULTS,
-            limit_max=EMBED_LIMIT_MAX,
-            publication_item=self._embed_publication,
-            event_item=self._embed_event,
-        )
-
-    def _embed_publication(self, entry: Entry, hidden: bool) -> Markup:
-        """A publication's item on the embed page, cached (see _EMBED_ITEMS)."""
-        key = ("publication", EntryKey(self.feed, entry), hidden)
-        return _EMBED_ITEMS.get(key, lambda: self._embed_macros.publication(entry, hidden))
-
-    def _embed_event(self, entry: Entry) -> Markup:
-        """An event's item on the embed page, cached (see _EMBED_ITEMS)."""
-        key = ("event", EntryKey(self.feed, entry), False)
-        return _EMBED_ITEMS.get(key, lambda: self._embed_macros.event(entry))
+        return _PAGES.get(key, lambda: self._embed_page.render(publications, events))
 
     @cached_property
-    def _embed_macros(self) -> Any:
-        return template_module("_embed_items.html", links=self.links, fmt=Formats)
+    def _embed_page(self) -> EmbedPage:
+        return EmbedPage(self.site, self.links, self.fmt, self.words)
 
     def events_json(self) -> dict[str, bytes]:
         items: dict[str, dict[str, Any]] = {}
@@ -404,7 +323,7 @@ class PageRenderer:
     def feed_xsl(self) -> bytes:
         return _PAGES.get(
             ("feed.xsl", self.feed),
-            lambda: render_template("feed.xsl", links=self.links, site=self.site),
+            lambda: render_template("feed.xsl", links=self.links, site=self.site, **self.words),
         )
 
     def not_found(self) -> bytes:
@@ -420,25 +339,6 @@ def _item_marker(entry: None, heading: str) -> Markup:
     """Stands for the list's items in a chrome: the heading they are drawn with, between
     delimiters (the page's bytes are split there and the items joined in)."""
     return Markup(f"\x00{heading}\x00")
-
-
-def _by_tag(tags: tuple[str, ...], entries: tuple[Entry, ...]) -> dict[str, list[Entry]]:
-    """`entries` with each tag, in the order given."""
-    found: dict[str, list[Entry]] = {tag: [] for tag in tags}
-    for entry in entries:
-        for tag in entry.tags:
-            found[tag].append(entry)
-    return found
-
-
-def _description(entry: Entry, summary: str) -> str:
-    """The page's meta and Open Graph description: its summary's text (`summary`), else
-    (an event without a summary) when and where, so that a shared link still says
-    something."""
-    text = summary.replace("\n\n", " ")
-    if not text and entry.event is not None:
-        text = ", ".join(filter(None, (cal.when_text(entry.event), entry.event.location)))
-    return text if len(text) <= _DESCRIPTION_CHARS else text[: _DESCRIPTION_CHARS - 1] + "…"
 
 
 def render(catalog: Catalog) -> dict[str, bytes]:

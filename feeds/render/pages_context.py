@@ -4,6 +4,7 @@ date and place formats (`Formats`), and the addresses of the subscribe blocks an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -11,6 +12,7 @@ from .. import ids
 from ..model import Entry, Event, Feed
 from . import pages_calendar as cal
 from .ics_rrule import is_unbounded
+from .pages_dates import Dates
 from .pages_env import base_path
 
 
@@ -38,11 +40,13 @@ class Links:
 
 
 class Formats:
-    """Date and place formatting, exposed to templates as `fmt`."""
+    """Date and place formatting in the catalog's language, exposed to templates as `fmt`."""
 
-    day = staticmethod(cal.day_text)
-    when = staticmethod(cal.when_text)
-    span = staticmethod(cal.span_text)
+    def __init__(self, dates: Dates) -> None:
+        self.day = dates.day
+        self.when = dates.when
+        self.span = dates.span
+
     iso = staticmethod(cal.iso)
     map = staticmethod(cal.map_url)
 
@@ -97,8 +101,11 @@ def subscribe_links(links: Links, tag: str | None) -> Subscribe:
     )
 
 
-def alternates(links: Links, tag: str | None) -> list[dict[str, str]]:
-    """`<link rel="alternate">` for feed autodiscovery: the site's feeds, then the tag's."""
+def alternates(
+    links: Links, tag: str | None, gettext: Callable[[str], str]
+) -> list[dict[str, str]]:
+    """`<link rel="alternate">` for feed autodiscovery: the site's feeds, then the tag's
+    (titles a reader shows when it finds them; "calendar" in the catalog's language)."""
     found = []
     for folder, label in [("/", links.feed.title)] + (
         [(ids.tag_path(tag), f"{links.feed.title}: {tag}")] if tag else []
@@ -107,7 +114,7 @@ def alternates(links: Links, tag: str | None) -> list[dict[str, str]]:
             ("feed.atom", "application/atom+xml", "Atom"),
             ("feed.rss", "application/rss+xml", "RSS"),
             ("feed.json", "application/feed+json", "JSON Feed"),
-            ("events.ics", "text/calendar", "calendar"),
+            ("events.ics", "text/calendar", gettext("calendar")),
         ):
             found.append(
                 {

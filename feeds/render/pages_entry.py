@@ -18,12 +18,14 @@ entry.html stays the specification: `tests/test_pages_speed_entry.py` renders en
 pages both ways (the test catalogs, a generated catalog, random entries) and requires
 the same bytes. Change the template and this module together.
 
-Escaping as in pages_fragments.py: catalog text through its `escape`, dates and counts
-written as they are (escaping would leave them unchanged).
+Escaping and words as in pages_fragments.py: catalog text and the words the template
+writes with `{{ _(...) }}` through its `escape`; the words of `{% trans %}` blocks as
+they are, their catalog values escaped; ISO dates and counts as they are.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +33,7 @@ from markupsafe import Markup
 
 from ..model import Entry, Event
 from . import pages_calendar as cal
-from .pages_fragments import Fragments, entry_meta, escape
+from .pages_fragments import Fragments, escape
 from .pages_grid import Occurrence
 
 # The slots of the chrome: each page's own text, filled in by EntryChrome.fill.
@@ -131,84 +133,104 @@ class EntryPageWriter:
     def main(self, view: EntryView, title: str) -> str:
         """entry.html's `main` block; `title` is the entry's, escaped."""
         entry, event = view.entry, view.entry.event
+        fragments = self.fragments
+        _ = fragments.gettext
         cancelled = " is-cancelled" if event and event.status == "cancelled" else ""
         out = [
             f'<article class="entry{cancelled}">\n',
             "  <header>\n",
-            f"    <h1>{title}</h1>\n",
-            f"    {entry_meta(entry)}\n",
+            f"    <h1{_lang(entry)}>{title}</h1>\n",
+            f"    {fragments.entry_meta(entry)}\n",
         ]
         if entry.updated and entry.updated != entry.published:
             # A whole `{% if %}` line: no indentation, no newline (lstrip/trim_blocks)
             out.append(
-                f'<p class="meta">Updated <time datetime="{entry.updated.isoformat()}">'
-                f"{cal.day_text(entry.updated.date())}</time></p>"
+                f'<p class="meta">{escape(_("Updated"))} '
+                f'<time datetime="{entry.updated.isoformat()}">'
+                f"{escape(fragments.dates.day(entry.updated.date()))}</time></p>"
             )
-        out.append(f"    {self.fragments.tag_list(entry.tags)}\n")
+        out.append(f"    {fragments.tag_list(entry.tags)}\n")
         out.append("  </header>\n")
         if event:
             assert view.calendar is not None
-            out.extend(_event_facts(event, view, view.calendar))
+            out.extend(_event_facts(event, view, view.calendar, fragments))
         if view.summary:
-            out.append(f'  <section class="summary" aria-label="Summary">\n  {view.summary}\n')
+            label = escape(_("Summary"))
+            out.append(
+                f'  <section class="summary" aria-label="{label}"{_lang(entry)}>\n'
+                f"  {view.summary}\n"
+            )
             out.append("  </section>\n")
         if entry.link:
-            out.append(
-                f'  <p class="more"><a href="{escape(entry.link)}">'
-                f"Read the full text on {escape(view.link_host)}</a></p>\n"
-            )
+            more = _("Read the full text on %(host)s") % {"host": escape(view.link_host)}
+            out.append(f'  <p class="more"><a href="{escape(entry.link)}">{more}</a></p>\n')
         out.append("</article>\n")
         return "".join(out)
 
 
-def _event_facts(event: Event, view: EntryView, calendar: CalendarLinks) -> list[str]:
+def _lang(entry: Entry) -> str:
+    """The ` lang` attribute of the entry's own text (title, summary) if it has its own
+    language: the words around it stay in the catalog's."""
+    return f' lang="{escape(entry.language)}"' if entry.language else ""
+
+
+def _event_facts(
+    event: Event, view: EntryView, calendar: CalendarLinks, fragments: Fragments
+) -> list[str]:
     """entry.html's `event-facts` section."""
+    _ = fragments.gettext
     out = [
         '  <section class="event-facts" aria-labelledby="event-h">\n',
-        '    <h2 id="event-h">Event</h2>\n',
+        f'    <h2 id="event-h">{escape(_("Event"))}</h2>\n',
     ]
     if event.status == "cancelled":
-        out.append(
-            '    <p class="notice notice-cancelled"><strong>Cancelled.</strong>'
-            " This event will not take place.</p>\n"
-        )
+        notice = _("<strong>Cancelled.</strong> This event will not take place.")
+        out.append(f'    <p class="notice notice-cancelled">{notice}</p>\n')
     elif event.status == "tentative":
-        out.append(
-            '    <p class="notice notice-tentative"><strong>Tentative.</strong>'
-            " This event is planned but not yet confirmed.</p>\n"
-        )
-    all_day = " (all day)" if event.all_day else ""
+        notice = _("<strong>Tentative.</strong> This event is planned but not yet confirmed.")
+        out.append(f'    <p class="notice notice-tentative">{notice}</p>\n')
+    all_day = escape(_(" (all day)")) if event.all_day else ""
     out += [
         '    <dl class="facts">\n',
-        "      <dt>When</dt>\n",
+        f"      <dt>{escape(_('When'))}</dt>\n",
         f'      <dd><time datetime="{cal.iso(event.start)}">'
-        f"{escape(cal.when_text(event))}</time>{all_day}</dd>\n",
+        f"{escape(fragments.dates.when(event))}</time>{all_day}</dd>\n",
     ]
     if event.rrule:
-        out += _repeats(event, event.rrule, view)
+        out += _repeats(event, event.rrule, view, fragments)
     if event.location or event.geo:
-        out.append(f"      <dt>Where</dt>\n      <dd>{_where(event)}</dd>\n")
-    out.append(f"      <dt>Status</dt>\n      <dd>{escape(event.status.capitalize())}</dd>\n")
+        out.append(f"      <dt>{escape(_('Where'))}</dt>\n      <dd>{_where(event, _)}</dd>\n")
+    out.append(f"      <dt>{escape(_('Status'))}</dt>\n      <dd>{_status(event, _)}</dd>\n")
     if event.url:
         out.append(
-            "      <dt>Details</dt>\n"
-            f'      <dd><a href="{escape(event.url)}">Registration and details</a></dd>\n'
+            f"      <dt>{escape(_('Details'))}</dt>\n"
+            f'      <dd><a href="{escape(event.url)}">'
+            f"{escape(_('Registration and details'))}</a></dd>\n"
         )
     out.append("    </dl>\n")
     if event.status != "cancelled":  # nothing to add: the notice says why
-        out += _add_to_calendar(calendar)
+        out += _add_to_calendar(calendar, _)
     out.append("  </section>\n")
     return out
 
 
-def _add_to_calendar(calendar: CalendarLinks) -> list[str]:
+def _status(event: Event, _: Callable[[str], str]) -> str:
+    if event.status == "cancelled":
+        return escape(_("Cancelled"))
+    if event.status == "tentative":
+        return escape(_("Tentative"))
+    return escape(_("Confirmed"))
+
+
+def _add_to_calendar(calendar: CalendarLinks, _: Callable[[str], str]) -> list[str]:
+    download = escape(_("Download .ics (Apple Calendar, Outlook, Thunderbird)"))
     out = [
-        "    <h3>Add to your calendar</h3>\n",
+        f"    <h3>{escape(_('Add to your calendar'))}</h3>\n",
         '    <ul class="buttons">\n',
         f'      <li><a class="button" href="{escape(calendar.ics_path)}" type="text/calendar"'
-        " download>Download .ics (Apple Calendar, Outlook, Thunderbird)</a></li>\n",
+        f" download>{download}</a></li>\n",
         f'      <li><a class="button" href="{escape(calendar.google_url)}">'
-        "Google Calendar</a></li>\n",
+        f"{escape(_('Google Calendar'))}</a></li>\n",
     ]
     if calendar.outlook_url:
         out.append(
@@ -217,22 +239,23 @@ def _add_to_calendar(calendar: CalendarLinks) -> list[str]:
         )
     out.append("    </ul>\n")
     if not calendar.outlook_url:
-        out.append(
-            '    <p class="meta">Outlook.com: download the .ics and import it (Add calendar,'
-            " Upload from file); its add-event link would keep only the first date.</p>\n"
+        advice = _(
+            "Outlook.com: download the .ics and import it (Add calendar, Upload from file);"
+            " its add-event link would keep only the first date."
         )
+        out.append(f'    <p class="meta">{escape(advice)}</p>\n')
     return out
 
 
-def _repeats(event: Event, rrule: str, view: EntryView) -> list[str]:
+def _repeats(event: Event, rrule: str, view: EntryView, fragments: Fragments) -> list[str]:
     out = [
-        "      <dt>Repeats</dt>\n",
+        f"      <dt>{escape(fragments.gettext('Repeats'))}</dt>\n",
         "      <dd>\n",
         f"        <code>{escape(rrule)}</code>\n",
         '        <ul class="occurrences">\n',
     ]
     for occurrence in view.occurrences:
-        span = cal.span_text(event, occurrence.start, occurrence.end)
+        span = fragments.dates.span(event, occurrence.start, occurrence.end)
         out.append(
             f'          <li><time datetime="{cal.iso(occurrence.start)}">'
             f"{escape(span)}</time></li>\n"
@@ -241,20 +264,18 @@ def _repeats(event: Event, rrule: str, view: EntryView) -> list[str]:
     if view.occurrences_truncated:
         # lstrip_blocks drops the indentation before `{% if %}`, trim_blocks the newline
         # after `{% endif %}`: the paragraph runs into the next line.
-        out.append(
-            f'<p class="meta">The first {len(view.occurrences)} dates are listed;'
-            " the calendar file has them all.</p>"
-        )
+        listed = fragments.gettext(
+            "The first %(number)s dates are listed; the calendar file has them all."
+        ) % {"number": len(view.occurrences)}
+        out.append(f'<p class="meta">{listed}</p>')
     out.append("      </dd>\n")
     return out
 
 
-def _where(event: Event) -> str:
+def _where(event: Event, _: Callable[[str], str]) -> str:
     location = escape(event.location) if event.location else ""
     if not event.geo:
         return location
-    place = escape(event.location or "the place")
-    return (
-        f'{location} <a href="{escape(cal.map_url(event.geo))}">Map'
-        f'<span class="visually-hidden"> of {place} on OpenStreetMap</span></a>'
-    )
+    place = escape(event.location or _("the place"))
+    link = _('Map<span class="visually-hidden"> of %(place)s on OpenStreetMap</span>')
+    return f'{location} <a href="{escape(cal.map_url(event.geo))}">{link % {"place": place}}</a>'

@@ -55,6 +55,10 @@ def make_environment(compiled: BytecodeCache | None) -> Environment:
     """The pages' environment, keeping compiled templates in `compiled` (if any)."""
     return Environment(
         loader=PackageLoader("feeds", "templates"),
+        # `{% trans %}` and `_()`: every render is given the catalog language's `gettext`
+        # and `ngettext` in its context (feeds.i18n), so one environment serves every
+        # language and the templates stay the extraction source of their messages.
+        extensions=["jinja2.ext.i18n"],
         autoescape=select_autoescape(("html", "xsl", "xml"), default=True),
         undefined=StrictUndefined,
         trim_blocks=True,

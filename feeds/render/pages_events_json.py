@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import ids
+from .. import i18n, ids
 from ..model import Entry, Feed
 from .datefmt import rfc3339
 from .documents import categories, entry_url
-from .jsonfeed import VERSION
+from .jsonfeed import VERSION, WIDGET_EXTENSION, widget_labels
 from .jsonfeed import _event_object as event_object  # the one definition of `_event`
 from .text import summary_html
 
@@ -39,6 +39,8 @@ def event_item(feed: Feed, entry: Entry) -> dict[str, Any]:
     if entry.modified is not None:
         item["date_modified"] = rfc3339(entry.modified)
     item["tags"] = [category.term for category in categories(feed, entry)]
+    if entry.language is not None:
+        item["language"] = entry.language
     item["_event"] = event_object(feed, entry.event)
     return item
 
@@ -52,7 +54,12 @@ def events_json(
         if entry.id not in items:
             items[entry.id] = event_item(feed, entry)
         listed.append(items[entry.id])
-    title = f"{feed.title}: events" if tag is None else f"{feed.title}: events tagged {tag}"
+    # The widget shows the title: in the catalog's language
+    _ = i18n.translations(feed.language).gettext
+    if tag is None:
+        title = _("%(title)s: events") % {"title": feed.title}
+    else:
+        title = _("%(title)s: events tagged %(tag)s") % {"title": feed.title, "tag": tag}
     page = "/events/" if tag is None else ids.tag_path(tag)
     document = {
         "version": VERSION,
@@ -60,6 +67,7 @@ def events_json(
         "home_page_url": feed.url(page),
         "feed_url": feed.url(events_json_path(tag)),
         "language": feed.language,
+        WIDGET_EXTENSION: widget_labels(feed.language),
         "items": listed,
     }
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

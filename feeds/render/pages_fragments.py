@@ -7,9 +7,12 @@ templates stay the specification: `tests/test_pages_speed_entry.py` renders ever
 item both ways and requires the same bytes, whitespace included (what `trim_blocks`
 and `lstrip_blocks` leave of the template's lines). Change the two together.
 
-Text from the catalog is escaped by `escape` below, as Jinja's autoescaping does. Text
-made here of digits and fixed words only (ISO dates, "Tue 21 May 2019") is not:
-escaping would leave it as it is.
+Text from the catalog is escaped by `escape` below, as Jinja's autoescaping does. Every
+word comes from the message catalog (feeds.i18n) through the build's `gettext`, as the
+templates' `_()` and `{% trans %}` take them: escaped where the template writes
+`{{ _(...) }}`, as it is where it writes `{% trans %}` (which marks its text safe).
+Dates come from the language's formats (pages_dates.py); ISO dates are not escaped:
+escaping would leave them as they are.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from markupsafe import Markup
 from ..model import Entry, Event
 from . import pages_calendar as cal
 from .ics_rrule import is_unbounded
+from .pages_dates import Dates
 
 
 def escape(text: str) -> str:
@@ -40,13 +44,31 @@ def escape(text: str) -> str:
 
 
 class Fragments:
-    """The fragments of one build's pages (links depend on the Site's base URL)."""
+    """The fragments of one build's pages (links depend on the Site's base URL, words
+    and dates on its language)."""
 
-    def __init__(self, entry_url: Callable[[Entry], str], tag_url: Callable[[str], str]):
+    def __init__(
+        self,
+        entry_url: Callable[[Entry], str],
+        tag_url: Callable[[str], str],
+        gettext: Callable[[str], str],
+        dates: Dates,
+    ) -> None:
         self.entry_url = entry_url
         self.tag_url = tag_url
+        self.gettext = gettext
+        self.dates = dates
         # Each tag's line of a tag list, written once per build: 30 tags, 20,000 uses.
         self._tag_lines: dict[str, str] = {}
+        _ = gettext
+        # The words of the lists' items, looked up once per build, escaped as the
+        # templates' `{{ _(...) }}` are.
+        self._tags_list = f'<ul class="tags" aria-label="{escape(_("Tags"))}">\n'
+        self._event = f'<span class="type type-event">{escape(_("Event"))}</span>'
+        self._published = escape(_("Published"))
+        self._cancelled = escape(_("Cancelled"))
+        self._tentative = escape(_("Tentative"))
+        self._repeats = escape(_(", repeats"))
 
     def entry_item(self, entry: Entry, heading: str) -> Markup:
         """The `entry_item` macro."""
@@ -55,14 +77,15 @@ class Fragments:
         last_day = f' data-last-day="{_last_day(event)}"' if event else ""
         heading = escape(heading)
         url = escape(self.entry_url(entry))
+        lang = f' lang="{escape(entry.language)}"' if entry.language else ""
         return Markup(
             f'<li class="item{cancelled}"{last_day}>\n'
-            f'  <{heading} class="item-title"><a href="{url}">{escape(entry.title)}</a>'
+            f'  <{heading} class="item-title"><a href="{url}"{lang}>{escape(entry.title)}</a>'
             f"</{heading}>\n"
             # `{% if %}` at the start of its line: lstrip_blocks drops the indentation,
             # trim_blocks the newline after `{% endif %}`.
-            f"{event_line(event) if event else ''}"
-            f"  {entry_meta(entry)}\n"
+            f"{self.event_line(event) if event else ''}"
+            f"  {self.entry_meta(entry)}\n"
             f"  {self.tag_list(entry.tags)}\n"
             "</li>\n"
         )
@@ -72,7 +95,7 @@ class Fragments:
         if not tags:
             return ""
         lines = "".join([self._tag_line(tag) for tag in tags])
-        return f'<ul class="tags" aria-label="Tags">\n{lines}</ul>\n'
+        return f"{self._tags_list}{lines}</ul>\n"
 
     def _tag_line(self, tag: str) -> str:
         line = self._tag_lines.get(tag)
@@ -81,39 +104,38 @@ class Fragments:
             self._tag_lines[tag] = line
         return line
 
+    def entry_meta(self, entry: Entry) -> str:
+        """The `entry_meta` macro."""
+        out = ['<p class="meta">\n']
+        if entry.type:
+            out.append(f'<span class="type">{escape(entry.type)}</span>')
+        if entry.is_event:
+            out.append(self._event)
+        if entry.published:
+            out.append(
+                f'<span>{self._published} <time datetime="{entry.published.isoformat()}">'
+                f"{escape(self.dates.day(entry.published.date()))}</time></span>"
+            )
+        out.append("</p>\n")
+        return "".join(out)
+
+    def event_line(self, event: Event) -> str:
+        """The `event_line` macro."""
+        out = ['<p class="when">\n']
+        if event.status == "cancelled":
+            out.append(f'<strong class="status status-cancelled">{self._cancelled}</strong>')
+        elif event.status == "tentative":
+            out.append(f'<strong class="status status-tentative">{self._tentative}</strong>')
+        when = escape(self.dates.when(event))
+        out.append(f'<time datetime="{cal.iso(event.start)}">{when}</time>')
+        if event.rrule:
+            out.append(self._repeats)
+        if event.location:
+            out.append(f'<span class="where"> · {escape(event.location)}</span>')
+        out.append("</p>\n")
+        return "".join(out)
+
 
 def _last_day(event: Event) -> str:
     """`Formats.last_day`: empty for a rule that never ends."""
     return "" if is_unbounded(event) else cal.last_day(event).isoformat()
-
-
-def entry_meta(entry: Entry) -> str:
-    """The `entry_meta` macro."""
-    out = ['<p class="meta">\n']
-    if entry.type:
-        out.append(f'<span class="type">{escape(entry.type)}</span>')
-    if entry.is_event:
-        out.append('<span class="type type-event">Event</span>')
-    if entry.published:
-        out.append(
-            f'<span>Published <time datetime="{entry.published.isoformat()}">'
-            f"{cal.day_text(entry.published.date())}</time></span>"
-        )
-    out.append("</p>\n")
-    return "".join(out)
-
-
-def event_line(event: Event) -> str:
-    """The `event_line` macro."""
-    out = ['<p class="when">\n']
-    if event.status == "cancelled":
-        out.append('<strong class="status status-cancelled">Cancelled</strong>')
-    elif event.status == "tentative":
-        out.append('<strong class="status status-tentative">Tentative</strong>')
-    out.append(f'<time datetime="{cal.iso(event.start)}">{escape(cal.when_text(event))}</time>')
-    if event.rrule:
-        out.append(", repeats")
-    if event.location:
-        out.append(f'<span class="where"> · {escape(event.location)}</span>')
-    out.append("</p>\n")
-    return "".join(out)

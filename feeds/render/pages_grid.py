@@ -16,7 +16,7 @@ from itertools import islice, takewhile
 
 from ..model import Entry
 from ..recurrence import as_datetime, starts
-from .pages_calendar import month_name
+from .pages_dates import Dates
 
 MAX_OCCURRENCES = 50
 MAX_SPAN = timedelta(days=2 * 366)
@@ -78,30 +78,28 @@ class Month:
     year: int
     month: int
     weeks: list[list[tuple[date, list[Occurrence]] | None]]  # None: a day of another month
-
-    @property
-    def title(self) -> str:
-        return f"{month_name(self.month)} {self.year}"
+    title: str  # "March 2019", in the catalog's language
 
     @property
     def anchor(self) -> str:
         return f"m-{self.year:04d}-{self.month:02d}"
 
 
-def month_grid(entries: tuple[Entry, ...]) -> list[Month]:
-    """One Month (weeks Monday first) for every month in which some occurrence falls."""
+def month_grid(entries: tuple[Entry, ...], dates: Dates) -> list[Month]:
+    """One Month for every month in which some occurrence falls, its weeks starting on
+    the first weekday of the language of `dates`."""
     by_day: dict[date, list[Occurrence]] = defaultdict(list)
     for entry in entries:
         for occurrence in occurrences(entry):
             for day in occurrence.days:
                 by_day[day].append(occurrence)
     months = sorted({(day.year, day.month) for day in by_day})
-    weeks_of = calendar.Calendar(firstweekday=calendar.MONDAY).monthdatescalendar
+    weeks_of = calendar.Calendar(firstweekday=dates.first_weekday).monthdatescalendar
     grid = []
     for year, month in months:
         weeks = [
             [(day, by_day.get(day, [])) if day.month == month else None for day in week]
             for week in weeks_of(year, month)
         ]
-        grid.append(Month(year, month, weeks))
+        grid.append(Month(year, month, weeks, dates.month_title(year, month)))
     return grid

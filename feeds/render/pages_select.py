@@ -73,3 +73,12 @@ def tag_events(catalog: Catalog, tag: str) -> tuple[Entry, ...]:
 
 def tag_publications(catalog: Catalog, tag: str) -> tuple[Entry, ...]:
     return tuple(entry for entry in catalog.publications if tag in entry.tags)
+
+
+def by_tag(tags: tuple[str, ...], entries: tuple[Entry, ...]) -> dict[str, list[Entry]]:
+    """`entries` with each tag, in the order given."""
+    found: dict[str, list[Entry]] = {tag: [] for tag in tags}
+    for entry in entries:
+        for tag in entry.tags:
+            found[tag].append(entry)
+    return found

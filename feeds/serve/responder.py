@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .. import i18n
 from ..render.pages_embed import embed_query_problem
 from ..site import Output, Site, make_output
 from .headers import Headers, accepts_gzip, is_not_modified
@@ -34,28 +35,44 @@ def make_view(
     """The View of a Site built in this process (with the development banner if asked)."""
     outputs: Iterable[Output] = site.outputs.values()
     if banner and problems:
-        outputs = (with_banner(output, problems) for output in outputs)
+        language = site_language(site)
+        outputs = (with_banner(output, problems, language) for output in outputs)
     return (maker or ViewMaker()).from_outputs(outputs, site.version)
 
 
 # --- the development banner ------------------------------------------------------------
 
 _BODY_TAG = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
+_HTML_LANG = re.compile(rb'<html lang="([^"]+)"')
 
 
-def banner_html(problems: tuple[str, ...]) -> bytes:
+def site_language(site: Site) -> str:
+    """The catalog's language, as its home page says it (`<html lang>`); English if
+    there is no home page."""
+    home = site.get("/")
+    found = _HTML_LANG.search(home.body) if home is not None else None
+    return found.group(1).decode() if found else "en"
+
+
+def banner_html(problems: tuple[str, ...], language: str = "en") -> bytes:
     """Each problem as its `FILE:LINE: field: message` line, in a block styled by
-    style.css (`.catalog-errors`); `role="alert"`: a screen reader announces it."""
+    style.css (`.catalog-errors`); `role="alert"`: a screen reader announces it. The
+    frame's words in the catalog's language; the problems as `feeds check` says them."""
+    words = i18n.translations(language)
     items = "".join(f"<li><code>{html.escape(problem)}</code></li>" for problem in problems)
+    headline = words.ngettext(
+        "The catalog has %(count)s problem; this page shows the last good version.",
+        "The catalog has %(count)s problems; this page shows the last good version.",
+        len(problems),
+    ) % {"count": len(problems)}
+    advice = words.gettext("Fix the file and reload the page.")
     return (
-        '<div class="catalog-errors" role="alert"><p><strong>The catalog has '
-        f"{len(problems)} problem{'s' if len(problems) != 1 else ''}; this page shows the "
-        "last good version.</strong> Fix the file and reload the page.</p>"
-        f"<ul>{items}</ul></div>"
+        f'<div class="catalog-errors" role="alert"><p><strong>{html.escape(headline)}'
+        f"</strong> {html.escape(advice)}</p><ul>{items}</ul></div>"
     ).encode()
 
 
-def with_banner(output: Output, problems: tuple[str, ...]) -> Output:
+def with_banner(output: Output, problems: tuple[str, ...], language: str = "en") -> Output:
     """The HTML page with the catalog's problems listed right after `<body>`; other
     outputs unchanged. The ETag is that of the new body, so no cache mixes the two."""
     if not output.content_type.startswith("text/html"):
@@ -63,7 +80,7 @@ def with_banner(output: Output, problems: tuple[str, ...]) -> Output:
     match = _BODY_TAG.search(output.body)
     if match is None:
         return output
-    body = output.body[: match.end()] + banner_html(problems) + output.body[match.end() :]
+    body = output.body[: match.end()] + banner_html(problems, language) + output.body[match.end() :]
     fresh = make_output(output.path, body, output.last_modified)
     return replace(
         output,

@@ -93,13 +93,13 @@
     return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
   }
 
-  // Dates as the pages write them (feeds/render/pages_calendar.py), so that the widget
-  // and the site say a date the same way: "Thu 14 March 2019", "Tue 21 – Wed 22 May
-  // 2019", "Wed 10 April 2024, 09:30 – 17:00 (Europe/Brussels, UTC+02:00)". The names
-  // come from Intl.DateTimeFormat in the catalog's language with the pages' fields
-  // (weekday short, day numeric, month long, year numeric), in the pages' order: each
-  // locale's own pattern would differ from the pages ("Thu, March 14, 2019" in en).
-  // Times are the wall-clock times the feed writes (RFC 3339, in the event's zone).
+  // Dates as the pages write them (feeds/render/pages_dates.py), so that the widget and
+  // the site say a date the same way. In `en`, the pages' own order: "Thu 14 March 2019",
+  // "Tue 21 – Wed 22 May 2019", "Wed 10 April 2024, 09:30 – 17:00 (Europe/Brussels,
+  // UTC+02:00)", with Intl's names. In any other language, Intl.DateTimeFormat's own
+  // patterns from the same CLDR data as the pages': "jeu. 14 mars 2019", a range by
+  // formatRange, the zone by its long name. Times are the wall-clock times the feed
+  // writes (RFC 3339, in the event's zone).
   var STAMP = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
   function dayOf(text, lang) {
@@ -114,41 +114,81 @@
       key: parts[1] + parts[2] + parts[3], month: parts[1] + parts[2], year: parts[1],
       weekday: names.weekday, day: names.day, monthName: names.month, yearName: names.year,
       clock: parts[4] ? parts[4] + ":" + parts[5] : null,
-      offset: parts[6] || null
+      offset: parts[6] || null,
+      stamp: String(text)
     };
   }
 
-  function dayText(d) { return d.weekday + " " + d.day + " " + d.monthName + " " + d.yearName; }
+  var DAY = { timeZone: "UTC", weekday: "short", day: "numeric", month: "long", year: "numeric" };
 
-  // A span of days, the shared month and year said once (pages_calendar.days_text).
-  function daysText(first, last) {
-    if (first.key === last.key) return dayText(first);
-    if (first.year !== last.year) return dayText(first) + " – " + dayText(last);
-    var head = first.weekday + " " + first.day;
-    if (first.month !== last.month) head += " " + first.monthName;
-    return head + " – " + dayText(last);
+  function classic(lang) { return !lang || lang === "en"; }
+
+  function utcDate(d) { return new Date(Date.UTC(+d.key.slice(0, 4), +d.key.slice(4, 6) - 1, +d.key.slice(6, 8))); }
+
+  function dayText(d, lang) {
+    if (!classic(lang)) return new Intl.DateTimeFormat(lang, DAY).format(utcDate(d));
+    return d.weekday + " " + d.day + " " + d.monthName + " " + d.yearName;
   }
 
-  function zoneLabel(offset, zone) {
-    var utc = offset === "Z" || offset === "+00:00" || offset === "-00:00" ? "UTC" : "UTC" + offset;
-    return zone ? zone + ", " + utc : utc;
+  // A span of days: in en the shared month and year said once (pages_calendar.days_text),
+  // elsewhere the locale's own range format.
+  function daysText(first, last, lang) {
+    if (first.key === last.key) return dayText(first, lang);
+    if (!classic(lang)) {
+      var format = new Intl.DateTimeFormat(lang, DAY);
+      if (format.formatRange) return format.formatRange(utcDate(first), utcDate(last));
+      return dayText(first, lang) + " – " + dayText(last, lang);
+    }
+    if (first.year !== last.year) return dayText(first, lang) + " – " + dayText(last, lang);
+    var head = first.weekday + " " + first.day;
+    if (first.month !== last.month) head += " " + first.monthName;
+    return head + " – " + dayText(last, lang);
+  }
+
+  function clockText(d, lang) {
+    if (classic(lang)) return d.clock;
+    var parts = d.clock.split(":");
+    var moment = utcDate(d);
+    moment.setUTCHours(+parts[0], +parts[1]);
+    return new Intl.DateTimeFormat(lang, { timeZone: "UTC", hour: "numeric", minute: "2-digit" }).format(moment);
+  }
+
+  // The zone: in en its id and UTC offset; elsewhere its name in the language and the
+  // offset as the language writes it ("heure d’été d’Europe centrale, UTC+02:00").
+  function zoneLabel(d, zone, lang) {
+    var offset = d.offset;
+    if (classic(lang) || !zone) {
+      var utc = offset === "Z" || offset === "+00:00" || offset === "-00:00" ? "UTC" : "UTC" + offset;
+      return zone ? zone + ", " + utc : utc;
+    }
+    var instant = new Date(d.stamp);
+    var name = function (style) {
+      var found = new Intl.DateTimeFormat(lang, { timeZone: zone, timeZoneName: style })
+        .formatToParts(instant).filter(function (part) { return part.type === "timeZoneName"; });
+      return found.length ? found[0].value : "";
+    };
+    try {
+      return name("long") + ", " + name("longOffset");
+    } catch (error) {  // a zone this browser does not know: its id, as in en
+      return zoneLabel(d, zone, "en");
+    }
   }
 
   function formatDay(isoDate, lang) {
     var day = dayOf(isoDate, lang);
-    return day ? dayText(day) : "";
+    return day ? dayText(day, lang) : "";
   }
 
   function eventText(ev, lang) {
     var first = dayOf(ev.start, lang), last = dayOf(ev.end, lang);
     if (!first) return "";
     if (!last) last = first;
-    if (ev.all_day || !first.clock || !last.clock) return daysText(first, last);
+    if (ev.all_day || !first.clock || !last.clock) return daysText(first, last, lang);
     var zone = typeof ev.timezone === "string" ? ev.timezone : null;
     var text = first.key === last.key
-      ? dayText(first) + ", " + first.clock + " – " + last.clock
-      : dayText(first) + " " + first.clock + " – " + dayText(last) + " " + last.clock;
-    return text + " (" + zoneLabel(first.offset, zone) + ")";
+      ? dayText(first, lang) + ", " + clockText(first, lang) + " – " + clockText(last, lang)
+      : dayText(first, lang) + " " + clockText(first, lang) + " – " + dayText(last, lang) + " " + clockText(last, lang);
+    return text + " (" + zoneLabel(first, zone, lang) + ")";
   }
 
   // The catalog's language (the feed's), else the page's; the runtime's if neither is
@@ -163,6 +203,20 @@
       } catch (error) { /* not a language tag: try the next */ }
     }
     return undefined;
+  }
+
+  // The widget's words come with the data, in the catalog's language (the
+  // `_feeds_widget` extension of feed.json and events.json, from the site's message
+  // catalog). A JSON Feed without them (another publisher's) gets these.
+  var FALLBACK_LABELS = { cancelled: "Cancelled", past: "Past", nothing: "Nothing to show yet.", untitled: "(untitled)" };
+
+  function labelsOf(feed) {
+    var given = feed._feeds_widget && feed._feeds_widget.labels;
+    var labels = {};
+    Object.keys(FALLBACK_LABELS).forEach(function (key) {
+      labels[key] = given && typeof given[key] === "string" ? given[key] : FALLBACK_LABELS[key];
+    });
+    return labels;
   }
 
   function isPast(ev, today) {
@@ -231,7 +285,9 @@
       var settings = this.settings;
       var url = this._dataUrl(settings);
       var request = ++this._request;
-      this._status("Loading…");
+      // Until the data (and its words) arrive, the element's own content shows: the
+      // embedding page's link, in that page's language.
+      this._box.replaceChildren(document.createElement("slot"));
       this.setAttribute("aria-busy", "true");
       if (!url) { this._failed(settings); return; }
       var self = this;
@@ -250,21 +306,24 @@
         });
     }
 
-    _status(text) {
-      this._box.replaceChildren(el("p", "note", text));
-    }
-
+    // No data, so no words in the site's language: the element's own content (the
+    // embedding page's link) and the feed's address, which needs no translation.
     _failed(settings) {
       this.removeAttribute("aria-busy");
-      var note = el("p", "note", "The latest entries could not be loaded. ");
+      var parts = [document.createElement("slot")];
       var href = settings.src;
-      if (href) note.appendChild(link(href, "Open the feed"));
-      this._box.replaceChildren(note);
+      if (href) {
+        var note = el("p", "note");
+        note.appendChild(link(href, href));
+        parts.push(note);
+      }
+      this._box.replaceChildren.apply(this._box, parts);
     }
 
     _render(feed, settings, url) {
       this.removeAttribute("aria-busy");
       var lang = language(feed);
+      var labels = labelsOf(feed);
       var home = safeUrl(feed.home_page_url, url);
       var title = el("p", "title");
       title.appendChild(home ? link(home, feed.title || home) : el("span", "", feed.title || ""));
@@ -272,40 +331,44 @@
       var chosen = chooseItems(feed.items, settings.kind, settings.limit);
       chosen.forEach(function (choice) {
         list.appendChild(settings.kind === "events"
-          ? eventRow(choice.item, choice.past, lang, url)
-          : publicationRow(choice.item, lang, url));
+          ? eventRow(choice.item, choice.past, lang, url, labels)
+          : publicationRow(choice.item, lang, url, labels));
       });
       var parts = [title];
-      parts.push(chosen.length ? list : el("p", "note", "Nothing to show yet."));
+      parts.push(chosen.length ? list : el("p", "note", labels.nothing));
       this._box.replaceChildren.apply(this._box, parts);
     }
   }
 
-  function titleLink(item, base) {
-    var text = typeof item.title === "string" && item.title ? item.title : "(untitled)";
-    return link(safeUrl(item.url, base) || safeUrl(item.external_url, base), text);
+  function titleLink(item, base, labels) {
+    var text = typeof item.title === "string" && item.title ? item.title : labels.untitled;
+    var title = link(safeUrl(item.url, base) || safeUrl(item.external_url, base), text);
+    if (typeof item.language === "string" && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(item.language)) {
+      title.lang = item.language;  // an entry in its own language (JSON Feed `language`)
+    }
+    return title;
   }
 
-  function publicationRow(item, lang, base) {
+  function publicationRow(item, lang, base, labels) {
     var cancelled = Boolean(item._event && item._event.status === "cancelled");
     var row = el("li", cancelled ? "cancelled-item" : "");
-    row.appendChild(titleLink(item, base));
+    row.appendChild(titleLink(item, base, labels));
     var when = typeof item.date_published === "string" ? formatDay(item.date_published.slice(0, 10), lang) : "";
     if (!when && !cancelled) return row;
     var meta = el("span", "meta");
-    if (cancelled) meta.appendChild(el("span", "badge cancelled", "Cancelled"));
+    if (cancelled) meta.appendChild(el("span", "badge cancelled", labels.cancelled));
     meta.appendChild(document.createTextNode(when));
     row.appendChild(meta);
     return row;
   }
 
-  function eventRow(item, past, lang, base) {
+  function eventRow(item, past, lang, base, labels) {
     var ev = item._event;
     var row = el("li", ev.status === "cancelled" ? "cancelled-item" : "");
-    row.appendChild(titleLink(item, base));
+    row.appendChild(titleLink(item, base, labels));
     var meta = el("span", "meta");
-    if (ev.status === "cancelled") meta.appendChild(el("span", "badge cancelled", "Cancelled"));
-    if (past) meta.appendChild(el("span", "badge", "Past"));
+    if (ev.status === "cancelled") meta.appendChild(el("span", "badge cancelled", labels.cancelled));
+    if (past) meta.appendChild(el("span", "badge", labels.past));
     var text = eventText(ev, lang);
     if (typeof ev.location === "string" && ev.location) text += (text ? " · " : "") + ev.location;
     meta.appendChild(document.createTextNode(text));

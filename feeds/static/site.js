@@ -33,9 +33,10 @@
     if (none) none.hidden = upcoming.children.length > 0;
   }
 
-  function announce(message) {
+  // The messages are the page's, in its language (data attributes of #copy-status).
+  function announce(which) {
     var status = document.getElementById("copy-status");
-    if (status) status.textContent = message;
+    if (status) status.textContent = status.getAttribute(which) || "";
   }
 
   function copiedText(source) {
@@ -49,8 +50,8 @@
     button.addEventListener("click", function () {
       if (source instanceof HTMLInputElement) source.select();
       navigator.clipboard.writeText(copiedText(source)).then(
-        function () { announce("Copied to the clipboard."); },
-        function () { announce("Could not copy; select the text and copy it instead."); }
+        function () { announce("data-copied"); },
+        function () { announce("data-copy-failed"); }
       );
     });
   }

@@ -23,7 +23,7 @@
         <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
         <meta name="color-scheme" content="light dark"/>
-        <title><xsl:value-of select="$title"/> (web feed)</title>
+        <title><xsl:value-of select="$title"/> {{ _("(web feed)") }}</title>
         <link rel="stylesheet" href="{{ links.page('/style.css') }}"/>
       </head>
       <body>
@@ -33,25 +33,21 @@
           </div>
         </header>
         <main id="main" class="wrap">
-          <p class="feed-badge">Web feed</p>
+          <p class="feed-badge">{{ _("Web feed") }}</p>
           <h1><xsl:value-of select="$title"/></h1>
           <section class="feed-about" aria-labelledby="about-h">
-            <h2 id="about-h">This is a web feed</h2>
-            <p>A feed lets you follow this site without visiting it: a feed reader checks it for
-              you and shows what is new. Copy the address below and paste it into your reader
-              (for example NetNewsWire, Feedly, Inoreader, Thunderbird or Outlook).</p>
-            <p class="copy-line">Feed address: <code><xsl:value-of select="$self"/></code></p>
-            <p>Events are also published as a <a href="{{ links.page('/events.ics') }}">calendar</a>
-              you can subscribe to; see <a href="{{ links.page('/') }}#subscribe">all the ways to
-              subscribe</a>.</p>
+            <h2 id="about-h">{{ _("This is a web feed") }}</h2>
+            <p>{{ _("A feed lets you follow this site without visiting it: a feed reader checks it for you and shows what is new. Copy the address below and paste it into your reader (for example NetNewsWire, Feedly, Inoreader, Thunderbird or Outlook).") }}</p>
+            <p class="copy-line">{{ _("Feed address:") }} <code><xsl:value-of select="$self"/></code></p>
+            <p>{% trans calendar=links.page('/events.ics'), home=links.page('/') %}Events are also published as a <a href="{{ calendar }}">calendar</a> you can subscribe to; see <a href="{{ home }}#subscribe">all the ways to subscribe</a>.{% endtrans %}</p>
           </section>
           <section aria-labelledby="items-h">
-            <h2 id="items-h">Latest in this feed</h2>
+            <h2 id="items-h">{{ _("Latest in this feed") }}</h2>
             <ol class="items">
               <xsl:apply-templates select="/atom:feed/atom:entry | /rss/channel/item"/>
             </ol>
           </section>
-          <p class="more"><a href="{$site}">Visit the site</a></p>
+          <p class="more"><a href="{$site}">{{ _("Visit the site") }}</a></p>
         </main>
       </body>
     </html>

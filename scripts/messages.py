@@ -1,0 +1,53 @@
+"""`make messages`: the message catalog brought up to date with the code and templates.
+
+1. `pybabel extract` (babel.cfg) writes feeds/locale/feeds.pot from the `_()` and
+   `gettext()` calls of the Python code and the templates' `{% trans %}` and `_()`;
+2. `pybabel update` merges it into every language's feeds.po (a new message arrives
+   untranslated, a changed one fuzzy: tests/test_i18n.py fails on both in a shipped
+   language until a translator has seen them);
+3. English's msgstr are its msgids (English is the language the msgids are written in).
+
+The .po files are what feeds reads (feeds/i18n.py compiles them in memory): there is no
+.mo file to build. Adding a language: docs/translations.md.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCALE = ROOT / "feeds" / "locale"
+TEMPLATE = LOCALE / "feeds.pot"
+PYBABEL = [sys.executable, "-m", "babel.messages.frontend"]
+
+
+def main() -> None:
+    common = ["--no-location", "--sort-output", "--omit-header", "--no-wrap"]
+    keywords = ["-k", "_", "-k", "gettext", "-k", "ngettext:1,2"]
+    run("extract", "-F", "babel.cfg", *common, *keywords, "-o", str(TEMPLATE), ".")
+    run("update", "-D", "feeds", "-i", str(TEMPLATE), "-d", str(LOCALE), "--no-wrap",
+        "--ignore-obsolete", "--omit-header")  # fmt: skip
+    fill_english(LOCALE / "en" / "LC_MESSAGES" / "feeds.po")
+
+
+def run(*args: str) -> None:
+    subprocess.run([*PYBABEL, *args], cwd=ROOT, check=True)
+
+
+def fill_english(path: Path) -> None:
+    with path.open("rb") as po:
+        catalog = read_po(po, locale="en")
+    for message in catalog:
+        if message.id:
+            message.string = message.id
+            message.flags.discard("fuzzy")
+    with path.open("wb") as po:
+        write_po(po, catalog, omit_header=True, sort_output=True, no_location=True, width=0)
+
+
+if __name__ == "__main__":
+    main()
