@@ -183,8 +183,10 @@ def code_fingerprint() -> str:
     even if the files change meanwhile."""
     digest = hashlib.sha256(sys.version.encode())
     package = Path(__file__).resolve().parent
+    # Every file of the package, not a list of kinds: templates, static files and the
+    # translations (`locale/*.po`) shape the output as much as the code does.
     for path in sorted(package.rglob("*")):
-        if path.is_file() and path.suffix in {".py", ".html", ".xsl", ".css", ".js", ".svg"}:
+        if path.is_file() and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(package)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -153,3 +153,27 @@ def test_the_code_fingerprint_reads_the_sources_once_per_process(
     assert any(path.name == "memo.py" for path in reads)
     reads.clear()
     assert memo.code_fingerprint() == first and reads == []
+
+
+def test_the_code_fingerprint_covers_every_file_that_shapes_the_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cache made by other templates, static files or translations is not reused:
+    the fingerprint reads every file of the package (a `.po` file was once left out)."""
+    package = Path(memo.__file__).resolve().parent
+    shipped = {
+        path for path in package.rglob("*") if path.is_file() and "__pycache__" not in path.parts
+    }
+    assert {path.suffix for path in shipped} >= {".py", ".html", ".js", ".po"}
+    reads: set[Path] = set()
+    read_bytes = Path.read_bytes
+
+    def counted(path: Path) -> bytes:
+        reads.add(path.resolve())
+        return read_bytes(path)
+
+    memo.code_fingerprint.cache_clear()
+    monkeypatch.setattr(Path, "read_bytes", counted)
+    memo.code_fingerprint()
+    memo.code_fingerprint.cache_clear()  # the next caller reads the files as they are
+    assert shipped - reads == set()
