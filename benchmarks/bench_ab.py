@@ -9,7 +9,8 @@ so two separate runs of bench_build cannot tell a 10% gain from noise. Here the 
 catalog is built cold by the code of `--base` (a git worktree of that commit, made in
 a temporary folder) and by the working tree, alternating, `--pairs` times, each run
 into a new folder (set aside, as bench_build does, and removed at the end); both use
-this checkout's virtualenv, so only the package's code differs. Prints each run, then
+this checkout's virtualenv, so only the package's code differs. Outputs go to tmpfs
+(/dev/shm) unless --workdir names a folder on a disk. Prints each run, then
 median and mean wall time, median CPU, and wall/CPU (how well the two processes
 overlap) per side, and the ratio of the medians.
 """
@@ -22,7 +23,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from _common import (
@@ -32,6 +32,7 @@ from _common import (
     RunResult,
     compile_package,
     machine_summary,
+    make_workdir,
     print_table,
     unwind_on_sigterm,
 )
@@ -115,15 +116,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", required=True, help="the commit to compare against")
     parser.add_argument("--size", default="10k", help="1k, 10k, 100k or an integer")
     parser.add_argument("--pairs", type=int, default=12, help="runs of each side")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="put the outputs in a new folder under DIR (default: tmpfs, /dev/shm)",
+    )
     args = parser.parse_args(argv)
     n = parse_size(args.size)
     print(f"# bench_ab: {machine_summary()}")
-    workdir = Path(tempfile.mkdtemp(prefix="feeds-bench-ab-"))
+    try:
+        workdir, where = make_workdir("feeds-bench-ab-", args.workdir)
+    except BenchError as exc:
+        print(f"bench_ab: {exc}", file=sys.stderr)
+        return 1
     base_code = workdir / "base-code"
     try:
         worktree(args.base, base_code)
         print(f"# base: {args.base}; work: the working tree ({ROOT})")
-        print(f"# {probe_file_system(workdir)}", flush=True)
+        print(f"# {where}; {probe_file_system(workdir)}", flush=True)
         catalog = workdir / "catalog.yaml"
         shutil.copyfile(ensure_catalog(n), catalog)
         sides = {"base": (base_code, []), "work": (ROOT, [])}
