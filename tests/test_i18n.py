@@ -36,6 +36,7 @@ from feeds.catalog import parse_catalog
 from feeds.model import Catalog
 from feeds.render.pages_dates import dates_for
 from feeds.serve.responder import banner_html
+from feeds.serve.web import create_app, runtime
 from feeds.site import Site, build_site
 
 LOCALE = ROOT / "feeds" / "locale"
@@ -277,6 +278,22 @@ def test_the_dev_banner_speaks_the_catalogs_language() -> None:
     assert "Katalog ma 3 problemy" in polish
     assert "Popraw plik" in polish
     assert "The catalog has 2 problems" in banner_html(problems * 2).decode()
+
+
+def test_the_dev_server_s_banner_is_in_the_catalog_s_language(tmp_path: Path) -> None:
+    """Through the app `feeds serve` makes: the banner takes the served catalog's language."""
+    catalog = tmp_path / "entries.yaml"
+    good = (
+        (ROOT / "entries.yaml").read_text("utf-8").replace("  language: en\n", "  language: fr\n")
+    )
+    catalog.write_text(good, "utf-8")
+    config = {"DEV_BANNER": True, "RELOAD": False, "WEBSUB": False, "RELOAD_SETTLE": False}
+    app = create_app(catalog, config)
+    catalog.write_text(good.replace("  language: fr\n", "  language: fr\n  colour: red\n"), "utf-8")
+    runtime(app).watcher.check_now()
+    page = html.unescape(app.test_client().get("/").get_data(as_text=True))
+    assert '<html lang="fr">' in page
+    assert "Le catalogue a 1 problème" in page and "The catalog has" not in page
 
 
 # --- an entry in its own language -----------------------------------------------------

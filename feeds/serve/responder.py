@@ -35,23 +35,13 @@ def make_view(
     """The View of a Site built in this process (with the development banner if asked)."""
     outputs: Iterable[Output] = site.outputs.values()
     if banner and problems:
-        language = site_language(site)
-        outputs = (with_banner(output, problems, language) for output in outputs)
+        outputs = (with_banner(output, problems, site.language) for output in outputs)
     return (maker or ViewMaker()).from_outputs(outputs, site.version)
 
 
 # --- the development banner ------------------------------------------------------------
 
 _BODY_TAG = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
-_HTML_LANG = re.compile(rb'<html lang="([^"]+)"')
-
-
-def site_language(site: Site) -> str:
-    """The catalog's language, as its home page says it (`<html lang>`); English if
-    there is no home page."""
-    home = site.get("/")
-    found = _HTML_LANG.search(home.body) if home is not None else None
-    return found.group(1).decode() if found else "en"
 
 
 def banner_html(problems: tuple[str, ...], language: str = "en") -> bytes:

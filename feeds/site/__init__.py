@@ -73,6 +73,7 @@ class Site:
     outputs: Mapping[str, Output]
     version: str  # the catalog's content hash
     last_modified: datetime
+    language: str = "en"  # the catalog's (`feed.language`): the dev banner's words
 
     def __getitem__(self, path: str) -> Output:
         return self.outputs[path]
@@ -196,7 +197,12 @@ def build_site(catalog: Catalog, renderers: list[Renderer] | None = None) -> Sit
         success = True
     finally:
         memo.end_build(success)
-    return Site(outputs=outputs, version=catalog.version, last_modified=last_modified)
+    return Site(
+        outputs=outputs,
+        version=catalog.version,
+        last_modified=last_modified,
+        language=catalog.feed.language,
+    )
 
 
 @dataclass(frozen=True)
