@@ -13,6 +13,8 @@ import gc
 import gzip
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -507,3 +509,33 @@ def test_a_failed_build_has_finished_saving_its_tables_when_it_returns(
     assert result.exit_code == 2
     assert [t for t in threading.enumerate() if t.name == "save-memo"] == []
     assert (user_cache(catalog) / f"{catalog.name}.memo-0.pickle").is_file()
+
+
+# `feeds build` with the second process's saving of its cache failing (a bug, not a full
+# disk, which is reported): the build is done, and says nothing of it.
+FAILING_CHILD_SAVE = """
+import sys
+from feeds import cli
+from feeds.publish.build_cache import BuildCache
+real = BuildCache.save_memo
+def save_memo(self, share, **how):
+    if share == 1:
+        raise RuntimeError("a bug in saving")
+    return real(self, share, **how)
+BuildCache.save_memo = save_memo
+sys.argv = ["feeds", *sys.argv[1:]]
+cli.run()
+"""
+
+
+def test_a_failure_saving_the_second_process_s_cache_is_no_traceback(
+    catalog: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    argv = ["build", str(catalog), "--out", str(out), "--jobs", "2"]
+    result = subprocess.run(
+        [sys.executable, "-c", FAILING_CHILD_SAVE, *argv], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "a bug in saving" not in result.stderr
+    assert content(files(out)) == cold_build(catalog, tmp_path)

@@ -363,4 +363,7 @@ def _child_main(
     channel.send(outcome)
     channel.close()
     if outcome[0] == "ok":
-        then()  # saving its share of the cache: a failure only makes the next build colder
+        # Saving its share of the cache: a failure only makes the next build colder, and
+        # must not reach multiprocessing, which would print its traceback.
+        with suppress(Exception):
+            then()
