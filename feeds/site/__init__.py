@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from itertools import compress
 from operator import is_not
 
-from . import gzip_resume
 from .. import memo
 from ..model import Catalog, Entry, compare_alike
+from . import gzip_resume
 
 # Each renderer is a pure function Catalog -> {url path: body}. Add a format by adding
 # its function here; a path claimed twice is a bug and fails the build.
