@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from feeds import memo
 from feeds.serve.headers import (
     EMBED_CSP,
     OTHER_CSP,
@@ -23,7 +24,7 @@ from feeds.serve.headers import (
     not_modified_headers_for,
     parse_http_date,
 )
-from feeds.site import Output, make_output
+from feeds.site import Output, gzip_resume, make_output
 
 MODIFIED = datetime(2019, 3, 14, 9, 30, tzinfo=UTC)
 BIG = b"<feed>" + b"entry " * 200 + b"</feed>"
@@ -66,6 +67,23 @@ def test_the_gzip_variant_names_its_coding_and_has_its_own_etag() -> None:
     assert headers["ETag"] == feed.gzip_etag != feed.etag
     assert headers["Vary"] == "Accept-Encoding"
     assert gzip.decompress(feed.gzip_body or b"") == feed.body
+
+
+@pytest.mark.usefixtures("cold_memo")
+def test_other_gzip_bytes_of_one_body_never_share_a_strong_etag(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One body, compressed at two levels (as another compressor or version would): a
+    # strong ETag promises the same bytes, so the gzip variants must not share one.
+    first = output("/feed.atom")
+    monkeypatch.setattr(gzip_resume, "SMALL_LEVEL", 0)
+    memo.clear_all()  # as a new process: nothing compressed yet
+    second = output("/feed.atom")
+    assert first.body == second.body and first.etag == second.etag
+    assert first.gzip_body != second.gzip_body
+    assert first.gzip_etag != second.gzip_etag
+    again = output("/feed.atom")
+    assert (again.gzip_body, again.gzip_etag) == (second.gzip_body, second.gzip_etag)
 
 
 def test_a_body_too_small_to_compress_has_no_vary_and_no_gzip_variant() -> None:
