@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from servers import Server, start_gunicorn
@@ -21,6 +22,7 @@ from test_gunicorn import fetch
 
 from feeds.catalog import parse_catalog
 from feeds.model import Catalog
+from feeds.serve.filewatch import CloseWatch, Seen
 from feeds.serve.reload import CatalogWatcher
 from feeds.site import Site
 
@@ -199,3 +201,42 @@ def test_saves_of_every_kind_in_a_row_are_each_read(tmp_path: Path) -> None:
             assert watcher.activity().writing_since is None
     finally:
         watcher.stop()
+
+
+def test_a_write_that_starts_while_the_watcher_reads_is_not_read_half(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race behind a spurious "the catalog is empty": a writer opens the file with
+    O_TRUNC after the watcher looked for writers at work and before it read. The watcher
+    must see that the file changed under its read and wait for the writer's close."""
+    path = tmp_path / "entries.yaml"
+    shutil.copyfile(ROOT / "entries.yaml", path)
+    good = path.read_bytes()
+    edited = good.replace(b"Lyon metropole", b"Lyon Metropole", 1)
+    watcher: CatalogWatcher[Site] = CatalogWatcher(
+        path, lambda site, problems: site, build=version_site, settle_in_place=True
+    )
+    assert watcher.open_close_watch(), "inotify is needed to tell a writer at work"
+    assert watcher.check_now()
+    real_drain = CloseWatch.drain
+    writer: list[BinaryIO] = []
+
+    def drain_then_a_writer_truncates(watch: CloseWatch) -> Seen:
+        seen = real_drain(watch)
+        if not writer:  # the writer's open(O_TRUNC) lands right after the watcher looked
+            writer.append(path.open("wb"))
+        return seen
+
+    monkeypatch.setattr(CloseWatch, "drain", drain_then_a_writer_truncates)
+    path.write_bytes(edited)  # an in-place save the watcher will look at (closed)
+    watcher.check_now()
+    assert watcher.live.problems == (), watcher.live.problems
+    assert served_version(watcher) == hashlib.sha256(good).hexdigest()
+    writer[0].write(edited)
+    writer[0].close()
+    deadline = time.monotonic() + HANG_GUARD
+    while served_version(watcher) != hashlib.sha256(edited).hexdigest():
+        assert time.monotonic() < deadline
+        watcher.check_now()
+        assert watcher.live.problems == (), watcher.live.problems
+        time.sleep(0.05)

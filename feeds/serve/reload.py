@@ -211,6 +211,22 @@ class CatalogWatcher(Polling, Generic[View]):
         self.writing_since = None
         return False
 
+    def _changed_while_read(self) -> bool:
+        """Whether inotify saw the file change since `_writer_at_work` looked: a writer
+        that opened it with O_TRUNC in between leaves an empty (or partial) file that a
+        stat cannot tell from a finished one. The read is then dropped; the next check
+        comes at once when that writer has closed it already, else at its close."""
+        closes = self._closes
+        if closes is None:
+            return False
+        news = closes.drain()
+        if not news.touched:
+            return False
+        self._vouched = not news.events_lost
+        if not closes.writing:
+            self._look_again = 0.0
+        return True
+
     def check_now(self) -> bool:
         """Look at the file once; swap in a new Site if it changed and is good.
 
@@ -234,6 +250,8 @@ class CatalogWatcher(Polling, Generic[View]):
                 return self._fail((CatalogError(str(self.path), 0, "", message),))
             self._looked_at = stamp
             if data is None:
+                return False
+            if self._changed_while_read():
                 return False
             self._vouched = False
             digest = hashlib.sha256(data).hexdigest()
