@@ -5,7 +5,9 @@
 2. `pybabel update` merges it into every language's feeds.po (a new message arrives
    untranslated, a changed one fuzzy: tests/test_i18n.py fails on both in a shipped
    language until a translator has seen them);
-3. English's msgstr are its msgids (English is the language the msgids are written in).
+3. English's msgstr are its msgids (English is the language the msgids are written in);
+4. each feeds.po gets a fixed header: its language and CLDR's plural rule (which
+   `msgfmt --check`, Poedit and Lokalize need), no dates (a run changes nothing else).
 
 The .po files are what feeds reads (feeds/i18n.py compiles them in memory): there is no
 .mo file to build. Adding a language: docs/translations.md.
@@ -17,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +35,8 @@ def main() -> None:
     run("update", "-D", "feeds", "-i", str(TEMPLATE), "-d", str(LOCALE), "--no-wrap",
         "--ignore-obsolete", "--omit-header")  # fmt: skip
     fill_english(LOCALE / "en" / "LC_MESSAGES" / "feeds.po")
+    for po in sorted(LOCALE.glob("*/LC_MESSAGES/feeds.po")):
+        write_header(po, po.parent.parent.name)
 
 
 def run(*args: str) -> None:
@@ -47,6 +52,30 @@ def fill_english(path: Path) -> None:
             message.flags.discard("fuzzy")
     with path.open("wb") as po:
         write_po(po, catalog, omit_header=True, sort_output=True, no_location=True, width=0)
+
+
+def header(language: str) -> str:
+    """The .po header: what gettext's tools need to read and check the file."""
+    fields = {
+        "Project-Id-Version": "feeds",
+        "Language": language,
+        "MIME-Version": "1.0",
+        "Content-Type": "text/plain; charset=UTF-8",
+        "Content-Transfer-Encoding": "8bit",
+        "Plural-Forms": get_plural(language).plural_forms,
+    }
+    lines = "".join(f'"{name}: {value}\\n"\n' for name, value in fields.items())
+    comment = f"# The pages' words in {language}: docs/translations.md\n"
+    return comment + 'msgid ""\nmsgstr ""\n' + lines + "\n"
+
+
+def write_header(path: Path, language: str) -> None:
+    """Put `header(language)` in place of the header entry the file may start with (the
+    first block, when its msgid is empty: `pybabel init` writes one with dates)."""
+    blocks = path.read_text(encoding="utf-8").lstrip("\n").split("\n\n")
+    if 'msgid ""\nmsgstr ""' in blocks[0]:
+        blocks = blocks[1:]
+    path.write_text(header(language) + "\n\n".join(blocks), encoding="utf-8")
 
 
 if __name__ == "__main__":

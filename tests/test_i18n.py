@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -20,7 +21,9 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
+from conftest import skip_unless_ci
 from feedcheck import (
     assert_valid_atom,
     assert_valid_json_feed,
@@ -115,6 +118,27 @@ def test_translations_keep_every_placeholder_and_tag(language: str) -> None:
         forms = text if isinstance(text, tuple) else (text,)
         for form in forms:
             assert sorted(marks.findall(form)) == sorted(marks.findall(msgid)), (msgid, form)
+
+
+@pytest.mark.parametrize("language", i18n.SHIPPED)
+def test_every_po_file_passes_gettexts_own_check(language: str, tmp_path: Path) -> None:
+    """`msgfmt --check` (GNU gettext, what Poedit and Lokalize run): a header naming the
+    language and its plural rule, which must be CLDR's (Babel's), and the number of
+    plural forms each message has."""
+    msgfmt = shutil.which("msgfmt")
+    if msgfmt is None:
+        skip_unless_ci("msgfmt (the gettext package) is not installed")
+    po = LOCALE / language / "LC_MESSAGES" / "feeds.po"
+    checked = subprocess.run(
+        [str(msgfmt), "--check", "-o", str(tmp_path / "feeds.mo"), str(po)],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stderr
+    with po.open("rb") as file:
+        catalog = read_po(file)  # no locale given: what the file's header says
+    assert catalog.locale_identifier == language
+    assert catalog.plural_forms == get_plural(language).plural_forms
 
 
 def test_the_message_catalog_holds_every_string_of_the_code_and_templates(
