@@ -9,6 +9,7 @@ a second one serves the English catalog with one entry in French.
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,6 +78,44 @@ def test_the_widget_speaks_the_catalogs_language(
         publications = " ".join(page.locator("#pubs .meta").all_inner_texts())
         day = {"fr": "jeu. 14 mars 2019", "de": "Do., 14. März 2019"}.get(language)
         assert day is None or day in publications, publications
+    finally:
+        context.close()
+
+
+def test_the_widget_says_its_language_on_a_page_in_another(
+    served: tuple[str, App, Host], browser: Browser
+) -> None:
+    """On an English host page the widget's words and dates are the feed's language:
+    its box says so (WCAG 3.1.2), and the English fallback labels of a feed that brings
+    none (another publisher's) say they are English."""
+    language, app, host = served
+    # the events widget reads events.json beside the feed it is given
+    with urllib.request.urlopen(app.url("/events.json"), timeout=10) as answer:
+        ours = json.loads(answer.read())
+    foreign = {key: value for key, value in ours.items() if key != "_feeds_widget"}
+    foreign["items"] = [{**item, "title": ""} for item in ours["items"]]  # "(untitled)"
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        page.clock.set_fixed_time("2019-04-15T12:00:00")
+        page.goto(host.url("/"))
+        page.locator("#events li").first.wait_for()
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert page.locator("#events .box").get_attribute("lang") == language
+        assert page.locator("#events .badge").first.get_attribute("lang") is None
+        page.route(
+            app.url("/foreign/events.json"),
+            lambda route: route.fulfill(json=foreign, headers={"Access-Control-Allow-Origin": "*"}),
+        )
+        page.locator("#events").evaluate(
+            "(widget, src) => widget.setAttribute('src', src)", app.url("/foreign/feed.json")
+        )
+        badge = page.locator("#events .badge", has_text="Past").first
+        badge.wait_for()
+        assert badge.get_attribute("lang") == "en"
+        assert page.locator("#events .box").get_attribute("lang") == language
+        untitled = page.locator("#events li a", has_text="(untitled)").first
+        assert untitled.get_attribute("lang") == "en"
     finally:
         context.close()
 

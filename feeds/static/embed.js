@@ -212,11 +212,21 @@
 
   function labelsOf(feed) {
     var given = feed._feeds_widget && feed._feeds_widget.labels;
-    var labels = {};
+    var labels = { english: {} };
     Object.keys(FALLBACK_LABELS).forEach(function (key) {
-      labels[key] = given && typeof given[key] === "string" ? given[key] : FALLBACK_LABELS[key];
+      var ours = Boolean(given) && typeof given[key] === "string";
+      labels[key] = ours ? given[key] : FALLBACK_LABELS[key];
+      if (!ours) labels.english[key] = true;
     });
     return labels;
+  }
+
+  // An element showing label `key`. One the feed did not give is English, which the
+  // widget's language (the feed's) may not be: it says so, for screen readers.
+  function labelEl(name, className, labels, key) {
+    var node = el(name, className, labels[key]);
+    if (labels.english[key]) node.lang = "en";
+    return node;
   }
 
   function isPast(ev, today) {
@@ -287,6 +297,7 @@
       var request = ++this._request;
       // Until the data (and its words) arrive, the element's own content shows: the
       // embedding page's link, in that page's language.
+      this._box.removeAttribute("lang");  // the page's own content, in the page's language
       this._box.replaceChildren(document.createElement("slot"));
       this.setAttribute("aria-busy", "true");
       if (!url) { this._failed(settings); return; }
@@ -310,6 +321,7 @@
     // embedding page's link) and the feed's address, which needs no translation.
     _failed(settings) {
       this.removeAttribute("aria-busy");
+      this._box.removeAttribute("lang");
       var parts = [document.createElement("slot")];
       var href = settings.src;
       if (href) {
@@ -324,6 +336,9 @@
       this.removeAttribute("aria-busy");
       var lang = language(feed);
       var labels = labelsOf(feed);
+      // The words and dates are in the feed's language, whatever the embedding page's.
+      if (lang && lang === feed.language) this._box.lang = lang;
+      else this._box.removeAttribute("lang");
       var home = safeUrl(feed.home_page_url, url);
       var title = el("p", "title");
       title.appendChild(home ? link(home, feed.title || home) : el("span", "", feed.title || ""));
@@ -335,16 +350,19 @@
           : publicationRow(choice.item, lang, url, labels));
       });
       var parts = [title];
-      parts.push(chosen.length ? list : el("p", "note", labels.nothing));
+      parts.push(chosen.length ? list : labelEl("p", "note", labels, "nothing"));
       this._box.replaceChildren.apply(this._box, parts);
     }
   }
 
   function titleLink(item, base, labels) {
-    var text = typeof item.title === "string" && item.title ? item.title : labels.untitled;
+    var titled = typeof item.title === "string" && item.title;
+    var text = titled ? item.title : labels.untitled;
     var title = link(safeUrl(item.url, base) || safeUrl(item.external_url, base), text);
-    if (typeof item.language === "string" && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(item.language)) {
+    if (titled && typeof item.language === "string" && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(item.language)) {
       title.lang = item.language;  // an entry in its own language (JSON Feed `language`)
+    } else if (!titled && labels.english.untitled) {
+      title.lang = "en";
     }
     return title;
   }
@@ -356,7 +374,7 @@
     var when = typeof item.date_published === "string" ? formatDay(item.date_published.slice(0, 10), lang) : "";
     if (!when && !cancelled) return row;
     var meta = el("span", "meta");
-    if (cancelled) meta.appendChild(el("span", "badge cancelled", labels.cancelled));
+    if (cancelled) meta.appendChild(labelEl("span", "badge cancelled", labels, "cancelled"));
     meta.appendChild(document.createTextNode(when));
     row.appendChild(meta);
     return row;
@@ -367,8 +385,8 @@
     var row = el("li", ev.status === "cancelled" ? "cancelled-item" : "");
     row.appendChild(titleLink(item, base, labels));
     var meta = el("span", "meta");
-    if (ev.status === "cancelled") meta.appendChild(el("span", "badge cancelled", labels.cancelled));
-    if (past) meta.appendChild(el("span", "badge", labels.past));
+    if (ev.status === "cancelled") meta.appendChild(labelEl("span", "badge cancelled", labels, "cancelled"));
+    if (past) meta.appendChild(labelEl("span", "badge", labels, "past"));
     var text = eventText(ev, lang);
     if (typeof ev.location === "string" && ev.location) text += (text ? " · " : "") + ev.location;
     meta.appendChild(document.createTextNode(text));
