@@ -13,12 +13,13 @@ import gc
 import gzip
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -539,3 +540,57 @@ def test_a_failure_saving_the_second_process_s_cache_is_no_traceback(
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "a bug in saving" not in result.stderr
     assert content(files(out)) == cold_build(catalog, tmp_path)
+
+
+# `feeds build` whose parent process dies (killed, say) after it forked the second one:
+# the second finishes its share and finds nobody to report to.
+PARENT_GONE = """
+import os, sys
+from feeds import cli
+from feeds.publish.build_cache import BuildCache
+real = BuildCache.load_memo
+def load_memo(self, share, **how):
+    if share == 0:  # the parent's share, after the fork
+        os._exit(3)
+    return real(self, share, **how)
+BuildCache.load_memo = load_memo
+sys.argv = ["feeds", *sys.argv[1:]]
+cli.run()
+"""
+
+
+@pytest.mark.slow
+def test_a_second_process_whose_parent_is_gone_ends_without_a_traceback(tmp_path: Path) -> None:
+    """Its report (a manifest of ~3,500 files at 1k entries) no longer fits in the pipe:
+    it used to wait forever for a reader, an orphan, since the fork had given it the
+    parent's end of the pipe too."""
+    catalog = tmp_path / "entries.yaml"
+    generate = [sys.executable, str(ROOT / "benchmarks" / "gen_catalog.py"), "1000"]
+    subprocess.run([*generate, "-o", str(catalog)], check=True)
+    argv = ["build", str(catalog), "--out", str(tmp_path / "site"), "--jobs", "2", "--no-cache"]
+    build = subprocess.Popen(
+        [sys.executable, "-c", PARENT_GONE, *argv],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its group: the second process is in it, and only it
+    )
+    try:
+        assert build.wait(timeout=120) == 3
+        deadline = time.monotonic() + 60
+        while _group_alive(build.pid):
+            assert time.monotonic() < deadline, "the second process is still running"
+            time.sleep(0.2)
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(build.pid, signal.SIGKILL)
+    assert build.stderr is not None
+    stderr = build.stderr.read()
+    assert "Traceback" not in stderr, stderr
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -295,7 +295,7 @@ class Child:
     ) -> None:
         self.runs = runs  # the queue of entry runs, shared with it
         self._channel, theirs = _FORK.Pipe()
-        self._process = _FORK.Process(target=_child_main, args=(work, then, theirs))
+        self._process = _FORK.Process(target=_child_main, args=(work, then, theirs, self._channel))
         self._process.start()
         theirs.close()
 
@@ -347,10 +347,17 @@ _FORK = multiprocessing.get_context("fork")
 
 
 def _child_main(
-    work: Callable[[Connection], WriteReport], then: Callable[[], object], channel: Connection
+    work: Callable[[Connection], WriteReport],
+    then: Callable[[], object],
+    channel: Connection,
+    parents_end: Connection,
 ) -> None:
     """The child's life: its work, its report, then `then`. Nothing escapes as a traceback:
     the parent reports what went wrong."""
+    # The fork copied the parent's end of the pipe too: while this process holds it, a
+    # parent that died leaves no EOF to read and no broken pipe to write to, and this
+    # process would wait for it forever, an orphan.
+    parents_end.close()
     outcome: tuple[str, object]
     try:
         outcome = ("ok", work(channel))
@@ -360,8 +367,9 @@ def _child_main(
         outcome = ("export", str(exc))
     except BaseException as exc:  # noqa: BLE001 - reported by the parent, never a traceback
         outcome = ("crash", f"{type(exc).__name__}: {exc}")
-    channel.send(outcome)
-    channel.close()
+    with suppress(OSError):  # the parent is gone: nobody to tell
+        channel.send(outcome)
+        channel.close()
     if outcome[0] == "ok":
         # Saving its share of the cache: a failure only makes the next build colder, and
         # must not reach multiprocessing, which would print its traceback.
