@@ -117,6 +117,28 @@ def test_out_is_a_symlink_flipped_to_the_new_tree(tmp_path: Path) -> None:
     assert siblings(out) == sorted(["site", ".site.lock", second.tree.name, third.tree.name])
 
 
+def test_an_unchanged_catalog_rebuilt_keeps_the_rollback_to_the_last_change(
+    tmp_path: Path,
+) -> None:
+    """A cron job rebuilding the catalog that is live: the tree of the version before
+    stays, however often (the live tree and the one it replaced are then copies)."""
+    out = tmp_path / "site"
+    first = export_site(sample_site("1", version="1" * 16), out)
+    live = export_site(sample_site("2", version="2" * 16), out)
+    for _ in range(3):
+        again = export_site(sample_site("2", version="2" * 16), out)
+        assert (first.tree / "feed.rss").read_bytes() == sample_site("1")["/feed.rss"].body
+        assert os.readlink(out) == again.tree.name
+        assert (out / "feed.rss").read_bytes() == sample_site("2")["/feed.rss"].body
+        assert again.replaced == live.tree.name and live.tree.is_dir()
+        live = again
+    # the rollback, the live tree and the one before it: bounded however many rebuilds
+    assert len(siblings(out)) == 5
+    changed = export_site(sample_site("3", version="3" * 16), out)
+    assert not first.tree.exists()  # a change: the live tree and the one before it only
+    assert siblings(out) == sorted(["site", ".site.lock", live.tree.name, changed.tree.name])
+
+
 def test_relative_link_survives_moving_the_parent(tmp_path: Path) -> None:
     export_site(sample_site(), tmp_path / "a" / "site")
     (tmp_path / "a").rename(tmp_path / "moved")

@@ -117,8 +117,14 @@ def staged_export(out: Path, version: str, known: Sequence[TreeManifest] = ()) -
         raise ExportError(describe(exc, parent, out)) from exc
     with build_lock(out):
         current = current_tree(out)  # again: another build may have flipped it meanwhile
+        # The catalog the live tree holds (an unchanged catalog rebuilt): the tree before
+        # the live one is the rollback to the last change, neither recycled nor removed.
+        unchanged = current is not None and trees.holds_version(out, current, version)
         try:
-            staging, recycled = staging_tree(out, current, known)
+            if unchanged:
+                staging, recycled = trees.make_staging(out), None
+            else:
+                staging, recycled = staging_tree(out, current, known)
             stage = Stage(out, staging, reusable(current, known), recycled)
         except OSError as exc:
             raise ExportError(describe(exc, out.parent, out)) from exc
@@ -132,7 +138,8 @@ def staged_export(out: Path, version: str, known: Sequence[TreeManifest] = ()) -
             trees.remove_tree(out, Path(stage.staging))
             raise
         trees.flip(out, tree)
-        trees.remove_stale(out, keep={tree.name, current.name if current else ""})
+        keep = {tree.name, current.name if current else ""}
+        trees.remove_stale(out, keep | (trees.other_versions(out, version) if unchanged else set()))
     report = stage.report
     stage.result = ExportResult(
         out=out,

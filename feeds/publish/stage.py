@@ -6,7 +6,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import secrets
 import shutil
 import stat
 import threading
@@ -23,6 +22,7 @@ from .trees import (
     fsync_dir,
     is_marked_tree,
     make_staging,
+    new_tree_name,
     staging_name,
     tree_name,
 )
@@ -193,7 +193,7 @@ class Stage:
             if self.recycled is not None:
                 self._remove_unplanned(self.recycled.keys() - self.report.manifest.keys())
             _flush_to_disk(Path(self.staging))
-            final = f".{self.out.name}.{(version or 'unversioned')[:12]}.{secrets.token_hex(4)}"
+            final = new_tree_name(self.out, version)
             current = str(self.out.parent / final)
             os.rename(self.staging, current)
             fsync_dir(self.out.parent)

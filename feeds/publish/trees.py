@@ -172,8 +172,44 @@ def _is_empty(folder: Path) -> bool:
 
 def tree_name(out: Path) -> re.Pattern[str]:
     """The names a build of `out` gives its finished trees: `.site.<version>.<token>`
-    (not `.site.en.<version>.<token>`, another export's)."""
-    return re.compile(rf"\.{re.escape(out.name)}\.[^./]{{1,12}}\.[0-9a-f]{{8}}")
+    (not `.site.en.<version>.<token>`, another export's); group 1 is the version."""
+    return re.compile(rf"\.{re.escape(out.name)}\.([^./]{{1,12}})\.[0-9a-f]{{8}}")
+
+
+def new_tree_name(out: Path, version: str) -> str:
+    """A finished tree's name: the catalog version it holds (its first 12 characters)
+    and a token of its own."""
+    return f".{out.name}.{_version_part(version)}.{secrets.token_hex(4)}"
+
+
+def _version_part(version: str) -> str:
+    return (version or "unversioned")[:12]
+
+
+def holds_version(out: Path, tree: Path, version: str) -> bool:
+    """Whether `tree`, a finished tree of `out`, was built from the catalog `version`."""
+    found = tree_name(out).fullmatch(tree.name)
+    return found is not None and found.group(1) == _version_part(version)
+
+
+def other_versions(out: Path, version: str) -> set[str]:
+    """This export's finished, marked trees of another catalog version than `version`.
+
+    A build of the catalog the live tree already holds keeps them: the live tree is
+    then a copy of the new one, and the tree before it the only rollback to what was
+    published before (a cron job rebuilding an unchanged catalog must not lose it)."""
+    pattern = tree_name(out)
+    try:
+        names = os.listdir(out.parent)
+    except OSError:
+        return set()
+    return {
+        name
+        for name in names
+        if (found := pattern.fullmatch(name)) is not None
+        and found.group(1) != _version_part(version)
+        and is_marked_tree(out, out.parent / name)
+    }
 
 
 def _is_our_tree(out: Path, target: str) -> bool:
