@@ -10,6 +10,8 @@ import functools
 import http.server
 import io
 import json
+import os
+import stat
 import subprocess
 import sys
 import threading
@@ -26,7 +28,7 @@ from conftest import BUNDLED_CATALOG
 
 from feeds.catalog import CatalogErrors, load_catalog, parse_catalog
 from feeds.catalog.incremental import CatalogParser
-from feeds.importer import ImportFailed, Report, import_catalog
+from feeds.importer import ImportFailed, Report, import_catalog, write_new
 from feeds.importer.markdown import html_to_markdown
 from feeds.model import Catalog
 from feeds.site import Site, build_site
@@ -421,3 +423,15 @@ def test_the_command_imports_urls_checks_and_never_overwrites(tmp_path: Path, se
     bad = run_import(str(garbage), "-o", "other.yaml", cwd=work)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
     assert not (work / "other.yaml").exists()
+
+
+def test_the_imported_catalog_is_made_as_any_file_of_the_user(tmp_path: Path) -> None:
+    """As the umask says (0644 less it), not 0600: a server running as another user
+    must read the catalog; and no temporary file is left beside it."""
+    before = os.umask(0o027)
+    try:
+        write_new(tmp_path / "entries.yaml", "feed: {}\n")
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE((tmp_path / "entries.yaml").stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["entries.yaml"]

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -251,3 +253,29 @@ def test_a_foreign_schema_file_in_the_way_is_never_replaced(
     assert "entries.schema.json" in err and "nothing was written" in err
     assert theirs.read_text() == '{"mine": true}\n'
     assert sorted(p.name for p in folder.iterdir()) == ["entries.schema.json"]
+
+
+@pytest.fixture
+def umask_027() -> Iterator[None]:
+    """A umask that lets the group read (a web server's group, say), not others."""
+    before = os.umask(0o027)
+    try:
+        yield
+    finally:
+        os.umask(before)
+
+
+@pytest.mark.usefixtures("umask_027")
+def test_the_new_files_are_made_as_any_file_of_the_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both files as the umask says (0644 less it), not private to their owner: a server
+    running as another user must read the catalog, the editor's tools the schema."""
+    monkeypatch.chdir(tmp_path)
+    assert feeds("new", "mysite")[0] == 0
+    for name in ("entries.yaml", "entries.schema.json"):
+        assert stat.S_IMODE((tmp_path / "mysite" / name).stat().st_mode) == 0o640, name
+    assert sorted(p.name for p in (tmp_path / "mysite").iterdir()) == [
+        "entries.schema.json",
+        "entries.yaml",
+    ]  # no temporary file left

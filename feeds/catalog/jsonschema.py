@@ -26,13 +26,13 @@ import inspect
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from . import schema, values
 from .schema import ENTRY, TOP, Field
+from .written import temporary_beside
 
 SCHEMA_ID = "urn:feeds:catalog:entries.schema.json"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -113,12 +113,7 @@ def write_schema_beside(catalog_path: Path) -> Path:
             f"{target}: exists and is not a feeds schema; move it away, "
             f"or write the schema elsewhere with `feeds schema > FILE`"
         )
-    text = schema_text()
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=target.parent, prefix=f".{FILE_NAME}.", delete=False
-    ) as temporary:
-        temporary.write(text)
-    os.replace(temporary.name, target)
+    os.replace(temporary_beside(target, schema_text()), target)
     return target
 
 

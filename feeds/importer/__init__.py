@@ -19,13 +19,13 @@ before it is written, and written once, atomically, never over an existing file.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from ..catalog import CatalogErrors, parse_catalog
 from ..catalog.values import slugify
+from ..catalog.written import temporary_beside
 from .catalog_out import catalog_text
 from .feeds_in import read_json_feed, read_xml_feed, title_line
 from .ics_in import read_calendar
@@ -186,14 +186,8 @@ def _day(moment: date | datetime) -> date:
 def write_new(path: Path, text: str) -> None:
     """Write `text` to a new file at `path`, atomically; FileExistsError if one is there
     (a hard link of a complete temporary file: never over a file, never half written)."""
-    folder = path.parent if str(path.parent) else Path(".")
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=folder, prefix=f".{path.name}.", delete=False
-    ) as temporary:
-        temporary.write(text)
-        temporary.flush()
-        os.fsync(temporary.fileno())
+    temporary = temporary_beside(path, text)
     try:
-        os.link(temporary.name, path)
+        os.link(temporary, path)
     finally:
-        os.unlink(temporary.name)
+        os.unlink(temporary)
