@@ -200,9 +200,7 @@ class CatalogWatcher(Polling, Generic[View]):
         closes = self._closes
         if closes is None:
             return False
-        news = closes.drain()
-        if news.touched:
-            self._vouched = not news.events_lost
+        self._drain(closes)
         if closes.writing:
             if self.writing_since is None:
                 self.writing_since = time.time()
@@ -217,15 +215,19 @@ class CatalogWatcher(Polling, Generic[View]):
         stat cannot tell from a finished one. The read is then dropped; the next check
         comes at once when that writer has closed it already, else at its close."""
         closes = self._closes
-        if closes is None:
+        if closes is None or not self._drain(closes):
             return False
-        news = closes.drain()
-        if not news.touched:
-            return False
-        self._vouched = not news.events_lost
         if not closes.writing:
             self._look_again = 0.0
         return True
+
+    def _drain(self, closes: CloseWatch) -> bool:
+        """Read inotify's news of the file; True if there was any. News without a lost
+        event vouches for the file: inotify saw every change since the last read."""
+        news = closes.drain()
+        if news.touched:
+            self._vouched = not news.events_lost
+        return news.touched
 
     def check_now(self) -> bool:
         """Look at the file once; swap in a new Site if it changed and is good.

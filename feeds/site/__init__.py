@@ -110,10 +110,11 @@ def catalog_last_modified(catalog: Catalog) -> datetime:
 # the cost of making the Outputs (10k catalog: 1.8 s of 1.9 s), so a rebuild compresses
 # only bodies it has not compressed before. The level is gzip_resume.LEVEL (5: why is
 # said there).
-# A rebuild's first gzip after a cold two-process build compresses again what the other
-# process compressed (the calendars, ~5,300 bodies at 10k, ~0.1 s of CPU of a 2.8 s
-# rebuild, once): tables per kind of path, saved with each share, saved that and were
-# removed for costing more lines than their 3% (benchmarks/RESULTS.md, issue 18).
+# One table: the first rebuild after a cold two-process build compresses again what the
+# other process compressed (the calendars, ~5,300 bodies at 10k, ~0.1 s of CPU of a 2.8 s
+# rebuild, once). Tables per kind of path, each saved with the share of the process that
+# made it, avoided that; they were removed: 3% of one rebuild did not pay for their
+# coupling (benchmarks/RESULTS.md, issue 18).
 _GZIPPED: memo.Memo[tuple[bytes, bool], bytes | None] = memo.Memo("site.gzip")
 
 
@@ -151,7 +152,7 @@ def _new_output(path: str, body: bytes, last_modified: datetime) -> Output:
     # other bytes by another compressor, level or library version (and two cold builds
     # once gave two .gz files for one body, cause not found), and a strong ETag shared by
     # two different byte strings breaks range requests and caches between export nodes.
-    # ~20 ms of a cold 10k build (26 MB of gzip hashed).
+    # Measured: 45 ms of CPU for the 14,838 gzip bodies (28 MB) of a cold 10k build.
     gzip_etag = f'"{hashlib.sha256(gz).hexdigest()[:32]}-gz"' if gz is not None else None
     return Output(
         path=path,
