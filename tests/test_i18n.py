@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from babel import Locale
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 from conftest import skip_unless_ci
@@ -296,6 +297,20 @@ def test_a_span_of_days_is_the_locales_interval() -> None:
     assert (
         dates.days(date(2019, 5, 21), date(2019, 5, 22)) == "mar. 21\u2009–\u2009mer. 22 mai 2019"
     )  # thin spaces, as CLDR
+
+
+@pytest.mark.parametrize("language", [*TRANSLATED, "en-GB"])
+def test_a_span_of_days_names_its_month_as_a_single_day_does(language: str) -> None:
+    """CLDR has no full-month interval for most languages; the nearest (abbreviated) one
+    is widened, so "24 – 26 avril" stands beside "24 avril", not "24 – 26 avr."."""
+    dates = dates_for(language)
+    april = Locale.parse(language.replace("-", "_")).months["format"]["wide"][4]
+    assert april in dates.day(date(2019, 4, 24))
+    for last in (date(2019, 4, 26), date(2019, 5, 2)):
+        span = dates.days(date(2019, 4, 24), last)
+        assert april in span and span.count("2019") == 1, span
+    across_years = dates.days(date(2019, 12, 30), date(2020, 1, 2))
+    assert Locale.parse(language.replace("-", "_")).months["format"]["wide"][12] in across_years
 
 
 @pytest.mark.parametrize("language", ["fr", "de", "pl"])

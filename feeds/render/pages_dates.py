@@ -17,6 +17,8 @@ and process).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Protocol
@@ -59,6 +61,7 @@ class CldrDates:
         self.locale = locale
         self.first_weekday = locale.first_week_day
         self._day = parse_pattern(_pattern(locale, _DAY))
+        self._intervals = _interval_patterns(locale, _DAY)
         self._days: dict[date, str] = {}
         self._spans: dict[tuple[date, date], str] = {}
         self._zones: dict[tuple[str | None, object], str] = {}
@@ -74,9 +77,25 @@ class CldrDates:
             return self.day(first)
         text = self._spans.get((first, last))
         if text is None:
-            text = format_interval(first, last, _DAY, locale=self.locale)
-            self._spans[first, last] = text
+            text = self._spans[first, last] = self._interval(first, last)
         return text
+
+    def _interval(self, first: date, last: date) -> str:
+        """CLDR's interval format: the pattern for the largest field that differs
+        (year, month, day), one half for each end, as Babel's format_interval picks it."""
+        differs = (
+            ("y", first.year != last.year),
+            ("M", first.month != last.month),
+            ("d", first.day != last.day),
+        )
+        for field, different in differs:
+            halves = self._intervals.get(field) if different else None
+            if halves is not None:
+                return "".join(
+                    parse_pattern(pattern).apply(end, self.locale)
+                    for pattern, end in zip(halves, (first, last), strict=True)
+                )
+        return str(format_interval(first, last, _DAY, locale=self.locale))
 
     def span(self, event: Event, start: date | datetime, end: date | datetime) -> str:
         if not isinstance(start, datetime) or not isinstance(end, datetime):
@@ -145,6 +164,36 @@ def dates_for(language: str) -> Dates:
 def _pattern(locale: Locale, skeleton: str) -> str:
     found = match_skeleton(skeleton, locale.datetime_skeletons) or skeleton
     return str(locale.datetime_skeletons[found]) if found in locale.datetime_skeletons else found
+
+
+# A month of three or four letters (abbreviated or full) outside quoted literals.
+_MONTH_FIELD = re.compile(r"(?<![ML])(MMM|LLL)(?![ML])")
+_QUOTED = re.compile(r"('(?:[^']|'')*')")
+
+
+def _interval_patterns(locale: Locale, skeleton: str) -> Mapping[str, Sequence[str]]:
+    """The locale's interval patterns for `skeleton`, by the field that differs. Where
+    CLDR has none for the skeleton itself (fr, de, it, nl, en-GB ... have `yMMMEd`, not
+    `yMMMMEd`), the nearest one with its month widened to the requested width: TR35 says
+    to adjust a near match's field widths, Babel does not, and "24 – 26 avr. 2019"
+    beside single days written "24 avril 2019" reads as two styles on one page."""
+    formats = locale.interval_formats
+    found = skeleton if skeleton in formats else match_skeleton(skeleton, formats)
+    if not found:
+        return {}
+    patterns = {str(field): list(halves) for field, halves in formats[found].items()}
+    if found == skeleton or "MMMM" not in skeleton:
+        return patterns
+    return {field: [_widen_month(half) for half in halves] for field, halves in patterns.items()}
+
+
+def _widen_month(pattern: str) -> str:
+    """`E d MMM y` -> `E d MMMM y`; quoted text ('de ') left alone."""
+    pieces = _QUOTED.split(pattern)  # odd indexes: the quoted literals
+    return "".join(
+        piece if index % 2 else _MONTH_FIELD.sub(lambda m: m.group(1) + m.group(1)[0], piece)
+        for index, piece in enumerate(pieces)
+    )
 
 
 def _month_title(locale: Locale, year: int, month: int) -> str:
