@@ -207,6 +207,20 @@ def test_the_widget_gets_its_labels_in_the_language(language: str) -> None:
         }
 
 
+@pytest.mark.parametrize("language", i18n.SHIPPED)
+def test_the_embed_page_and_the_widget_say_nothing_to_show_in_the_same_words(
+    language: str,
+) -> None:
+    site = site_in(language)
+    empty = re.search(
+        r"<p class=\"empty\" data-embed-empty hidden>([^<]*)</p>", site["/embed/"].body.decode()
+    )
+    assert empty is not None
+    for path in ("/feed.json", "/events.json"):
+        labels = json.loads(site[path].body)["_feeds_widget"]["labels"]
+        assert html.unescape(empty.group(1)) == labels["nothing"], path
+
+
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_titles_the_widget_and_calendar_apps_show_are_in_the_language(language: str) -> None:
     site, messages = site_in(language), po_messages(language)
