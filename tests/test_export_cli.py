@@ -110,7 +110,23 @@ def test_a_missing_catalog_is_a_clear_error(tmp_path: Path) -> None:
     result = build(str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "site"))
     assert result.exit_code == 1
     assert "nope.yaml" in result.stderr and "Traceback" not in result.stderr
+    # no export was there: not "left as it was", which would say one is
+    assert result.stderr.endswith(f"nothing was built, {tmp_path / 'site'} was not created\n")
     assert not (tmp_path / "site").exists()
+
+
+def test_a_first_build_on_a_full_disk_says_nothing_was_created(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(path: Path, body: bytes, mtime_ns: int, chmod: bool = True) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(stage, "_write_file", full)
+    out = tmp_path / "site"
+    result = build(str(catalog), "--out", str(out))
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith(f"; {out} was not created")
+    assert not out.exists()
 
 
 def test_disk_full_is_a_clear_error_and_keeps_the_old_export(

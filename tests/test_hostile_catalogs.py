@@ -117,7 +117,7 @@ def test_check_reports_file_line_problems_and_build_writes_nothing(
     assert built.exit_code == 1
     *problems, summary = built.stderr.splitlines()
     assert problems == lines
-    assert summary.endswith(f"nothing was built, {fresh} was left as it was")
+    assert summary.endswith(f"nothing was built, {fresh} was not created")
     assert not fresh.exists() and list(tmp_path.iterdir()) == []
 
     before = tree_state(live_export)

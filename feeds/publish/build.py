@@ -51,7 +51,7 @@ from .build_cache import BuildCache, default_cache_dir
 from .export import staged_export, summary
 from .files import ExportResult, TreeManifest
 from .processes import Child, build_outputs, default_jobs, read_catalog_in_two
-from .trees import ExportError, check_out, live_tree
+from .trees import ExportError, check_out, left_as_it_was, live_tree
 from .websub import Retry, changed_feed_paths, publish
 
 
@@ -120,7 +120,7 @@ def _build_command(
         count = len(exc.errors)
         print(
             f"{count} problem{'s' if count != 1 else ''} in {catalog_path}; "
-            f"nothing was built, {out} was left as it was",
+            f"nothing was built, {left_as_it_was(out)}",
             file=err,
         )
         return 1

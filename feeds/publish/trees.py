@@ -321,9 +321,15 @@ def remove_stale(out: Path, keep: set[str]) -> None:
             continue  # left for the next build to retry: still marked
 
 
+def left_as_it_was(out: Path) -> str:
+    """What a refused or failed build did to `out`: nothing, said so truthfully whether
+    or not there was an export there."""
+    return f"{out} was left as it was" if os.path.lexists(out) else f"{out} was not created"
+
+
 def describe(exc: OSError, where: Path | str, out: Path) -> str:
     """An OSError as one sentence: what failed, where, what it means for the export, what to do."""
-    keep = f"{out} was left as it was"
+    keep = left_as_it_was(out)
     if exc.errno == errno.ENOSPC:
         advice = f"disk full while writing {where}: free space on that filesystem and build again"
     elif exc.errno == errno.EDQUOT:
