@@ -297,6 +297,13 @@ def import_command(sources: tuple[str, ...], output: Path) -> None:
     if output.exists() or output.is_symlink():
         click.echo(f"{output}: exists; not replaced. Move it away or choose another -o", err=True)
         sys.exit(EXIT_PROBLEMS)
+    folder = output.parent
+    if not folder.is_dir():  # said before any source is fetched
+        click.echo(
+            f"{output}: the folder {folder} does not exist; make it or choose another -o",
+            err=True,
+        )
+        sys.exit(EXIT_PROBLEMS)
     try:
         imported = import_catalog(list(sources), Report())
         write_new(output, imported.text)

@@ -24,10 +24,12 @@ import feedparser
 import html5lib
 import icalendar
 import pytest
+from click.testing import CliRunner
 from conftest import BUNDLED_CATALOG
 
 from feeds.catalog import CatalogErrors, load_catalog, parse_catalog
 from feeds.catalog.incremental import CatalogParser
+from feeds.cli import main
 from feeds.importer import ImportFailed, Report, import_catalog, write_new
 from feeds.importer.markdown import html_to_markdown
 from feeds.model import Catalog
@@ -435,3 +437,16 @@ def test_the_imported_catalog_is_made_as_any_file_of_the_user(tmp_path: Path) ->
         os.umask(before)
     assert stat.S_IMODE((tmp_path / "entries.yaml").stat().st_mode) == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["entries.yaml"]
+
+
+def test_an_output_in_a_missing_folder_is_refused_before_any_source_is_read(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "missing-too.atom"  # not read: the refusal comes first
+    done = CliRunner().invoke(main, ["import", str(source), "-o", str(tmp_path / "new" / "x.yaml")])
+    assert done.exit_code == 1
+    assert done.stderr == (
+        f"{tmp_path / 'new' / 'x.yaml'}: the folder {tmp_path / 'new'} does not exist; "
+        "make it or choose another -o\n"
+    )
+    assert list(tmp_path.iterdir()) == []
