@@ -10,6 +10,7 @@ import json
 from functools import cache
 from urllib.parse import parse_qs, urlsplit
 
+import lxml.html
 import pytest
 from lxml import etree
 from test_pages_support import (
@@ -299,6 +300,19 @@ def test_recurrence_without_end_is_bounded() -> None:
         )
     )
     assert len(occurrences(daily)) == MAX_OCCURRENCES
+
+
+def test_a_recurring_event_s_page_gives_its_dates_in_words_not_its_rule() -> None:
+    """Readers are told the dates ("Tue 12 March 2024, ..."), never the iCalendar rule
+    (`FREQ=WEEKLY;BYDAY=TU`), which is for calendar programs."""
+    document = lxml.html.fromstring(rich_site()["/entries/weekly/"].body)
+    facts = "".join(document.xpath("//dl[@class='facts']//text()"))
+    assert "FREQ" not in facts and "BYDAY" not in facts
+    dates = document.xpath("//ul[@class='occurrences']/li/time/text()")
+    assert dates[:2] == [
+        "Tue 5 March 2024, 10:00 – 11:00 (Europe/Brussels, UTC+01:00)",
+        "Tue 12 March 2024, 10:00 – 11:00 (Europe/Brussels, UTC+01:00)",
+    ]
 
 
 def test_events_json_holds_events_that_feed_json_lacks() -> None:

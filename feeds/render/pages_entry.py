@@ -197,7 +197,7 @@ def _event_facts(
         f"{escape(fragments.dates.when(event))}</time>{all_day}</dd>\n",
     ]
     if event.rrule:
-        out += _repeats(event, event.rrule, view, fragments)
+        out += _repeats(event, view, fragments)
     if event.location or event.geo:
         out.append(f"      <dt>{escape(_('Where'))}</dt>\n      <dd>{_where(event, _)}</dd>\n")
     out.append(f"      <dt>{escape(_('Status'))}</dt>\n      <dd>{_status(event, _)}</dd>\n")
@@ -247,11 +247,10 @@ def _add_to_calendar(calendar: CalendarLinks, _: Callable[[str], str]) -> list[s
     return out
 
 
-def _repeats(event: Event, rrule: str, view: EntryView, fragments: Fragments) -> list[str]:
+def _repeats(event: Event, view: EntryView, fragments: Fragments) -> list[str]:
     out = [
         f"      <dt>{escape(fragments.gettext('Repeats'))}</dt>\n",
         "      <dd>\n",
-        f"        <code>{escape(rrule)}</code>\n",
         '        <ul class="occurrences">\n',
     ]
     for occurrence in view.occurrences:
