@@ -89,10 +89,9 @@ def differences(actual: dict[str, bytes], expected: dict[str, bytes]) -> list[st
     differing line: what an assertion message must say when two exports differ (a
     dict diff of whole bodies hides the one file that matters).
 
-    A .gz file is compared by what it holds, which must be its sibling's bytes: ISA-L
-    (igzip, the small bodies' compressor) has given one body two gzip streams in two
-    processes (one byte apart, seen under load on the JSON documents, not reproduced on
-    demand); the gzip ETag names the gzip bytes, so no cache is misled by it."""
+    A .gz file is compared by what it holds, which must be its sibling's bytes: which
+    gzip stream a body gets is the compressor's business (ISA-L, before zlib-ng, once
+    gave one body two in two processes), tested in test_gzip_resume."""
     actual, expected = _unzipped(actual), _unzipped(expected)
     found = []
     for path in sorted(set(actual) | set(expected)):

@@ -11,10 +11,15 @@ checkpoint before its first difference with the version kept. The bytes are exac
 `gzip.compress(body, LEVEL, mtime=0)`'s (tests hold us to it).
 
 Smaller bodies, the great majority (10k entries: 14,830 of 14,836, 110 of 122 MB), are
-compressed whole by ISA-L's igzip (`isal`), four times faster than zlib (0.35 s against
-1.45 s of CPU for the whole Site) for 9% more bytes on those files: `compress_whole`.
-The large ones keep zlib, whose state can be copied (ISA-L's cannot) and whose better
-ratio pays off on the biggest documents.
+compressed whole by zlib-ng (`zlib_ng`) at its level 2: 0.95 s of CPU for the 10k
+Site's 133 MB against zlib's 1.38 s at level 1, for 1.7% fewer bytes: `compress_whole`.
+ISA-L's igzip did it before in 0.43 s, but its output was not always the same for the
+same body: one process gave the JSON documents gzip streams one byte longer than
+another's (caught in a test, cause inside ISA-L, not reproduced on demand), and the
+same catalog must give the same files on every node. zlib-ng's output depends on its
+input, level and version only, as zlib's does.
+The large ones keep zlib, whose state can be copied and whose better ratio pays off
+on the biggest documents.
 
 Memory: a checkpoint is ~270 kB (zlib's window and hash chains), at most
 `_MOST_CHECKPOINTS` per output, kept in a `feeds.memo` table swept per build for the
@@ -29,7 +34,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from isal import igzip
+from zlib_ng import zlib_ng
 
 from .. import memo
 
@@ -39,9 +44,10 @@ RESUMABLE_FROM = 1 << 20  # smaller bodies are compressed whole: a few ms at mos
 # 1.93 s of CPU for 23.44 MB, 5 takes 1.43 s for 23.84 MB (+1.7% on the wire), 1 takes
 # 1.44 s for 26.12 MB (+11%): 5 is a quarter cheaper for almost the same bytes.
 LEVEL = 5
-# igzip's level for bodies under RESUMABLE_FROM: over the same bodies, 1 takes 0.38 s for
-# 26.13 MB, 2 takes 0.35 s for 25.99 MB, 3 takes 0.54 s for 26.01 MB. (nginx's own
-# on-the-fly gzip, gzip_comp_level's default, is zlib's 1.)
+# zlib-ng's level for bodies under RESUMABLE_FROM: over the 10k Site's 14,835 of them
+# (133 MB), 1 takes 0.44 s for 35.26 MB (+22% on the wire), 2 takes 0.95 s for 28.79 MB,
+# 3 takes 1.37 s for 27.77 MB. (nginx's on-the-fly gzip, gzip_comp_level's default, is
+# zlib's 1.)
 SMALL_LEVEL = 2
 _GZIP_WBITS = 31  # a gzip member with an empty header (mtime 0), as gzip.compress writes
 _STEP = 1 << 18  # bytes between checkpoints, at least
@@ -83,7 +89,7 @@ def sha256(path: str, body: bytes) -> bytes:
 def compress_whole(body: bytes) -> bytes:
     """The gzip member of `body` (mtime 0) that `gzip` gives, made in one call."""
     if len(body) < RESUMABLE_FROM:
-        return bytes(igzip.compress(body, SMALL_LEVEL, mtime=0))
+        return bytes(zlib_ng.compress(body, SMALL_LEVEL, wbits=_GZIP_WBITS))
     return gzip_module.compress(body, compresslevel=LEVEL, mtime=0)
 
 
