@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import sys
 import threading
+import zlib
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -174,14 +176,43 @@ def clear_all() -> None:
         table.clear()
 
 
+# Distributions whose code writes or transforms what the Site serves.
+OUTPUT_LIBRARIES = (
+    "feedgen",
+    "icalendar",
+    "lxml",
+    "Jinja2",
+    "MarkupSafe",
+    "markdown-it-py",
+    "nh3",
+    "Babel",
+    "python-dateutil",
+    "tzdata",
+    "zlib-ng",
+)
+
+
+def _version_of(library: str) -> str:
+    try:
+        return importlib.metadata.version(library)
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
 @functools.cache
 def code_fingerprint() -> str:
-    """Hash of the package's source files and the Python version: a cache key for the code.
+    """Hash of the package's source files, the Python version and the versions of the
+    libraries that shape the output: a cache key for the code.
 
     Computed once per process (~5 ms: every source file read; a build asks for it at each
     cache file it saves or loads): the code that runs is the code imported at the start,
     even if the files change meanwhile."""
     digest = hashlib.sha256(sys.version.encode())
+    # The libraries that shape the bytes: a cache made with another version of one would
+    # hand an upgraded build the old version's bodies and gzip streams.
+    for library in OUTPUT_LIBRARIES:
+        digest.update(f"{library}=={_version_of(library)};".encode())
+    digest.update(zlib.ZLIB_RUNTIME_VERSION.encode())
     package = Path(__file__).resolve().parent
     # Every file of the package, not a list of kinds: templates, static files and the
     # translations (`locale/*.po`) shape the output as much as the code does.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -177,3 +178,24 @@ def test_the_code_fingerprint_covers_every_file_that_shapes_the_output(
     memo.code_fingerprint()
     memo.code_fingerprint.cache_clear()  # the next caller reads the files as they are
     assert shipped - reads == set()
+
+
+def test_the_code_fingerprint_changes_with_a_library_that_shapes_the_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cache made before `pip install -U zlib-ng` (or feedgen, Babel ...) is not reused:
+    its bodies and gzip streams are the old version's."""
+    memo.code_fingerprint.cache_clear()
+    before = memo.code_fingerprint()
+    real = importlib.metadata.version
+    for library in ("zlib-ng", "feedgen", "Babel"):
+        monkeypatch.setattr(
+            importlib.metadata,
+            "version",
+            lambda name, library=library: "0.0.1" if name == library else real(name),
+        )
+        memo.code_fingerprint.cache_clear()
+        assert memo.code_fingerprint() != before, library
+    monkeypatch.undo()
+    memo.code_fingerprint.cache_clear()
+    assert memo.code_fingerprint() == before
