@@ -7,7 +7,9 @@
    language until a translator has seen them);
 3. English's msgstr are its msgids (English is the language the msgids are written in);
 4. each feeds.po gets a fixed header: its language and CLDR's plural rule (which
-   `msgfmt --check`, Poedit and Lokalize need), no dates (a run changes nothing else).
+   `msgfmt --check`, Poedit and Lokalize need), no dates (a run changes nothing else);
+5. the widget's own table of its words in every shipped language (`SHIPPED_LABELS` in
+   feeds/static/embed.js, for JSON Feeds that bring none) is written from the .po files.
 
 The .po files are what feeds reads (feeds/i18n.py compiles them in memory): there is no
 .mo file to build. Adding a language: docs/translations.md.
@@ -15,6 +17,8 @@ The .po files are what feeds reads (feeds/i18n.py compiles them in memory): ther
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +29,8 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "feeds" / "locale"
 TEMPLATE = LOCALE / "feeds.pot"
+WIDGET = ROOT / "feeds" / "static" / "embed.js"
+WIDGET_TABLE = re.compile(r"(  var SHIPPED_LABELS = \{\n).*?(\n  \};)", re.DOTALL)
 PYBABEL = [sys.executable, "-m", "babel.messages.frontend"]
 
 
@@ -37,6 +43,7 @@ def main() -> None:
     fill_english(LOCALE / "en" / "LC_MESSAGES" / "feeds.po")
     for po in sorted(LOCALE.glob("*/LC_MESSAGES/feeds.po")):
         write_header(po, po.parent.parent.name)
+    write_widget_words()
 
 
 def run(*args: str) -> None:
@@ -76,6 +83,24 @@ def write_header(path: Path, language: str) -> None:
     if 'msgid ""\nmsgstr ""' in blocks[0]:
         blocks = blocks[1:]
     path.write_text(header(language) + "\n\n".join(blocks), encoding="utf-8")
+
+
+def write_widget_words() -> None:
+    """The widget's words in every shipped language, as the JSON documents send them,
+    into embed.js's table (run after the .po files are written: read fresh here)."""
+    sys.path.insert(0, str(ROOT))
+    from feeds import i18n
+    from feeds.render.jsonfeed import widget_labels
+
+    rows = ",\n".join(
+        f"    {language}: {json.dumps(widget_labels(language)['labels'], ensure_ascii=False)}"
+        for language in i18n.SHIPPED
+    )
+    script = WIDGET.read_text(encoding="utf-8")
+    updated, found = WIDGET_TABLE.subn(lambda m: m.group(1) + rows + m.group(2), script)
+    if found != 1:
+        sys.exit(f"{WIDGET}: no `var SHIPPED_LABELS = {{ ... }};` table to update")
+    WIDGET.write_text(updated, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Route, sync_playwright
 from screenshots import assert_rendered
 from test_browser_pages import (
     ARTIFACTS,
@@ -31,6 +31,8 @@ from test_browser_pages import (
 )
 from test_i18n import FRENCH_ENTRY, TRANSLATED, english_left
 from test_pages_support import ROOT
+
+from feeds.render.jsonfeed import widget_labels
 
 pytestmark = pytest.mark.slow
 
@@ -82,18 +84,26 @@ def test_the_widget_speaks_the_catalogs_language(
         context.close()
 
 
+def answering(document: dict[str, object]) -> Callable[[Route], None]:
+    """A route handler serving `document` as another site would (CORS allowed). One
+    argument only: Playwright passes the request too to a handler that takes two."""
+    return lambda route: route.fulfill(json=document, headers={"Access-Control-Allow-Origin": "*"})
+
+
 def test_the_widget_says_its_language_on_a_page_in_another(
     served: tuple[str, App, Host], browser: Browser
 ) -> None:
     """On an English host page the widget's words and dates are the feed's language:
-    its box says so (WCAG 3.1.2), and the English fallback labels of a feed that brings
-    none (another publisher's) say they are English."""
+    its box says so (WCAG 3.1.2). A feed that brings no words (another publisher's) gets
+    them from the widget in its language when their translation ships; in any other
+    language they are English, and say so."""
     language, app, host = served
     # the events widget reads events.json beside the feed it is given
     with urllib.request.urlopen(app.url("/events.json"), timeout=10) as answer:
         ours = json.loads(answer.read())
     foreign = {key: value for key, value in ours.items() if key != "_feeds_widget"}
     foreign["items"] = [{**item, "title": ""} for item in ours["items"]]  # "(untitled)"
+    words = widget_labels(language)["labels"]
     context = browser.new_context(viewport=DESKTOP)
     try:
         page = context.new_page()
@@ -103,19 +113,21 @@ def test_the_widget_says_its_language_on_a_page_in_another(
         assert page.locator("html").get_attribute("lang") == "en"
         assert page.locator("#events .box").get_attribute("lang") == language
         assert page.locator("#events .badge").first.get_attribute("lang") is None
-        page.route(
-            app.url("/foreign/events.json"),
-            lambda route: route.fulfill(json=foreign, headers={"Access-Control-Allow-Origin": "*"}),
-        )
-        page.locator("#events").evaluate(
-            "(widget, src) => widget.setAttribute('src', src)", app.url("/foreign/feed.json")
-        )
-        badge = page.locator("#events .badge", has_text="Past").first
-        badge.wait_for()
-        assert badge.get_attribute("lang") == "en"
-        assert page.locator("#events .box").get_attribute("lang") == language
-        untitled = page.locator("#events li a", has_text="(untitled)").first
-        assert untitled.get_attribute("lang") == "en"
+        for name, feed_language, past, untitled, marked in (
+            ("shipped", language, words["past"], words["untitled"], None),
+            ("other", "ja", "Past", "(untitled)", "en"),
+        ):
+            document = {**foreign, "language": feed_language}
+            page.route(app.url(f"/{name}/events.json"), answering(document))
+            page.locator("#events").evaluate(
+                "(widget, src) => widget.setAttribute('src', src)", app.url(f"/{name}/feed.json")
+            )
+            badge = page.locator("#events .badge", has_text=past).first
+            badge.wait_for()
+            assert badge.get_attribute("lang") == marked, name
+            assert page.locator("#events .box").get_attribute("lang") == feed_language
+            title = page.locator("#events li a", has_text=untitled).first
+            assert title.get_attribute("lang") == marked, name
     finally:
         context.close()
 

@@ -38,6 +38,7 @@ from test_pages_support import ROOT, rich_catalog
 from feeds import i18n
 from feeds.catalog import parse_catalog
 from feeds.model import Catalog
+from feeds.render.jsonfeed import widget_labels
 from feeds.render.pages_dates import dates_for
 from feeds.serve.responder import banner_html
 from feeds.serve.web import create_app, runtime
@@ -219,6 +220,19 @@ def test_the_embed_page_and_the_widget_say_nothing_to_show_in_the_same_words(
     for path in ("/feed.json", "/events.json"):
         labels = json.loads(site[path].body)["_feeds_widget"]["labels"]
         assert html.unescape(empty.group(1)) == labels["nothing"], path
+
+
+def test_the_widget_s_own_table_of_words_is_the_message_catalog_s() -> None:
+    """embed.js carries the widget's words of every shipped language, for a JSON Feed
+    that brings none: they must be the .po files' (`make messages` writes the table)."""
+    script = (ROOT / "feeds" / "static" / "embed.js").read_text(encoding="utf-8")
+    block = re.search(r"var SHIPPED_LABELS = \{\n(.*?)\n  \};", script, re.DOTALL)
+    assert block is not None
+    table = {
+        line.split(":", 1)[0].strip(): json.loads(line.split(":", 1)[1].strip().rstrip(","))
+        for line in block.group(1).splitlines()
+    }
+    assert table == {language: widget_labels(language)["labels"] for language in i18n.SHIPPED}
 
 
 @pytest.mark.parametrize("language", TRANSLATED)

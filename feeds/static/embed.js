@@ -207,22 +207,36 @@
 
   // The widget's words come with the data, in the catalog's language (the
   // `_feeds_widget` extension of feed.json and events.json, from the site's message
-  // catalog). A JSON Feed without them (another publisher's) gets these.
-  var FALLBACK_LABELS = { cancelled: "Cancelled", past: "Past", nothing: "Nothing to show yet.", untitled: "(untitled)" };
+  // catalog). A JSON Feed without them (another publisher's) gets them from this table
+  // of the languages whose translations ship, by the widget's language; English for
+  // any other. `make messages` writes the table from the message catalog
+  // (scripts/messages.py; tests/test_i18n.py holds it to the .po files).
+  var SHIPPED_LABELS = {
+    en: {"cancelled": "Cancelled", "past": "Past", "nothing": "Nothing to show yet.", "untitled": "(untitled)"},
+    fr: {"cancelled": "Annulé", "past": "Passé", "nothing": "Rien à afficher pour l’instant.", "untitled": "(sans titre)"},
+    de: {"cancelled": "Abgesagt", "past": "Vorbei", "nothing": "Noch nichts anzuzeigen.", "untitled": "(ohne Titel)"},
+    es: {"cancelled": "Cancelado", "past": "Pasado", "nothing": "Todavía no hay nada que mostrar.", "untitled": "(sin título)"},
+    it: {"cancelled": "Annullato", "past": "Passato", "nothing": "Ancora niente da mostrare.", "untitled": "(senza titolo)"},
+    nl: {"cancelled": "Geannuleerd", "past": "Voorbij", "nothing": "Nog niets te tonen.", "untitled": "(zonder titel)"},
+    pl: {"cancelled": "Odwołane", "past": "Minione", "nothing": "Na razie nic do pokazania.", "untitled": "(bez tytułu)"}
+  };
 
-  function labelsOf(feed) {
+  function labelsOf(feed, lang) {
     var given = feed._feeds_widget && feed._feeds_widget.labels;
+    var primary = typeof lang === "string" ? lang.split("-")[0].toLowerCase() : "";
+    var shipped = Object.prototype.hasOwnProperty.call(SHIPPED_LABELS, primary);
+    var fallback = shipped ? SHIPPED_LABELS[primary] : SHIPPED_LABELS.en;
     var labels = { english: {} };
-    Object.keys(FALLBACK_LABELS).forEach(function (key) {
+    Object.keys(SHIPPED_LABELS.en).forEach(function (key) {
       var ours = Boolean(given) && typeof given[key] === "string";
-      labels[key] = ours ? given[key] : FALLBACK_LABELS[key];
-      if (!ours) labels.english[key] = true;
+      labels[key] = ours ? given[key] : fallback[key];
+      if (!ours && !shipped) labels.english[key] = true;
     });
     return labels;
   }
 
-  // An element showing label `key`. One the feed did not give is English, which the
-  // widget's language (the feed's) may not be: it says so, for screen readers.
+  // An element showing label `key`. An English fallback, in a widget whose language
+  // (the feed's) may be another, says so, for screen readers.
   function labelEl(name, className, labels, key) {
     var node = el(name, className, labels[key]);
     if (labels.english[key]) node.lang = "en";
@@ -335,7 +349,7 @@
     _render(feed, settings, url) {
       this.removeAttribute("aria-busy");
       var lang = language(feed);
-      var labels = labelsOf(feed);
+      var labels = labelsOf(feed, lang);
       // The words and dates are in the feed's language, whatever the embedding page's.
       if (lang && lang === feed.language) this._box.lang = lang;
       else this._box.removeAttribute("lang");
