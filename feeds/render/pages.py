@@ -160,14 +160,14 @@ class PageRenderer:
         return _PAGES.get(
             key,
             lambda: self.entry_writer.page(
-                entry_view(entry, self.links, self.dates, self.entry_json_ld)
+                entry_view(entry, self.links, self.dates, self.ui, self.entry_json_ld)
             ),
         )
 
     def entry_from_template(self, entry: Entry) -> bytes:
         """The entry page as entry.html renders it, its JSON-LD from the dicts of
         seo.entry_head: what `entry` must equal (tested)."""
-        view = entry_view(entry, self.links, self.dates, None)
+        view = entry_view(entry, self.links, self.dates, self.ui, None)
         return self.page("entry.html", ids.entry_page_path(entry.id), **view.template_context())
 
     @cached_property

@@ -68,6 +68,7 @@ class EntryView:
     link_host: str  # host of `entry.link`, named on the "full text" link
     occurrences: tuple[Occurrence, ...] = ()  # the first ones of a recurring event
     occurrences_truncated: bool = False
+    repeats: str = ""  # a recurring event's rule in words (rule_words.py)
     calendar: CalendarLinks | None = None  # for an event
     head: Markup = Markup("")  # the head's JSON-LD and meta (seo.entry_head)
 
@@ -81,6 +82,7 @@ class EntryView:
             "link_host": self.link_host,
             "occurrences": self.occurrences,
             "occurrences_truncated": self.occurrences_truncated,
+            "repeats": self.repeats,
             "calendar": self.calendar,
             "head": self.head,
         }
@@ -251,6 +253,7 @@ def _repeats(event: Event, view: EntryView, fragments: Fragments) -> list[str]:
     out = [
         f"      <dt>{escape(fragments.gettext('Repeats'))}</dt>\n",
         "      <dd>\n",
+        f"        <p>{escape(view.repeats)}</p>\n",
         '        <ul class="occurrences">\n',
     ]
     for occurrence in view.occurrences:

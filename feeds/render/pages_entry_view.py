@@ -6,6 +6,7 @@ fast path of pages_entry.py and entry.html) are given the same view.
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ from .pages_entry import (
 )
 from .pages_fragments import Fragments
 from .pages_grid import MAX_OCCURRENCES, occurrences
+from .rule_words import rule_in_words
 from .text import summary_html, summary_text
 
 _DESCRIPTION_CHARS = 200
@@ -35,7 +37,11 @@ _LISTED_OCCURRENCES = 10
 
 
 def entry_view(
-    entry: Entry, links: Links, dates: Dates, json_ld: seo.EntryJsonLd | None
+    entry: Entry,
+    links: Links,
+    dates: Dates,
+    words: gettext.NullTranslations,
+    json_ld: seo.EntryJsonLd | None,
 ) -> EntryView:
     """The view of `entry`'s page; its head from `json_ld` (the fast path's writer) or,
     if None, from seo.entry_head's dicts (what the template is given)."""
@@ -60,6 +66,9 @@ def entry_view(
         link_host,
         occurrences=tuple(found[:_LISTED_OCCURRENCES]),
         occurrences_truncated=len(found) > _LISTED_OCCURRENCES or len(found) == MAX_OCCURRENCES,
+        repeats=rule_in_words(entry.event, words.gettext, words.ngettext, dates)
+        if entry.event.rrule
+        else "",
         calendar=_add_to_calendar(entry, links),
         head=head,
     )
