@@ -66,9 +66,7 @@ def entry_view(
         link_host,
         occurrences=tuple(found[:_LISTED_OCCURRENCES]),
         occurrences_truncated=len(found) > _LISTED_OCCURRENCES or len(found) == MAX_OCCURRENCES,
-        repeats=rule_in_words(entry.event, words.gettext, words.ngettext, dates)
-        if entry.event.rrule
-        else "",
+        repeats=rule_in_words(entry.event, words.gettext, words.ngettext, dates),
         calendar=_add_to_calendar(entry, links),
         head=head,
     )

@@ -20,7 +20,8 @@ Ngettext = Callable[[str, str, int], str]
 
 
 def rule_in_words(event: Event, gettext: Gettext, ngettext: Ngettext, dates: Dates) -> str:
-    """`event.rrule` as a phrase in the catalog's language; "" for an unknown FREQ."""
+    """`event.rrule` as a phrase in the catalog's language; "" for an event that does
+    not repeat (or an unknown FREQ)."""
     parts = dict(part.partition("=")[::2] for part in (event.rrule or "").split(";"))
     every = _every(parts.get("FREQ", ""), int(parts.get("INTERVAL", "1")), gettext, ngettext)
     if not every:
@@ -36,27 +37,29 @@ def rule_in_words(event: Event, gettext: Gettext, ngettext: Ngettext, dates: Dat
 
 
 def _every(frequency: str, interval: int, _: Gettext, ngettext: Ngettext) -> str:
-    # One literal call per message, for the extraction (`make messages`). The singular
-    # of each plural message is never shown in English (an interval of 1 has its own
-    # message) but some languages use that form for other numbers.
-    number = {"number": interval}
-    if frequency == "DAILY":
-        if interval == 1:
-            return _("Every day")
-        return ngettext("Every %(number)s day", "Every %(number)s days", interval) % number
-    if frequency == "WEEKLY":
-        if interval == 1:
-            return _("Every week")
-        return ngettext("Every %(number)s week", "Every %(number)s weeks", interval) % number
-    if frequency == "MONTHLY":
-        if interval == 1:
-            return _("Every month")
-        return ngettext("Every %(number)s month", "Every %(number)s months", interval) % number
-    if frequency == "YEARLY":
-        if interval == 1:
-            return _("Every year")
-        return ngettext("Every %(number)s year", "Every %(number)s years", interval) % number
-    return ""
+    # Each message a literal call, for the extraction (`make messages`). A plural
+    # message's singular is never shown in English (an interval of 1 has a message of its
+    # own), but some languages use that form for other numbers.
+    phrases = {
+        "DAILY": (
+            _("Every day"),
+            ngettext("Every %(number)s day", "Every %(number)s days", interval),
+        ),
+        "WEEKLY": (
+            _("Every week"),
+            ngettext("Every %(number)s week", "Every %(number)s weeks", interval),
+        ),
+        "MONTHLY": (
+            _("Every month"),
+            ngettext("Every %(number)s month", "Every %(number)s months", interval),
+        ),
+        "YEARLY": (
+            _("Every year"),
+            ngettext("Every %(number)s year", "Every %(number)s years", interval),
+        ),
+    }
+    once, every_n = phrases.get(frequency, ("", ""))
+    return once if interval == 1 else every_n % {"number": interval}
 
 
 def _last_day(until: str, event: Event) -> date:
