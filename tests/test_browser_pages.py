@@ -293,6 +293,18 @@ def test_events_split_into_upcoming_and_past_by_the_readers_date(
     assert page.get_by_role("heading", name="Past events").is_visible()
 
 
+def test_a_recurring_event_s_rule_stands_level_with_its_label(
+    hostile_app: App, context: BrowserContext
+) -> None:
+    """The rule in words (Every week) level with its label (Repeats), as every other fact
+    beside its label: a paragraph's default top margin once pushed it half a line down."""
+    page, _ = open_page(context, hostile_app.url("/entries/weekly/"))
+    label = page.locator(".facts dt", has_text="Repeats").bounding_box()
+    rule = page.locator(".facts dd:has(ul.occurrences) > p").first.bounding_box()
+    assert label is not None and rule is not None
+    assert abs(label["y"] - rule["y"]) < 2, (label, rule)
+
+
 def test_pages_follow_their_csp_in_the_browser(app: App, context: BrowserContext) -> None:
     for path in PAGES:
         page, console = open_page(context, app.url(path))
