@@ -303,14 +303,14 @@ def test_recurrence_without_end_is_bounded() -> None:
 
 
 def test_a_recurring_event_s_page_gives_its_rule_and_dates_in_words() -> None:
-    """Readers are told how often ("Every week") and the dates ("Tue 12 March 2024,
+    """Readers are told how often ("Every week on Tuesday") and the dates ("Tue 12 March 2024,
     ..."), never the iCalendar rule (`FREQ=WEEKLY;BYDAY=TU`), which is for calendar
     programs."""
     document = lxml.html.fromstring(rich_site()["/entries/weekly/"].body)
     facts = "".join(document.xpath("//dl[@class='facts']//text()"))
     assert "FREQ" not in facts and "BYDAY" not in facts
     assert document.xpath("//dl[@class='facts']/dd[ul[@class='occurrences']]/p[1]/text()") == [
-        "Every week"
+        "Every week on Tuesday"
     ]
     dates = document.xpath("//ul[@class='occurrences']/li/time/text()")
     assert dates[:2] == [

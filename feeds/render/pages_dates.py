@@ -46,6 +46,7 @@ class Dates(Protocol):
     """Dates as the pages of one language write them."""
 
     first_weekday: int  # 0 = Monday, as the `calendar` module counts
+    locale: Locale  # CLDR's: weekday names and lists in running text (rule_words.py)
 
     def day(self, day: date) -> str: ...
     def span(self, event: Event, start: date | datetime, end: date | datetime) -> str: ...
@@ -133,7 +134,7 @@ class ClassicEnglishDates:
     """`en`: the pages' format before they spoke other languages (pages_calendar.py)."""
 
     first_weekday = 0
-    _locale = Locale("en")
+    locale = Locale("en")
 
     def day(self, day: date) -> str:
         return cal.day_text(day)
@@ -145,10 +146,10 @@ class ClassicEnglishDates:
         return cal.when_text(event)
 
     def month_title(self, year: int, month: int) -> str:
-        return _month_title(self._locale, year, month)
+        return _month_title(self.locale, year, month)
 
     def weekdays(self) -> tuple[tuple[str, str], ...]:
-        return _weekdays(self._locale, self.first_weekday)
+        return _weekdays(self.locale, self.first_weekday)
 
 
 @cache
