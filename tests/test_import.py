@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import icalendar
 import pytest
 from click.testing import CliRunner
 from conftest import BUNDLED_CATALOG
+from dateutil.rrule import rrulestr
 
 from feeds.catalog import CatalogErrors, load_catalog, parse_catalog
 from feeds.catalog.incremental import CatalogParser
@@ -266,6 +267,121 @@ def test_exceptions_to_a_rule_and_undated_events_are_reported_and_skipped(
     )
     assert isinstance(event.start, datetime)
     assert event.start.replace(tzinfo=None) == datetime(2019, 6, 4, 10, 0)
+
+
+# --- zones a calendar file defines itself (Outlook, Exchange) ---
+
+
+def vtimezone(tzid: str, standard: str = "+0100", daylight: str = "+0200") -> bytes:
+    """A VTIMEZONE as Outlook writes it: rules from 1601, changes on last Sundays."""
+    return (
+        f"BEGIN:VTIMEZONE\r\nTZID:{tzid}\r\n"
+        "BEGIN:STANDARD\r\nDTSTART:16011028T030000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\n"
+        f"TZOFFSETFROM:{daylight}\r\nTZOFFSETTO:{standard}\r\nEND:STANDARD\r\n"
+        "BEGIN:DAYLIGHT\r\nDTSTART:16010325T020000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n"
+        f"TZOFFSETFROM:{standard}\r\nTZOFFSETTO:{daylight}\r\nEND:DAYLIGHT\r\n"
+        "END:VTIMEZONE\r\n"
+    ).encode()
+
+
+def meeting(uid: str, tzid: str, rule: str | None) -> bytes:
+    repeat = f"RRULE:{rule}\r\n" if rule else ""
+    return (
+        f"BEGIN:VEVENT\r\nUID:{uid}\r\nSUMMARY:Board {uid}\r\nDTSTAMP:20261201T120000Z\r\n"
+        f"DTSTART;TZID={tzid}:20270104T170000\r\nDTEND;TZID={tzid}:20270104T180000\r\n"
+        f"{repeat}END:VEVENT\r\n"
+    ).encode()
+
+
+def imported_from(tmp_path: Path, *parts: bytes) -> tuple[Catalog, list[str]]:
+    source = tmp_path / "outlook.ics"
+    head = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Microsoft Corporation//Outlook 16.0//EN\r\n"
+    )
+    source.write_bytes(head + b"".join(parts) + b"END:VCALENDAR\r\n")
+    report = Report(stream=io.StringIO())
+    catalog = parse_catalog(import_catalog([str(source)], report).text.encode())
+    return catalog, [line.removeprefix(f"{source}: ") for line in report.lines]
+
+
+def test_a_windows_zone_name_is_read_as_its_iana_zone_and_a_rule_stays_in_local_time(
+    tmp_path: Path,
+) -> None:
+    catalog, report = imported_from(
+        tmp_path,
+        vtimezone("W. Europe Standard Time"),
+        meeting("board", "W. Europe Standard Time", "FREQ=MONTHLY;BYDAY=1MO;COUNT=12"),
+    )
+    (event,) = [entry.event for entry in catalog.entries if entry.event]
+    assert report == []
+    assert (event.timezone, event.rrule) == ("Europe/Berlin", "FREQ=MONTHLY;COUNT=12;BYDAY=1MO")
+    assert isinstance(event.start, datetime)
+    assert event.start.replace(tzinfo=None) == datetime(2027, 1, 4, 17, 0)
+    # In summer too a calendar shows it at 17:00 where it takes place (in UTC, 18:00)
+    published = build_site(catalog)["/events.ics"].body
+    (vevent,) = icalendar.Calendar.from_ical(published).walk("VEVENT")
+    start = vevent["DTSTART"].dt
+    assert str(vevent["DTSTART"].params["TZID"]) == "Europe/Berlin"
+    rule = rrulestr(vevent["RRULE"].to_ical().decode(), dtstart=start)
+    july = [moment for moment in rule if moment.month == 7]
+    assert [(moment.hour, moment.utcoffset()) for moment in july] == [(17, timedelta(hours=2))]
+
+
+def test_a_zone_only_the_file_defines_keeps_the_instant_and_refuses_a_rule(
+    tmp_path: Path,
+) -> None:
+    """Repeated in UTC, a rule's times would move by an hour at each change of daylight
+    saving time: the event is reported and skipped, never approximated. A Windows name
+    whose rules differ from its IANA zone's is such a zone too."""
+    catalog, report = imported_from(
+        tmp_path,
+        vtimezone("Our office time"),
+        vtimezone("W. Europe Standard Time", standard="+0300", daylight="+0400"),
+        meeting("once", "Our office time", None),
+        meeting("monthly", "Our office time", "FREQ=MONTHLY;BYDAY=1MO;COUNT=12"),
+        meeting("moved", "W. Europe Standard Time", "FREQ=MONTHLY;BYDAY=1MO;COUNT=12"),
+    )
+    refused = (
+        "RRULE in a time zone that only the file defines (no IANA zone with the same "
+        "offsets): its repetitions cannot be kept in local time: skipped"
+    )
+    assert report == [f"item 2: {refused}", f"item 3: {refused}"]
+    (event,) = [entry.event for entry in catalog.entries if entry.event]
+    assert event.timezone is None and event.rrule is None
+    assert event.start == datetime(2027, 1, 4, 16, 0, tzinfo=UTC)
+
+
+def test_each_file_is_read_with_its_own_zones(tmp_path: Path) -> None:
+    # icalendar keeps the first definition of a TZID for the whole process
+    head = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\n"
+    sources = []
+    for name, offsets in (("berlin", ("+0100", "+0200")), ("moscow", ("+0300", "+0400"))):
+        source = tmp_path / f"{name}.ics"
+        zone = vtimezone("W. Europe Standard Time", *offsets)
+        event = meeting(name, "W. Europe Standard Time", None)
+        source.write_bytes(head + zone + event + b"END:VCALENDAR\r\n")
+        sources.append(str(source))
+    imported = import_catalog(sources, Report(stream=io.StringIO()))
+    events = {
+        entry.event.uid: entry.event for entry in parse_catalog(imported.text.encode()).events
+    }
+    assert events["berlin"].timezone == "Europe/Berlin"
+    assert events["moscow"].timezone is None
+    assert events["moscow"].start == datetime(2027, 1, 4, 14, 0, tzinfo=UTC)
+
+
+def test_an_imported_catalogs_authority_date_is_never_in_the_future(tmp_path: Path) -> None:
+    # RFC 4151: a date when the domain was the publisher's; next year's events imported
+    # today give this year
+    source = tmp_path / "next.ics"
+    source.write_bytes(
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nBEGIN:VEVENT\r\n"
+        b"UID:far@old\r\nSUMMARY:Far\r\nDTSTART;VALUE=DATE:29990101\r\nEND:VEVENT\r\n"
+        b"END:VCALENDAR\r\n"
+    )
+    imported = import_catalog([str(source)], Report(stream=io.StringIO()))
+    year = parse_catalog(imported.text.encode()).feed.id_authority.rpartition(",")[2]
+    assert int(year) == datetime.now(UTC).year
 
 
 # --- summaries: Markdown where exact, and every loss named ---

@@ -85,7 +85,9 @@ def id_authority(link: str | None, items: list[Item]) -> str:
         host = "example.org"
     years = [item.published.year for item in items if item.published is not None]
     years += [_day(item.event.start).year for item in items if item.event is not None]
-    year = min(years) if years else datetime.now(UTC).year
+    # RFC 4151: a date when the domain was yours, so never a future one (a calendar of
+    # next year's events imported today says this year).
+    year = min([*years, datetime.now(UTC).year])
     return f"{host},{year}"
 
 

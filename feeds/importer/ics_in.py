@@ -1,11 +1,15 @@
 """iCalendar (.ics) events as `Item`s, read by icalendar; nothing is expanded.
 
 Each VEVENT becomes one entry with an `event`: its UID kept as `event.uid`, its times
-in the zone they were written in when that is an IANA zone (else as the instant, in
-UTC), its RRULE kept when the catalog supports it (`feeds.catalog.recurrence_rules.check_rrule`).
+in the zone they were written in when that is an IANA zone, or one the file defines
+under a Windows name that maps to an IANA zone with the same offsets (Outlook and
+Exchange write "W. Europe Standard Time": `_iana_zone`), else as the instant, in UTC;
+its RRULE kept when the catalog supports it (`feeds.catalog.recurrence_rules.check_rrule`).
 What the catalog cannot say is reported and the event skipped, never approximated:
 exceptions to a rule (EXDATE, RDATE, a RECURRENCE-ID override), several RRULEs, a
-rule the catalog refuses, an event without DTSTART or SUMMARY, a time without a zone.
+rule the catalog refuses or in a zone that only the file defines (in UTC, its times
+would move by an hour at each change of daylight saving time), an event without
+DTSTART or SUMMARY, a time without a zone.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar
+from icalendar import Calendar, use_zoneinfo
+from icalendar.timezone.tzid import is_utc
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from ..catalog.errors import Invalid
 from ..catalog.recurrence_rules import check_occurs, check_rrule
@@ -35,6 +41,11 @@ def read_calendar(data: bytes, source: str, report: Report) -> tuple[FeedInfo, l
     with warnings.catch_warnings(record=True) as warned:
         # icalendar warns when it reads a vendor's TZID as an IANA zone: say so, once.
         warnings.simplefilter("always")
+        # icalendar keeps each VTIMEZONE it reads by its TZID for the whole process and
+        # never replaces one: a second file's "W. Europe Standard Time" with other
+        # offsets would be read with the first file's. Choosing the provider again
+        # (the one it uses anyway) starts an empty table.
+        use_zoneinfo()  # type: ignore[no-untyped-call]
         try:
             calendars = Calendar.from_ical(data, multiple=True)
         except Exception as exc:  # noqa: BLE001  (any parser failure on any input: one line)
@@ -119,8 +130,10 @@ def _event(event: Any, where: str) -> ImportedEvent:
         raise Skip("no DTSTART (date)")
     start = start_prop.dt
     end = _end(event, start)
+    file_only_zone = False
     if isinstance(start, datetime):
-        zone = _zone_of(start)
+        zone = _zone_of(start, _text(start_prop.params.get("TZID")), end)
+        file_only_zone = zone is None and not is_utc(start)
         start, end = _in_zone(start, zone), _in_zone(end, zone)
     else:
         zone = None
@@ -137,7 +150,7 @@ def _event(event: Any, where: str) -> ImportedEvent:
     status = _text(event.get("STATUS"))
     result.status = _STATUSES.get(status.upper()) if status else None
     result.uid = _text(event.get("UID"))
-    result.rrule = _rule(event, start, zone)
+    result.rrule = _rule(event, start, file_only_zone)
     return result
 
 
@@ -160,7 +173,7 @@ def _end(event: Any, start: date | datetime) -> date | datetime:
     return end
 
 
-def _zone_of(moment: datetime) -> str | None:
+def _zone_of(moment: datetime, tzid: str | None, end: date | datetime) -> str | None:
     """The IANA zone a time was written in; None for UTC or a zone only the file defines
     (the instant is then kept, in UTC). A floating time (no zone) has no instant."""
     zone = moment.tzinfo
@@ -168,7 +181,29 @@ def _zone_of(moment: datetime) -> str | None:
         raise Skip("a time without a time zone (floating): its instant is unknown")
     if isinstance(zone, ZoneInfo) and zone.key in known_zones() and zone.key != "UTC":
         return zone.key
-    return None
+    return _iana_zone(moment, tzid, end) if tzid else None
+
+
+# The file's own zone is compared with the IANA zone its name maps to at its start and
+# end and each month of the year after: one daylight saving rule that differs shows.
+_SAME_OFFSETS_CHECKED = [timedelta(days=30.5 * month) for month in range(13)]
+
+
+def _iana_zone(moment: datetime, tzid: str, end: date | datetime) -> str | None:
+    """The IANA zone of a zone the file defines under a known name: an IANA name (a
+    VTIMEZONE of its own for Europe/Brussels) or a Windows one (CLDR's table, as
+    icalendar carries it); None unless both give the same UTC offsets."""
+    name = tzid if tzid in known_zones() else WINDOWS_TO_OLSON.get(tzid)
+    if name is None or name not in known_zones() or name == "UTC":
+        return None
+    iana = ZoneInfo(name)
+    instants = [moment + step for step in _SAME_OFFSETS_CHECKED]
+    instants += [end] if isinstance(end, datetime) else []
+    for instant in instants:
+        utc = instant.astimezone(UTC)
+        if utc.astimezone(moment.tzinfo).utcoffset() != utc.astimezone(iana).utcoffset():
+            return None
+    return name
 
 
 def _in_zone(moment: date | datetime, zone: str | None) -> date | datetime:
@@ -179,7 +214,7 @@ def _in_zone(moment: date | datetime, zone: str | None) -> date | datetime:
     return moment.astimezone(ZoneInfo(zone) if zone else UTC)
 
 
-def _rule(event: Any, start: date | datetime, zone: str | None) -> str | None:
+def _rule(event: Any, start: date | datetime, file_only_zone: bool) -> str | None:
     rules = event.get("RRULE")
     if rules is None:
         return None
@@ -189,8 +224,13 @@ def _rule(event: Any, start: date | datetime, zone: str | None) -> str | None:
         rules = rules[0]
     rule = bytes(rules.to_ical()).decode("ascii", "replace")
     timed = isinstance(start, datetime)
-    if isinstance(start, datetime) and zone is None and start.utcoffset() != timedelta(0):
-        raise Skip("RRULE in a time zone that only the file defines")
+    if file_only_zone:
+        # Repeated in UTC, its times would move by an hour at each change of daylight
+        # saving time in the zone it was written in.
+        raise Skip(
+            "RRULE in a time zone that only the file defines (no IANA zone with the same "
+            "offsets): its repetitions cannot be kept in local time"
+        )
     try:
         check_occurs(check_rrule(rule, all_day=not timed), start)
     except Invalid as exc:
