@@ -60,6 +60,9 @@ class Event:
     url: str | None = None
     status: EventStatus = "confirmed"
     rrule: str | None = None
+    # Days `rrule` gives that the event does not take place on (RFC 5545 EXDATE), in
+    # order: each a day of one of its occurrences, in its own zone, never its start's.
+    exdate: tuple[date, ...] = ()
     # The UID an earlier publisher gave the event (`feeds import`), kept so calendars
     # that subscribed there update it in place; None: the entry's tag: URI.
     uid: str | None = None

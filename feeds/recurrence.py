@@ -1,4 +1,4 @@
-"""Recurrence expansion: the one place an RRULE becomes dates.
+"""Recurrence expansion: the one place an RRULE (less its EXDATE days) becomes dates.
 
 The catalog checks a rule with it (the start must be the rule's first occurrence), the
 pages list occurrences and draw the month grid with it, and the iCalendar writer finds
@@ -11,7 +11,7 @@ an all-day start is expanded from its midnight.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import date, datetime, time
 
 # python-dateutil comes with icalendar (its dependency); its stubs (types-python-dateutil)
@@ -33,3 +33,33 @@ def starts(rule: str, first: date | datetime) -> Iterator[datetime]:
     """
     expanded: Iterator[datetime] = iter(rrulestr(rule, dtstart=as_datetime(first)))
     return expanded
+
+
+#: How far an event's left-out days (`exdate`) are looked for: its first this many
+#: starts (a daily rule's 27 years, a weekly one's 190). The catalog refuses a day
+#: beyond, so that checking and rendering one stays cheap whatever the rule.
+EXDATE_REACH = 10_000
+
+
+def starts_left(
+    rule: str, first: date | datetime, left_out: Collection[date]
+) -> Iterator[datetime]:
+    """`starts`, but those on a day of `left_out` (an event's `exdate`: the days of its
+    wall clock, as the catalog checked them)."""
+    found = starts(rule, first)
+    return found if not left_out else (start for start in found if start.date() not in left_out)
+
+
+def starts_on(
+    rule: str, first: date | datetime, days: Collection[date]
+) -> dict[date, list[datetime]]:
+    """The starts of `rule` on each of `days` (none for a day it does not give), among
+    its first EXDATE_REACH starts."""
+    found: dict[date, list[datetime]] = {day: [] for day in days}
+    last = max(days, default=None)
+    for count, start in enumerate(starts(rule, first)):
+        if last is None or start.date() > last or count >= EXDATE_REACH:
+            break
+        if start.date() in found:
+            found[start.date()].append(start)
+    return found

@@ -16,6 +16,8 @@ from datetime import date
 
 import icalendar
 import pytest
+from test_exdate import CALL, LUNCH, MARKET
+from test_exdate import catalog_of as exdate_catalog
 from test_ics_support import assert_structure, icaljs_many
 from test_pages_support import ROOT, bundled_catalog
 
@@ -48,6 +50,7 @@ def catalog_without_events(timezone: str | None) -> Catalog:
 
 
 CATALOGS: dict[str, Callable[[], Catalog]] = {
+    "days left out": lambda: exdate_catalog(LUNCH, MARKET, CALL),
     "bundled": bundled_catalog,
     "generated-200": lambda: generated_catalog(200),
     "feeds new": lambda: parse_catalog(starter_text(date.today()).encode()),

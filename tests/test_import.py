@@ -237,14 +237,14 @@ def test_each_real_world_calendar_imports_or_is_reported_item_by_item(path: Path
     assert len(catalog.events) >= 1
 
 
-def test_exceptions_to_a_rule_and_undated_events_are_reported_and_skipped(
+def test_added_dates_and_undated_events_are_reported_and_skipped(
     tmp_path: Path,
 ) -> None:
     source = tmp_path / "old.ics"
     source.write_bytes(
         b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\n"
         b"BEGIN:VEVENT\r\nUID:weekly@old\r\nSUMMARY:Weekly\r\nDTSTART:20190604T080000Z\r\n"
-        b"DTEND:20190604T090000Z\r\nRRULE:FREQ=WEEKLY;COUNT=5\r\nEXDATE:20190611T080000Z\r\n"
+        b"DTEND:20190604T090000Z\r\nRRULE:FREQ=WEEKLY;COUNT=5\r\nRDATE:20190613T080000Z\r\n"
         b"END:VEVENT\r\n"
         b"BEGIN:VEVENT\r\nUID:nodate@old\r\nSUMMARY:Someday\r\nEND:VEVENT\r\n"
         b"BEGIN:VEVENT\r\nUID:ok@old\r\nSUMMARY:Meeting\r\nDTSTART;TZID=Europe/Brussels:"
@@ -255,7 +255,7 @@ def test_exceptions_to_a_rule_and_undated_events_are_reported_and_skipped(
     report = Report(stream=io.StringIO())
     catalog = parse_catalog(import_catalog([str(source)], report).text.encode())
     assert report.lines == [
-        f"{source}: item 1: EXDATE (exceptions to its repetition) is not supported by the "
+        f"{source}: item 1: RDATE (dates added to its repetition) is not supported by the "
         "catalog: skipped",
         f"{source}: item 2: no DTSTART (date): skipped",
     ]

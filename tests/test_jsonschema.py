@@ -125,7 +125,7 @@ def assert_type_agrees(path: str, spec: Field, prop: dict[str, Any]) -> None:
     assert ("null" in types) is (not spec.required), path
     if path in BLOCKS:
         assert "object" in types, path
-    elif f"{path}[]" in BLOCKS or spec.convert in (values.tag_list, values.geo):
+    elif f"{path}[]" in BLOCKS or spec.convert in (values.tag_list, values.day_list, values.geo):
         assert "array" in types, path
     else:
         assert "string" in types and not {"object", "array"} & set(types), path
@@ -199,6 +199,7 @@ GOOD_VALUES = {
     "entries[].event.url": "https://example.org/meeting",
     "entries[].event.status": "confirmed",
     "entries[].event.rrule": "FREQ=DAILY;COUNT=2",
+    "entries[].event.exdate": "[2019-05-22]",
     "entries[].event.uid": "0a1b2c3d@google.com",
 }
 #: Plain scalars an editor types (1.1 or 1.2), quoted ones, dates, lists, and the
@@ -272,7 +273,11 @@ TRICKY = " \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u1680\u2028\u3000\ufeff\u200baZ09-_.,:
 
 @pytest.mark.parametrize(
     "path",
-    sorted(path for path in GOOD_VALUES if KEYS[path].convert not in (values.tag_list, values.geo)),
+    sorted(
+        path
+        for path in GOOD_VALUES
+        if KEYS[path].convert not in (values.tag_list, values.day_list, values.geo)
+    ),
 )
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())

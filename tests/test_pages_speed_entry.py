@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,11 +22,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
 from markupsafe import escape as markupsafe_escape
+from test_exdate import CALL, LUNCH, MARKET
+from test_exdate import catalog_of as exdate_catalog
 from test_hostile_content import catalog as hostile_catalog
 from test_pages_support import ROOT, bundled_catalog, rich_catalog
 
 from feeds.catalog import parse_catalog
 from feeds.model import Author, Catalog, Entry, Event, Feed
+from feeds.recurrence import starts
 from feeds.render.pages import PageRenderer
 from feeds.render.pages_entry import EntryChrome, marker
 from feeds.render.pages_fragments import escape
@@ -56,6 +60,7 @@ def generated_catalog(entries: int) -> Catalog:
 
 
 CATALOGS: dict[str, Callable[[], Catalog]] = {
+    "days left out": lambda: exdate_catalog(LUNCH, MARKET, CALL),
     "bundled": bundled_catalog,
     "rich": rich_catalog,
     "rich, mounted under a path": lambda: rich_catalog("https://example.net/news/feeds/"),
@@ -112,13 +117,23 @@ def events(draw: st.DrawFn) -> Event:
         start = datetime.combine(first, draw(st.times()), tzinfo=tzinfo)
         end = start + timedelta(minutes=draw(st.integers(1, 60 * 24 * 3)))
         event = Event(start=start, end=end, timezone=zone)
+    rrule = draw(st.none() | st.sampled_from(RULES))
+    # Some of its second to fifth days left out, as the catalog allows
+    try:  # (a date UNTIL with a timed start is not a catalog's rule: dateutil refuses it)
+        later = (
+            [start.date() for start in islice(starts(rrule, event.start), 1, 5)] if rrule else []
+        )
+    except ValueError:
+        later = []
+    exdate = draw(st.lists(st.sampled_from(later), unique=True) if later else st.just([]))
     return replace(
         event,
         location=draw(st.none() | texts),
         geo=draw(st.none() | st.tuples(st.floats(-90, 90), st.floats(-180, 180))),
         url=draw(st.none() | urls),
         status=draw(st.sampled_from(["confirmed", "tentative", "cancelled"])),
-        rrule=draw(st.none() | st.sampled_from(RULES)),
+        rrule=rrule,
+        exdate=tuple(sorted(exdate)),
     )
 
 

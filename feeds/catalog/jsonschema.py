@@ -284,6 +284,16 @@ def _date_or_datetime() -> Schema:
     return {"type": "string", "maxLength": 64, **_matching(_DATE, f"must be {values._DATE_HELP}")}
 
 
+def _day_list() -> Schema:
+    # No uniqueItems, as for tags: a day listed twice is the check's, with its line.
+    day = {
+        "type": "string",
+        "maxLength": 64,
+        **_matching(f"^{_DAY}$", "must be a day like 2027-08-03"),
+    }
+    return {"type": "array", "items": day}
+
+
 def _geo() -> Schema:
     def degrees(limit: int) -> Schema:
         # A quoted "51.2" is a number to the check.
@@ -316,6 +326,7 @@ _PLAIN: dict[Callable[..., Any], Callable[[], Schema]] = {
     values.id_authority: _id_authority,
     values.zone_name: _zone_name,
     values.date_or_datetime: _date_or_datetime,
+    values.day_list: _day_list,
     values.geo: _geo,
     schema._as_node: _entries,  # TOP's `entries`: a node assemble.py reads itself
 }

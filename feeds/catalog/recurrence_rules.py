@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from icalendar.prop import vRecur
 
-from ..recurrence import as_datetime, starts
+from ..recurrence import EXDATE_REACH, as_datetime, starts, starts_on
 from .errors import Invalid
 
 #: The rule parts RFC 5545 defines (icalendar's parser accepts any name, so check them here).
@@ -202,3 +202,43 @@ def _check_recur_numbers(name: str, value: str) -> None:
         if not digits.isdigit() or not low <= int(digits) <= high:
             allowed = f"{low}..{high}" + (f" or -{high}..-{low}" if signed else "")
             raise Invalid(f"{name}={value}: each value must be in {allowed}")
+
+
+def check_left_out(rule: str, start: date | datetime, day: date) -> None:
+    """`day` (of an event's `exdate`) must be a day the rule gives, not its start's."""
+    first = _day(start)
+    if day == first:
+        later = next(
+            (moment.date() for moment in starts(rule, start) if moment.date() > first), None
+        )
+        instead = f" ({later.isoformat()})" if later else ""
+        raise Invalid(
+            f"{day.isoformat()} is the event's first day: start the event on its next "
+            f"date{instead} instead of leaving it out"
+        )
+    if not starts_on(rule, start, [day])[day]:
+        raise Invalid(_not_given(rule, start, day))
+
+
+def _not_given(rule: str, start: date | datetime, day: date) -> str:
+    """Why `day` is not one the rule gives, with the rule's dates around it."""
+    before: date | None = None
+    for count, moment in enumerate(starts(rule, start)):
+        if moment.date() > day:
+            if before is None:
+                near = f"its first date is {moment.date().isoformat()}"
+            else:
+                near = f"the nearest: {before.isoformat()} and {moment.date().isoformat()}"
+            return f"{day.isoformat()} is not one of the event's dates ({near})"
+        if count >= EXDATE_REACH:
+            return (
+                f"{day.isoformat()} is beyond the event's first {EXDATE_REACH:,} dates; "
+                "end its rule before it (UNTIL) and make a new event from there"
+            )
+        before = moment.date()
+    last = before.isoformat() if before is not None else "its start"
+    return f"{day.isoformat()} is not one of the event's dates (its last date is {last})"
+
+
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value

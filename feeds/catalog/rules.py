@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from ..model import Author, Entry, Event, Feed
 from .errors import Invalid, Problems
-from .recurrence_rules import check_occurs, check_rrule
+from .recurrence_rules import check_left_out, check_occurs, check_rrule
 from .schema import Fields
+from .yamlnodes import Seq
 
 
 @dataclass(frozen=True)
@@ -207,10 +208,12 @@ def build_event(fields: Fields, path: str, zones: Zones, problems: Problems) -> 
         return None
     start, end, zone = span
     rrule = _checked_rrule(fields, path, start, problems)
+    exdate = _checked_exdate(fields, path, start, rrule, problems)
     uid_ok = "uid" not in fields.values or _opaque_id_ok(fields, "uid", path, problems)
     if (
         len(fields.values) < len(fields.nodes)
         or ("rrule" in fields.values and rrule is None)
+        or exdate is None
         or not uid_ok
     ):
         return None
@@ -224,6 +227,7 @@ def build_event(fields: Fields, path: str, zones: Zones, problems: Problems) -> 
         url=fields.get("url"),
         status=fields.get("status", "confirmed"),
         rrule=rrule,
+        exdate=exdate,
         uid=fields.get("uid"),
     )
 
@@ -344,3 +348,31 @@ def _checked_rrule(
         problems.add(fields.line_of("rrule"), f"{path}.rrule", exc.message)
         return None
     return rule
+
+
+def _checked_exdate(
+    fields: Fields, path: str, start: date | datetime, rule: str | None, problems: Problems
+) -> tuple[date, ...] | None:
+    """`exdate`'s days, in order; None after a problem (each found is reported)."""
+    days: tuple[date, ...] = fields.get("exdate", ())
+    if not days:
+        return ()
+    if rule is None:
+        if "rrule" not in fields.nodes:  # else the rule's own problem is said
+            problems.add(
+                fields.line_of("exdate"),
+                f"{path}.exdate",
+                "leaves days out of a repeating event, and this one has no rrule: add one, "
+                "or remove exdate",
+            )
+        return None
+    node = fields.nodes["exdate"]
+    items = node.items if isinstance(node, Seq) else []  # a Seq: day_list read it
+    ok = True
+    for index, (day, item) in enumerate(zip(days, items, strict=True)):
+        try:
+            check_left_out(rule, start, day)
+        except Invalid as exc:
+            problems.add(item.line, f"{path}.exdate[{index}]", exc.message)
+            ok = False
+    return tuple(sorted(days)) if ok else None

@@ -17,6 +17,7 @@ from .errors import Invalid, Problems
 from .values import (
     Convert,
     date_or_datetime,
+    day_list,
     email,
     entry_id,
     entry_language,
@@ -188,6 +189,13 @@ EVENT: dict[str, Field] = {
         text(500, one_line=True),
         description="repeats the event: `FREQ=MONTHLY;BYDAY=1TU;COUNT=6`",
         examples=("FREQ=MONTHLY;BYDAY=1TU;COUNT=6",),
+    ),
+    "exdate": Field(
+        day_list,
+        description="days its `rrule` gives on which the event does not take place (RFC 5545 "
+        "EXDATE): `[2027-08-03]`, each the day of one of its dates (in its own zone), not "
+        "its start's. Calendars, pages and the widget leave them out",
+        examples=(("2027-08-03",),),
     ),
     "uid": Field(
         text(LEGACY_ID_MAX, one_line=True),

@@ -91,6 +91,7 @@ entries:
 
   # A recurring event: `rrule` (RFC 5545) repeats it, here on the first Tuesday of
   # six months. `start` must be the rule's first date: $lunch_day is a first Tuesday.
+  # `exdate` leaves out days the rule gives: no talk on $lunch_off (the third).
   - id: monthly-lunch-talks
     title: Monthly lunch talks
     tags: [events, talks]
@@ -100,6 +101,7 @@ entries:
       end: ${lunch_day}T13:30:00
       location: Main office, room 2
       rrule: FREQ=MONTHLY;BYDAY=1TU;COUNT=6
+      exdate: [$lunch_off]
 
   # A cancelled event: keep it, with `status: cancelled`, so that calendars that
   # already have it show it as cancelled instead of silently keeping it.
@@ -139,6 +141,7 @@ def starter_text(today: date) -> str:
         open_end=(today + timedelta(days=15)).isoformat(),
         talk_day=(today + timedelta(days=21)).isoformat(),
         lunch_day=lunch.isoformat(),
+        lunch_off=first_tuesday_after(first_tuesday_after(lunch)).isoformat(),
         workshop_day=(today + timedelta(days=28)).isoformat(),
     )
 

@@ -339,6 +339,34 @@ def date_or_datetime(node: Node, path: str, problems: Problems) -> date | dateti
     return result
 
 
+def day_list(node: Node, path: str, problems: Problems) -> tuple[date, ...]:
+    """A list of dates (days, never times), each once, in the order written."""
+    help_text = "must be a list of days, e.g. [2027-08-03, 2027-12-28]"
+    if isinstance(node, Rejected):
+        raise Invalid()
+    if not isinstance(node, Seq):
+        raise Invalid(help_text)
+    days: list[date] = []
+    failed = False
+    for index, item in enumerate(node.items):
+        where = f"{path}[{index}]"
+        try:
+            day = date_or_datetime(item, where, problems)
+            if isinstance(day, datetime):
+                raise Invalid("must be a day like 2027-08-03, without a time")
+        except Invalid as exc:
+            failed = True
+            problems.add(item.line, where, exc.message or help_text)
+            continue
+        if day in days:
+            failed = True
+            problems.add(item.line, where, f"{day.isoformat()} is listed twice")
+        days.append(day)
+    if failed:
+        raise Invalid()
+    return tuple(days)
+
+
 def _datetime_from(match: re.Match[str]) -> datetime:
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     micro = int((fraction or "0").ljust(6, "0"))

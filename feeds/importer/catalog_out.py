@@ -157,6 +157,8 @@ def _event_lines(event: ImportedEvent) -> list[str]:
         lines.append(f"      status: {event.status}")
     if event.rrule:
         lines.append(f"      rrule: {quoted(event.rrule)}")
+    if event.exdate:
+        lines.append(f"      exdate: [{', '.join(day.isoformat() for day in event.exdate)}]")
     if event.uid:
         lines.append(f"      uid: {quoted(event.uid)}")
     return lines

@@ -6,8 +6,10 @@ under a Windows name that maps to an IANA zone with the same offsets (Outlook an
 Exchange write "W. Europe Standard Time": `_iana_zone`), else as the instant, in UTC;
 its RRULE kept when the catalog supports it (`feeds.catalog.recurrence_rules.check_rrule`).
 What the catalog cannot say is reported and the event skipped, never approximated:
-exceptions to a rule (EXDATE, RDATE, a RECURRENCE-ID override), several RRULEs, a
-rule the catalog refuses or in a zone that only the file defines (in UTC, its times
+added or changed occurrences (RDATE, a RECURRENCE-ID override), an EXDATE that is not
+a start of the rule (or one of several starts of a day: the catalog leaves out whole
+days, `exdate`), several RRULEs, a rule the catalog refuses or in a zone that only the
+file defines (in UTC, its times
 would move by an hour at each change of daylight saving time), an event without
 DTSTART or SUMMARY, a time without a zone.
 """
@@ -24,8 +26,9 @@ from icalendar.timezone.tzid import is_utc
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from ..catalog.errors import Invalid
-from ..catalog.recurrence_rules import check_occurs, check_rrule
+from ..catalog.recurrence_rules import check_left_out, check_occurs, check_rrule
 from ..catalog.values import known_zones
+from ..recurrence import as_datetime, starts_on
 from .feeds_in import _add_tag
 from .items import FeedInfo, ImportedEvent, Item, Report, SourceError, one_line
 from .markdown import plain_to_markdown
@@ -96,9 +99,8 @@ def _item(event: Any, where: str, report: Report) -> Item:
     named = _text(event.get("SUMMARY"))
     if named is None:
         raise Skip("no SUMMARY (title)")
-    for name in ("EXDATE", "RDATE"):
-        if event.get(name) is not None:
-            raise Skip(f"{name} (exceptions to its repetition) is not supported by the catalog")
+    if event.get("RDATE") is not None:
+        raise Skip("RDATE (dates added to its repetition) is not supported by the catalog")
     if event.get("RECURRENCE-ID") is not None:
         raise Skip("RECURRENCE-ID: a changed occurrence of a repeating event is not supported")
     item = Item(where, title=named, link=_http(event.get("URL")))
@@ -151,7 +153,48 @@ def _event(event: Any, where: str) -> ImportedEvent:
     result.status = _STATUSES.get(status.upper()) if status else None
     result.uid = _text(event.get("UID"))
     result.rrule = _rule(event, start, file_only_zone)
+    result.exdate = _left_out(event, result)
     return result
+
+
+def _left_out(event: Any, imported: ImportedEvent) -> tuple[date, ...]:
+    """EXDATE as the catalog's `exdate`: the days of the starts it names, when it names
+    every start of each such day (the catalog leaves out whole days)."""
+    named = event.get("EXDATE")
+    if named is None:
+        return ()
+    if imported.rrule is None:
+        raise Skip("EXDATE without an RRULE (a date left out of no repetition)")
+    lists = named if isinstance(named, list) else [named]
+    start = imported.start
+    moments = [_in_zone(value.dt, imported.timezone) for group in lists for value in group.dts]
+    days = sorted({_day(moment) for moment in moments})
+    given = starts_on(imported.rrule, start, days)
+    for moment in moments:
+        exact = moment if isinstance(start, datetime) else as_datetime(moment)
+        if (
+            isinstance(moment, datetime) != isinstance(start, datetime)
+            or exact not in given[_day(moment)]
+        ):
+            raise Skip(f"EXDATE {_shown(moment)} is not a start of its RRULE")
+    if len(moments) < sum(len(given[day]) for day in days):
+        raise Skip(
+            "EXDATE leaves out some of the starts of a day (the catalog leaves out whole days)"
+        )
+    try:
+        for day in days:
+            check_left_out(imported.rrule, start, day)
+    except Invalid as exc:
+        raise Skip(f"EXDATE: {exc.message}") from None
+    return tuple(days)
+
+
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _shown(value: date | datetime) -> str:
+    return value.isoformat()
 
 
 def _end(event: Any, start: date | datetime) -> date | datetime:

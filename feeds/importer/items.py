@@ -40,6 +40,7 @@ class ImportedEvent:
     url: str | None = None
     status: str | None = None
     rrule: str | None = None
+    exdate: tuple[date, ...] = ()  # the days its rule leaves out (EXDATE), in order
     uid: str | None = None
     created: date | None = None  # when it was announced: to match a feed item by date
 

@@ -39,6 +39,7 @@ from icalendar import vRecur
 from .. import ids
 from ..memo import Memo
 from ..model import Entry, Event, Feed
+from ..recurrence import starts_on
 from . import text
 from .entry_key import EntryKey
 from .ics_lines import (
@@ -123,6 +124,7 @@ def vevent_lines(feed: Feed, entry: Entry) -> list[bytes]:
     ]
     if event.rrule is not None:
         lines.append(raw_line("RRULE", _canonical_rrule(event.rrule)))
+        lines += _exdate_lines(event, event.rrule)
     lines.append(text_line("SUMMARY", entry.title))
     description = text.summary_text(entry.summary)
     if description:
@@ -142,6 +144,17 @@ def vevent_lines(feed: Feed, entry: Entry) -> list[bytes]:
     lines.append(raw_line("SEQUENCE", str(sequence(entry))))
     lines.append(b"END:VEVENT\r\n")
     return lines
+
+
+def _exdate_lines(event: Event, rule: str) -> list[bytes]:
+    """One EXDATE a start left out, with DTSTART's value type and zone (RFC 5545 3.8.5.1:
+    Google Calendar, for one, keeps an occurrence whose EXDATE is a DATE of a timed event)."""
+    if not event.exdate:
+        return []
+    if event.all_day:
+        return [date_line("EXDATE", day) for day in event.exdate]
+    left_out = starts_on(rule, event.start, event.exdate)
+    return [_time_line("EXDATE", event, start) for day in event.exdate for start in left_out[day]]
 
 
 def _canonical_rrule(rule: str) -> str:

@@ -17,9 +17,10 @@ item. Items carry `id` (tag: URI, or `legacy_id`), `url` (the entry's `link`, el
                "url": null, "status": "confirmed", "rrule": null}
 
 A recurring event whose rule ends (COUNT or UNTIL) also has `last_day`, the local day
-its last occurrence ends ("2019-04-23"). All-day events give `start`/`end` as dates
-with `end` the last day, inclusive (as in the catalog); timed events give RFC 3339
-datetimes and the IANA `timezone` they are in.
+its last occurrence ends ("2019-04-23"), and one with days left out of its rule has
+`exdate`, those days in order (["2019-04-09"], as the catalog's `exdate`). All-day
+events give `start`/`end` as dates with `end` the last day, inclusive (as in the
+catalog); timed events give RFC 3339 datetimes and the IANA `timezone` they are in.
 Keys keep this fixed order (no sort) so the output reads like the spec; non-ASCII text
 is written as UTF-8.
 
@@ -173,6 +174,8 @@ def _event_object(feed: Feed, event: Event) -> JsonObject:
         # The local day its last occurrence ends: a widget cannot expand the rule, and
         # without it would call the series past after its first date.
         event_object["last_day"] = last_day(event).isoformat()
+    if event.exdate:
+        event_object["exdate"] = [day.isoformat() for day in event.exdate]
     return event_object
 
 

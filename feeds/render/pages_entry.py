@@ -52,7 +52,7 @@ class CalendarLinks:
     """An event page's add-to-calendar links."""
 
     ics_path: str
-    google_url: str
+    google_url: str | None  # None: its link would keep the days left out (`exdate`)
     # None for a recurring event: Outlook.com's add-event link has no recurrence, so it
     # would add the first date only; the page sends Outlook users to the .ics instead.
     outlook_url: str | None
@@ -231,9 +231,12 @@ def _add_to_calendar(calendar: CalendarLinks, _: Callable[[str], str]) -> list[s
         '    <ul class="buttons">\n',
         f'      <li><a class="button" href="{escape(calendar.ics_path)}" type="text/calendar"'
         f" download>{download}</a></li>\n",
-        f'      <li><a class="button" href="{escape(calendar.google_url)}">'
-        f"{escape(_('Google Calendar'))}</a></li>\n",
     ]
+    if calendar.google_url:
+        out.append(
+            f'      <li><a class="button" href="{escape(calendar.google_url)}">'
+            f"{escape(_('Google Calendar'))}</a></li>\n"
+        )
     if calendar.outlook_url:
         out.append(
             f'      <li><a class="button" href="{escape(calendar.outlook_url)}">'
@@ -244,6 +247,12 @@ def _add_to_calendar(calendar: CalendarLinks, _: Callable[[str], str]) -> list[s
         advice = _(
             "Outlook.com: download the .ics and import it (Add calendar, Upload from file);"
             " its add-event link would keep only the first date."
+        )
+        out.append(f'    <p class="meta">{escape(advice)}</p>\n')
+    if not calendar.google_url:
+        advice = _(
+            "Google Calendar: download the .ics and import it (Settings, Import & export);"
+            " its add-event link would keep the days left out."
         )
         out.append(f'    <p class="meta">{escape(advice)}</p>\n')
     return out

@@ -93,7 +93,9 @@ def _add_to_calendar(entry: Entry, links: Links) -> CalendarLinks:
     assert entry.event is not None
     return CalendarLinks(
         ics_path=links.page(ids.entry_ics_path(entry.id)),
-        google_url=google_url,
+        # Google's add-event link has no documented way to leave days out (its `recur`
+        # takes an RRULE): the .ics, which does, is the way in then.
+        google_url=None if entry.event.exdate else google_url,
         outlook_url=None if entry.event.rrule else outlook_url,
     )
 

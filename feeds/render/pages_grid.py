@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import islice, takewhile
 
 from ..model import Entry
-from ..recurrence import as_datetime, starts
+from ..recurrence import as_datetime, starts_left
 from .pages_dates import Dates
 
 MAX_OCCURRENCES = 50
@@ -45,7 +45,8 @@ def _day(value: date | datetime) -> date:
 
 
 def occurrences(entry: Entry) -> list[Occurrence]:
-    """Every occurrence of an entry's event, at most MAX_OCCURRENCES within MAX_SPAN."""
+    """Every occurrence of an entry's event, at most MAX_OCCURRENCES within MAX_SPAN,
+    but those on its `exdate` days."""
     event = entry.event
     assert event is not None
     if not event.rrule:
@@ -55,7 +56,8 @@ def occurrences(entry: Entry) -> list[Occurrence]:
     # Stop at the first start past MAX_SPAN: a rare date (29 February on a Monday)
     # must not be searched for fifty times.
     try:
-        within = takewhile(lambda start: start - first <= MAX_SPAN, starts(event.rrule, first))
+        left = starts_left(event.rrule, first, event.exdate)
+        within = takewhile(lambda start: start - first <= MAX_SPAN, left)
         found = [
             _occurrence(entry, start, start + duration) for start in islice(within, MAX_OCCURRENCES)
         ]

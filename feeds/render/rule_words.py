@@ -1,7 +1,9 @@
 """A recurring event's rule in the reader's words: "Every 2 weeks on Tuesday and
-Thursday, 6 times", "Every month on the first Tuesday, until Tue 25 June 2024".
+Thursday, 6 times", "Every month on the first Tuesday, until Tue 25 June 2024, except
+Tue 2 April 2024".
 
-The frequency, its interval, which days when they can be said plainly, and the end.
+The frequency, its interval, which days when they can be said plainly, the end, and the
+days left out (`exdate`; COUNT counts them, as RFC 5545 does).
 Which days, said: weekdays of a weekly rule (BYDAY=TU,TH; a daily rule with them and no
 interval is the same rule); numbered weekdays of a monthly rule (BYDAY=1TU, -1FR: the
 first to the fifth, and the last); days of the month of a monthly rule (BYMONTHDAY=1,15,
@@ -40,15 +42,17 @@ def rule_in_words(event: Event, gettext: Gettext, ngettext: Ngettext, dates: Dat
     every = _every(parts.get("FREQ", ""), int(parts.get("INTERVAL", "1")), gettext, ngettext)
     if not every:
         return ""
-    every = _on_days(every, parts, gettext, ngettext, dates)
+    phrase = [_on_days(every, parts, gettext, ngettext, dates)]
     if "COUNT" in parts:
         count = int(parts["COUNT"])
-        end = ngettext("%(number)s time", "%(number)s times", count) % {"number": count}
+        phrase.append(ngettext("%(number)s time", "%(number)s times", count) % {"number": count})
     elif "UNTIL" in parts:
-        end = gettext("until %(date)s") % {"date": dates.day(_last_day(parts["UNTIL"], event))}
-    else:
-        return every
-    return f"{every}, {end}"
+        until = dates.day(_last_day(parts["UNTIL"], event))
+        phrase.append(gettext("until %(date)s") % {"date": until})
+    if event.exdate:
+        days = format_list([dates.day(day) for day in event.exdate], locale=dates.locale)
+        phrase.append(gettext("except %(dates)s") % {"dates": days})
+    return ", ".join(phrase)
 
 
 def _as_said(parts: dict[str, str]) -> dict[str, str]:
