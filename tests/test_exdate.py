@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import icalendar
@@ -314,3 +314,84 @@ def test_rebuilt_after_an_edit_of_exdate_equals_a_cold_build() -> None:
     }
     assert b"EXDATE;TZID=Europe/Brussels:20270406T123000" in rebuilt["/events.ics"].body
     assert b"20270302T123000" not in rebuilt["/events.ics"].body.split(b"RRULE")[1]
+
+
+# A Google Calendar export: a weekly series, one date moved, one cancelled.
+SERIES = (
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Google Inc//Google Calendar 70.9054//EN\r\n"
+    b"BEGIN:VEVENT\r\nUID:club@google.com\r\nSUMMARY:Club night\r\nDTSTAMP:20261201T000000Z\r\n"
+    b"DTSTART;TZID=Europe/Paris:20270104T190000\r\nDTEND;TZID=Europe/Paris:20270104T210000\r\n"
+    b"RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=6\r\nEND:VEVENT\r\n"
+)
+
+
+def change(original: bytes, start: bytes, extra: bytes = b"") -> bytes:
+    return (
+        b"BEGIN:VEVENT\r\nUID:club@google.com\r\nSUMMARY:Club night (moved)\r\n"
+        b"DTSTAMP:20261201T000000Z\r\nRECURRENCE-ID;TZID=Europe/Paris:" + original + b"\r\n"
+        b"DTSTART;TZID=Europe/Paris:" + start + b"\r\n" + extra + b"END:VEVENT\r\n"
+    )
+
+
+def import_calendar(tmp_path: Path, *events: bytes) -> tuple[Catalog | None, list[str]]:
+    source = tmp_path / "club.ics"
+    source.write_bytes(SERIES + b"".join(events) + b"END:VCALENDAR\r\n")
+    report = Report(stream=io.StringIO())
+    try:
+        catalog = parse_catalog(import_catalog([str(source)], report).text.encode())
+    except ImportFailed:
+        catalog = None
+    return catalog, [line.removeprefix(f"{source}: ") for line in report.lines]
+
+
+def test_a_changed_occurrence_leaves_its_day_out_of_the_series_and_is_an_event_of_its_own(
+    tmp_path: Path,
+) -> None:
+    catalog, report = import_calendar(
+        tmp_path,
+        change(b"20270111T190000", b"20270113T190000"),
+        change(b"20270125T190000", b"20270125T190000", b"STATUS:CANCELLED\r\n"),
+    )
+    assert report == [
+        "item 2: the occurrence of 2027-01-11 was changed: left out of its series (exdate) "
+        "and imported as an event of its own (with a new UID)",
+        "item 3: the occurrence of 2027-01-25 is cancelled: left out of its series (exdate)",
+    ]
+    assert catalog is not None
+    series, moved = (entry.event for entry in catalog.entries if entry.event)
+    assert series.uid == "club@google.com"
+    assert series.exdate == (date(2027, 1, 11), date(2027, 1, 25))
+    assert (moved.uid, moved.rrule, moved.timezone) == (None, None, "Europe/Paris")
+    assert isinstance(moved.start, datetime)
+    assert moved.start.replace(tzinfo=None) == datetime(2027, 1, 13, 19, 0)
+    # Calendars see the series without those two Mondays, and the Wednesday
+    (read,) = icaljs_many([build_site(catalog)["/events.ics"].body])
+    starts = sorted(o["start"]["value"][:10] for e in read["events"] for o in e["occurrences"])
+    assert starts == ["2027-01-04", "2027-01-13", "2027-01-18", "2027-02-01", "2027-02-08"]
+
+
+@pytest.mark.parametrize(
+    ("original", "why"),
+    [
+        (
+            b"20270111T200000",
+            "RECURRENCE-ID 2027-01-11T20:00:00+01:00 is not a start of its series",
+        ),
+        (
+            b"20270104T190000",
+            "RECURRENCE-ID: 2027-01-04 is the event's first day: start the event "
+            "on its next date (2027-01-11) instead of leaving it out",
+        ),
+    ],
+    ids=["not a start", "the first"],
+)
+def test_a_change_the_catalog_cannot_say_skips_its_series_too(
+    tmp_path: Path, original: bytes, why: str
+) -> None:
+    """Else the series would show the occurrence as it was before the change."""
+    catalog, report = import_calendar(tmp_path, change(original, b"20270113T190000"))
+    assert catalog is None
+    assert report == [
+        f"item 2: {why}: skipped",
+        "item 1: its occurrence changed by item 2 cannot be carried over: skipped",
+    ]

@@ -4,20 +4,26 @@ Each VEVENT becomes one entry with an `event`: its UID kept as `event.uid`, its 
 in the zone they were written in when that is an IANA zone, or one the file defines
 under a Windows name that maps to an IANA zone with the same offsets (Outlook and
 Exchange write "W. Europe Standard Time": `_iana_zone`), else as the instant, in UTC;
-its RRULE kept when the catalog supports it (`feeds.catalog.recurrence_rules.check_rrule`).
+its RRULE kept when the catalog supports it (`feeds.catalog.recurrence_rules.check_rrule`),
+and its EXDATE as `exdate`. A changed occurrence of a repeating event (a VEVENT with
+RECURRENCE-ID: moved, renamed or cancelled) leaves its day out of its series and,
+unless cancelled, is an event of its own (`_apply_change`).
+
 What the catalog cannot say is reported and the event skipped, never approximated:
-added or changed occurrences (RDATE, a RECURRENCE-ID override), an EXDATE that is not
-a start of the rule (or one of several starts of a day: the catalog leaves out whole
-days, `exdate`), several RRULEs, a rule the catalog refuses or in a zone that only the
-file defines (in UTC, its times
-would move by an hour at each change of daylight saving time), an event without
-DTSTART or SUMMARY, a time without a zone.
+added occurrences (RDATE); an EXDATE or RECURRENCE-ID that is not a start of the rule,
+or one of several starts of a day (the catalog leaves out whole days), or its first
+(its series is skipped with such a RECURRENCE-ID: it would show the occurrence as it
+was); several RRULEs; a rule the catalog refuses or in a zone that only the file
+defines (in UTC, its times would move by an hour at each change of daylight saving
+time); an event without DTSTART or SUMMARY; a time without a zone.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,18 +71,106 @@ def _items(calendars: Any, source: str, report: Report) -> tuple[FeedInfo, list[
     first = calendars[0]
     info = FeedInfo(title=_text(first.get("X-WR-CALNAME")), link=_http(first.get("URL")))
     items: list[Item] = []
+    series: dict[str, Item] = {}  # UID -> the item of a repeating event
+    changed: list[tuple[Any, str]] = []  # its changed occurrences, once every series is read
     number = 0
     for calendar in calendars:
         for event in calendar.walk("VEVENT"):
             number += 1
             where = f"{source}: item {number}"
-            try:
-                items.append(_item(event, where, report))
-            except Skip as skip:
-                report.say(f"{where}: {skip}: skipped")
-            except Exception as exc:  # noqa: BLE001  (a value icalendar cannot decode)
-                report.say(f"{where}: cannot be read ({_reason(exc)}): skipped")
+            if event.get("RECURRENCE-ID") is not None:
+                changed.append((event, where))
+                continue
+            item = _readable(partial(_item, event, where, report), where, report)
+            if item is not None:
+                items.append(item)
+                if item.event is not None and item.event.rrule and item.event.uid:
+                    series[item.event.uid] = item
+    for event, where in changed:
+        _apply_change(event, where, series, items, report)
     return info, items
+
+
+def _readable(read: Callable[[], Item], where: str, report: Report) -> Item | None:
+    """`read()`, or None with the reason it was skipped reported."""
+    try:
+        return read()
+    except Skip as skip:
+        report.say(f"{where}: {skip}: skipped")
+    except Exception as exc:  # noqa: BLE001  (a value icalendar cannot decode)
+        report.say(f"{where}: cannot be read ({_reason(exc)}): skipped")
+    return None
+
+
+def _apply_change(
+    event: Any, where: str, series: dict[str, Item], items: list[Item], report: Report
+) -> None:
+    """A changed occurrence (RECURRENCE-ID) as the catalog can say it: its day left out
+    of its series (`exdate`), and, unless it was cancelled, an event of its own (with
+    our UID: the catalog has one event per UID). If that cannot be said, the series is
+    skipped too: it would show the occurrence as it was before the change."""
+    uid = _text(event.get("UID")) or ""
+    master = series.get(uid)
+    if master is None:
+        report.say(
+            f"{where}: a changed occurrence (RECURRENCE-ID) of a repeating event this file "
+            "does not hold, or one that was skipped: skipped"
+        )
+        return
+    try:
+        day = _changed_day(event, master)
+    except Skip as skip:
+        report.say(f"{where}: {skip}: skipped")
+        items.remove(master)
+        del series[uid]  # its other changes find no series any more
+        report.say(
+            f"{master.where}: its occurrence changed by {where.rsplit(': ', 1)[-1]} cannot "
+            "be carried over: skipped"
+        )
+        return
+    assert master.event is not None
+    master.event.exdate = tuple(sorted({*master.event.exdate, day}))
+    if (_text(event.get("STATUS")) or "").upper() == "CANCELLED":
+        report.say(
+            f"{where}: the occurrence of {day.isoformat()} is cancelled: left out of its "
+            "series (exdate)"
+        )
+        return
+    moved = _readable(partial(_item, event, where, report), where, report)
+    if moved is None or moved.event is None:
+        return
+    moved.event.uid, moved.event.rrule, moved.event.exdate = None, None, ()
+    items.append(moved)
+    report.say(
+        f"{where}: the occurrence of {day.isoformat()} was changed: left out of its series "
+        "(exdate) and imported as an event of its own (with a new UID)"
+    )
+
+
+def _changed_day(event: Any, master: Item) -> date:
+    """The day of the series' start that a RECURRENCE-ID replaces, when the catalog can
+    leave it out of the series (a start of its rule, the only one that day, not its first)."""
+    imported = master.event
+    assert imported is not None and imported.rrule is not None
+    prop = event["RECURRENCE-ID"]
+    if prop.params.get("RANGE"):
+        raise Skip("RECURRENCE-ID with RANGE (this and later occurrences) is not supported")
+    original = _in_zone(prop.dt, imported.timezone)
+    day = _day(original)
+    given = starts_on(imported.rrule, imported.start, [day])[day]
+    exact = original if isinstance(original, datetime) else as_datetime(original)
+    if isinstance(original, datetime) != isinstance(imported.start, datetime) or exact not in given:
+        raise Skip(f"RECURRENCE-ID {_shown(original)} is not a start of its series")
+    if len(given) > 1:
+        raise Skip(
+            "RECURRENCE-ID changes one of several starts of a day (the catalog leaves out "
+            "whole days)"
+        )
+    try:
+        check_left_out(imported.rrule, imported.start, day)
+    except Invalid as exc:
+        raise Skip(f"RECURRENCE-ID: {exc.message}") from None
+    return day
 
 
 def _reason(exc: Exception) -> str:
@@ -101,8 +195,6 @@ def _item(event: Any, where: str, report: Report) -> Item:
         raise Skip("no SUMMARY (title)")
     if event.get("RDATE") is not None:
         raise Skip("RDATE (dates added to its repetition) is not supported by the catalog")
-    if event.get("RECURRENCE-ID") is not None:
-        raise Skip("RECURRENCE-ID: a changed occurrence of a repeating event is not supported")
     item = Item(where, title=named, link=_http(event.get("URL")))
     item.event = _event(event, where)
     item.updated = _aware(event, "LAST-MODIFIED")
