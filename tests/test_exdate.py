@@ -395,3 +395,15 @@ def test_a_change_the_catalog_cannot_say_skips_its_series_too(
         f"item 2: {why}: skipped",
         "item 1: its occurrence changed by item 2 cannot be carried over: skipped",
     ]
+
+
+def test_a_series_whose_last_date_is_called_off_is_over_at_the_one_before() -> None:
+    """`last_day` (JSON Feed, the pages' data-last-day) is what splits upcoming from past."""
+    last_called_off = LUNCH.replace("[2027-05-04, 2027-03-02]", "[2027-06-01, 2027-05-04]")
+    site = build_site(catalog_of(last_called_off))
+    (item,) = json.loads(site["/feed.json"].body)["items"]
+    assert item["_event"]["last_day"] == "2027-04-06"
+    home = lxml.html.fromstring(site["/"].body)
+    assert set(home.xpath("//li[@data-last-day]/@data-last-day")) == {"2027-04-06"}
+    (item,) = json.loads(build_site(catalog_of(LUNCH))["/feed.json"].body)["items"]
+    assert item["_event"]["last_day"] == "2027-06-01"

@@ -15,7 +15,7 @@ from functools import lru_cache
 from icalendar import vRecur
 
 from ..model import Event
-from ..recurrence import starts
+from ..recurrence import starts, starts_left
 
 # A rule without COUNT or UNTIL never ends; time zone data is written this far ahead.
 # It is also as far as any event is covered: a rule of a million days, or a "meeting"
@@ -40,7 +40,33 @@ def last_day(event: Event) -> date:
     """The last local day any occurrence touches, at most UNBOUNDED_YEARS after the start."""
     start = event.start
     zone = start.tzinfo if isinstance(start, datetime) else None
-    return _last_day(event.rrule, start, event.end, zone)
+    reach = _last_day(event.rrule, start, event.end, zone)
+    if event.exdate and event.rrule is not None and not is_unbounded(event):
+        return _last_day_left(event.rrule, start, event.end, zone, reach, event.exdate)
+    return reach
+
+
+@lru_cache(maxsize=4096)
+def _last_day_left(
+    rrule: str,
+    start: date,
+    end: date,
+    zone: tzinfo | None,  # in the key only, as for _last_day (below)
+    reach: date,
+    exdate: tuple[date, ...],
+) -> date:
+    """`reach` (the rule's last day) for a rule with days left out: the day its last
+    start that is not one of them ends (a series whose last date is called off is over
+    at the one before)."""
+    span = _local_date(start, end) - _local_date(start, start)
+    last = _local_date(start, start)  # the start is never left out (the catalog checks)
+    for counted, moment in enumerate(starts_left(rrule, start, exdate)):
+        if counted >= _MAX_COUNTED:
+            return reach
+        if moment.date() + span > reach:
+            break
+        last = moment.date()
+    return last + span
 
 
 # Expanding a COUNT rule costs ~0.5 ms, and every build asks again for each recurring
