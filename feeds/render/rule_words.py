@@ -3,13 +3,13 @@ Thursday, 6 times", "Every month on the first Tuesday, until Tue 25 June 2024, e
 Tue 2 April 2024".
 
 The frequency, its interval, which days when they can be said plainly, the end, and the
-days left out (`exdate`; COUNT counts them, as RFC 5545 does).
-Which days, said: weekdays of a weekly rule (BYDAY=TU,TH; a daily rule with them and no
-interval is the same rule); numbered weekdays of a monthly rule (BYDAY=1TU, -1FR: the
-first to the fifth, and the last); days of the month of a monthly rule (BYMONTHDAY=1,15,
-or -1 alone: the last day). A rule with any other BY... part (BYMONTH, BYSETPOS, BYHOUR
-...) or another mix is said without its days ("Every year, 3 times"): the dates listed
-under it on the entry page show them.
+days left out (`exdate`; COUNT counts them, as RFC 5545 does). Which days, said:
+weekdays of a weekly rule (BYDAY=TU,TH; a daily, monthly or yearly rule with them alone
+and no interval is the same rule); numbered weekdays of a monthly rule (BYDAY=1TU,
+-1FR: the first to the fifth, and the last); days of the month of a monthly rule
+(BYMONTHDAY=1,15, or -1 alone: the last day). A rule with any other BY... part
+(BYMONTH, BYSETPOS, BYHOUR ...) or another mix is said without its days ("Every year,
+3 times"): the dates listed under it on the entry page show them.
 The rule is one the catalog checked (recurrence_rules.py): FREQ is DAILY, WEEKLY,
 MONTHLY or YEARLY, never both COUNT and UNTIL, UNTIL a date for an all-day event and a
 UTC time for a timed one, BYDAY's numbers only in MONTHLY and YEARLY rules.
@@ -56,10 +56,13 @@ def rule_in_words(event: Event, gettext: Gettext, ngettext: Ngettext, dates: Dat
 
 
 def _as_said(parts: dict[str, str]) -> dict[str, str]:
-    """A daily rule on some weekdays, without an interval, as the weekly rule it equals
-    ("Every week on Monday and Friday", not "Every day on Monday and Friday")."""
-    daily_on_weekdays = parts.get("FREQ") == "DAILY" and parts.keys() - _SAID_PARTS == {"BYDAY"}
-    if daily_on_weekdays and parts.get("INTERVAL", "1") == "1":
+    """A rule on plain weekdays and nothing else, without an interval, as the weekly rule
+    it equals: daily, monthly or yearly on Monday and Friday is every Monday and Friday
+    ("Every week on Monday and Friday", not "Every day on ..." or "Every month")."""
+    on_weekdays_only = parts.keys() - _SAID_PARTS == {"BYDAY"} and not any(
+        character.isdigit() for character in parts["BYDAY"]
+    )
+    if on_weekdays_only and parts.get("INTERVAL", "1") == "1":
         return parts | {"FREQ": "WEEKLY"}
     return parts
 
