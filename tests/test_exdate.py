@@ -407,3 +407,23 @@ def test_a_series_whose_last_date_is_called_off_is_over_at_the_one_before() -> N
     assert set(home.xpath("//li[@data-last-day]/@data-last-day")) == {"2027-04-06"}
     (item,) = json.loads(build_site(catalog_of(LUNCH))["/feed.json"].body)["items"]
     assert item["_event"]["last_day"] == "2027-06-01"
+
+
+def left_out(calendar: bytes) -> dict[str, list[date | datetime]]:
+    """Each event's EXDATE values, by UID, as icalendar reads them."""
+    found = {}
+    for event in icalendar.Calendar.from_ical(calendar).walk("VEVENT"):
+        groups = event["EXDATE"] if isinstance(event["EXDATE"], list) else [event["EXDATE"]]
+        found[str(event["UID"])] = [value.dt for group in groups for value in group.dts]
+    return found
+
+
+def test_our_own_calendar_imported_back_leaves_the_same_days_out(
+    tmp_path: Path, site: Site
+) -> None:
+    source = tmp_path / "events.ics"
+    source.write_bytes(site["/events.ics"].body)
+    imported = import_catalog([str(source)], Report(stream=io.StringIO()))
+    again = build_site(parse_catalog(imported.text.encode()))
+    assert left_out(again["/events.ics"].body) == left_out(site["/events.ics"].body)
+    assert sum(len(days) for days in left_out(site["/events.ics"].body).values()) == 4
