@@ -60,11 +60,25 @@ def items_at_column_0(data: bytes) -> bytes:
     return feed + b"\nentries:\n" + b"\n".join(line.removeprefix(b"  ") for line in lines)
 
 
+# A series with days left out (`exdate`), as a block list for the mutations to cut.
+SERIES = b"""\
+  - id: lunch-series
+    title: Lunch talks
+    event:
+      start: 2027-01-05T12:30:00+01:00
+      end: 2027-01-05T13:30:00+01:00
+      rrule: FREQ=MONTHLY;BYDAY=1TU;COUNT=6
+      exdate:
+        - 2027-03-02
+        - 2027-05-04
+"""
+
 BASES = [
     (ROOT / "entries.yaml").read_bytes(),
     generated(3, 7),
     generated(12, 2019),
     items_at_column_0(generated(5, 3)),
+    generated(4, 11).rstrip(b"\n") + b"\n" + SERIES,
 ]
 
 # --- the three readers ----------------------------------------------------------------
