@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -284,8 +284,9 @@ def vtimezone(tzid: str, standard: str = "+0100", daylight: str = "+0200") -> by
     ).encode()
 
 
-def meeting(uid: str, tzid: str, rule: str | None) -> bytes:
+def meeting(uid: str, tzid: str, rule: str | None, left_out: str = "") -> bytes:
     repeat = f"RRULE:{rule}\r\n" if rule else ""
+    repeat += f"EXDATE;TZID={tzid}:{left_out}\r\n" if left_out else ""
     return (
         f"BEGIN:VEVENT\r\nUID:{uid}\r\nSUMMARY:Board {uid}\r\nDTSTAMP:20261201T120000Z\r\n"
         f"DTSTART;TZID={tzid}:20270104T170000\r\nDTEND;TZID={tzid}:20270104T180000\r\n"
@@ -310,10 +311,16 @@ def test_a_windows_zone_name_is_read_as_its_iana_zone_and_a_rule_stays_in_local_
     catalog, report = imported_from(
         tmp_path,
         vtimezone("W. Europe Standard Time"),
-        meeting("board", "W. Europe Standard Time", "FREQ=MONTHLY;BYDAY=1MO;COUNT=12"),
+        meeting(
+            "board",
+            "W. Europe Standard Time",
+            "FREQ=MONTHLY;BYDAY=1MO;COUNT=12",
+            left_out="20270802T170000",  # summer time: 15:00 UTC
+        ),
     )
     (event,) = [entry.event for entry in catalog.entries if entry.event]
     assert report == []
+    assert event.exdate == (date(2027, 8, 2),)
     assert (event.timezone, event.rrule) == ("Europe/Berlin", "FREQ=MONTHLY;COUNT=12;BYDAY=1MO")
     assert isinstance(event.start, datetime)
     assert event.start.replace(tzinfo=None) == datetime(2027, 1, 4, 17, 0)
