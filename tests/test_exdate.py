@@ -375,7 +375,7 @@ def test_a_changed_occurrence_leaves_its_day_out_of_the_series_and_is_an_event_o
     [
         (
             b"20270111T200000",
-            "RECURRENCE-ID 2027-01-11T20:00:00+01:00 is not a start of its series",
+            "RECURRENCE-ID 2027-01-11T20:00:00+01:00 is not a start of its RRULE",
         ),
         (
             b"20270104T190000",

@@ -155,13 +155,8 @@ def _changed_day(event: Any, master: Item) -> date:
     prop = event["RECURRENCE-ID"]
     if prop.params.get("RANGE"):
         raise Skip("RECURRENCE-ID with RANGE (this and later occurrences) is not supported")
-    original = _in_zone(prop.dt, imported.timezone)
-    day = _day(original)
-    given = starts_on(imported.rrule, imported.start, [day])[day]
-    exact = original if isinstance(original, datetime) else as_datetime(original)
-    if isinstance(original, datetime) != isinstance(imported.start, datetime) or exact not in given:
-        raise Skip(f"RECURRENCE-ID {_shown(original)} is not a start of its series")
-    if len(given) > 1:
+    day, starts_that_day = _start_day("RECURRENCE-ID", prop.dt, imported)
+    if starts_that_day > 1:
         raise Skip(
             "RECURRENCE-ID changes one of several starts of a day (the catalog leaves out "
             "whole days)"
@@ -171,6 +166,19 @@ def _changed_day(event: Any, master: Item) -> date:
     except Invalid as exc:
         raise Skip(f"RECURRENCE-ID: {exc.message}") from None
     return day
+
+
+def _start_day(name: str, value: date | datetime, imported: ImportedEvent) -> tuple[date, int]:
+    """The day (in the event's zone) of `value`, an EXDATE or RECURRENCE-ID that must
+    be a start of the event's rule, and how many starts the rule gives that day."""
+    assert imported.rrule is not None
+    moment = _in_zone(value, imported.timezone)
+    day = _day(moment)
+    given = starts_on(imported.rrule, imported.start, [day])[day]
+    exact = moment if isinstance(moment, datetime) else as_datetime(moment)
+    if isinstance(moment, datetime) != isinstance(imported.start, datetime) or exact not in given:
+        raise Skip(f"{name} {_shown(moment)} is not a start of its RRULE")
+    return day, len(given)
 
 
 def _reason(exc: Exception) -> str:
@@ -257,28 +265,19 @@ def _left_out(event: Any, imported: ImportedEvent) -> tuple[date, ...]:
         return ()
     if imported.rrule is None:
         raise Skip("EXDATE without an RRULE (a date left out of no repetition)")
-    lists = named if isinstance(named, list) else [named]
-    start = imported.start
-    moments = [_in_zone(value.dt, imported.timezone) for group in lists for value in group.dts]
-    days = sorted({_day(moment) for moment in moments})
-    given = starts_on(imported.rrule, start, days)
-    for moment in moments:
-        exact = moment if isinstance(start, datetime) else as_datetime(moment)
-        if (
-            isinstance(moment, datetime) != isinstance(start, datetime)
-            or exact not in given[_day(moment)]
-        ):
-            raise Skip(f"EXDATE {_shown(moment)} is not a start of its RRULE")
-    if len(moments) < sum(len(given[day]) for day in days):
+    groups = named if isinstance(named, list) else [named]
+    values = [value.dt for group in groups for value in group.dts]
+    starts_by_day = dict(_start_day("EXDATE", value, imported) for value in values)
+    if len(set(values)) < sum(starts_by_day.values()):  # (a start named twice counts once)
         raise Skip(
             "EXDATE leaves out some of the starts of a day (the catalog leaves out whole days)"
         )
     try:
-        for day in days:
-            check_left_out(imported.rrule, start, day)
+        for day in starts_by_day:
+            check_left_out(imported.rrule, imported.start, day)
     except Invalid as exc:
         raise Skip(f"EXDATE: {exc.message}") from None
-    return tuple(days)
+    return tuple(sorted(starts_by_day))
 
 
 def _day(value: date | datetime) -> date:
