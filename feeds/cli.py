@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import NoReturn, ParamSpec, TypeVar
@@ -125,6 +126,36 @@ def check(catalog: Path) -> None:
     note = language_note(loaded)
     if note:
         click.echo(note)
+    for line in later_notes(loaded, date.today()):
+        click.echo(line)
+
+
+_LATER_SHOWN = 3
+
+
+def later_notes(catalog: Catalog, today: date) -> list[str]:
+    """A line for each publication dated after `today` (its date where it was written;
+    three lines at most, then a count): builds have no clock, so such an entry is
+    published by the next build, not on its date; a publisher used to scheduled posts
+    should know before readers see it."""
+    later = [
+        (index, entry)
+        for index, entry in enumerate(catalog.entries)
+        if entry.published is not None and entry.published.date() > today
+    ]
+    lines = [
+        f"{catalog.source}:{entry.line}: entries[{index}]: published "
+        f"{entry.published.date().isoformat()} is after today: builds have no clock, so it "
+        "is in the feeds and pages from the next build on (with that date); to hold it "
+        "back, keep it out of the catalog until then"
+        for index, entry in later[:_LATER_SHOWN]
+        if entry.published is not None
+    ]
+    if len(later) > _LATER_SHOWN:
+        lines.append(
+            f"{catalog.source}: and {len(later) - _LATER_SHOWN} more publications dated after today"
+        )
+    return lines
 
 
 def language_note(catalog: Catalog) -> str | None:

@@ -94,3 +94,45 @@ def test_unexpected_exception_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyP
     assert result.exit_code == 2
     assert result.stderr == "feeds: internal error: RuntimeError: disk on fire\n"
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+LATER = """\
+feed:
+  title: T
+  link: https://example.org/
+  base_url: https://feeds.example.org/
+  id_authority: example.org,2019
+entries:
+{entries}"""
+
+
+def test_check_says_when_publications_are_dated_after_today(tmp_path: Path) -> None:
+    """Builds have no clock: a publication dated later is published by the next build."""
+    path = tmp_path / "entries.yaml"
+    items = "".join(
+        f"  - id: p{day}\n    title: P\n    published: 2999-01-0{day}\n" for day in range(1, 6)
+    )
+    path.write_text(
+        LATER.format(entries="  - id: now\n    title: Now\n    published: 2019-03-14\n" + items)
+    )
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{path}: 6 entries, 6 publications, 0 events, 0 tags"
+    assert lines[1] == (
+        f"{path}:10: entries[1]: published 2999-01-01 is after today: builds have no clock, "
+        "so it is in the feeds and pages from the next build on (with that date); to hold "
+        "it back, keep it out of the catalog until then"
+    )
+    assert [line.split(": ")[1] for line in lines[2:4]] == ["entries[2]", "entries[3]"]
+    assert lines[4:] == [f"{path}: and 2 more publications dated after today"]
+
+
+def test_check_says_nothing_of_dates_already_past(tmp_path: Path) -> None:
+    path = tmp_path / "entries.yaml"
+    path.write_text(
+        LATER.format(entries="  - id: now\n    title: Now\n    published: 2019-03-14\n")
+    )
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 0
+    assert result.stdout == f"{path}: 1 entry, 1 publication, 0 events, 0 tags\n"
