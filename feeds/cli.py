@@ -139,17 +139,15 @@ def later_notes(catalog: Catalog, today: date) -> list[str]:
     published by the next build, not on its date; a publisher used to scheduled posts
     should know before readers see it."""
     later = [
-        (index, entry)
+        (index, entry.line, entry.published.date())
         for index, entry in enumerate(catalog.entries)
         if entry.published is not None and entry.published.date() > today
     ]
     lines = [
-        f"{catalog.source}:{entry.line}: entries[{index}]: published "
-        f"{entry.published.date().isoformat()} is after today: builds have no clock, so it "
-        "is in the feeds and pages from the next build on (with that date); to hold it "
-        "back, keep it out of the catalog until then"
-        for index, entry in later[:_LATER_SHOWN]
-        if entry.published is not None
+        f"{catalog.source}:{line}: entries[{index}]: published {day.isoformat()} is after "
+        "today: builds have no clock, so it is in the feeds and pages from the next build "
+        "on (with that date); to hold it back, keep it out of the catalog until then"
+        for index, line, day in later[:_LATER_SHOWN]
     ]
     if len(later) > _LATER_SHOWN:
         lines.append(

@@ -24,6 +24,11 @@ def as_datetime(value: date | datetime) -> datetime:
     return value if isinstance(value, datetime) else datetime.combine(value, time())
 
 
+def day_of(value: date | datetime) -> date:
+    """The day of a date, or of a datetime on its own wall clock."""
+    return value.date() if isinstance(value, datetime) else value
+
+
 def starts(rule: str, first: date | datetime) -> Iterator[datetime]:
     """The starts of `rule` with DTSTART `first`, in order, from `first` on.
 

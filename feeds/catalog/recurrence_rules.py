@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from icalendar.prop import vRecur
 
-from ..recurrence import EXDATE_REACH, as_datetime, starts, starts_on
+from ..recurrence import EXDATE_REACH, as_datetime, day_of, starts, starts_on
 from .errors import Invalid
 
 #: The rule parts RFC 5545 defines (icalendar's parser accepts any name, so check them here).
@@ -206,7 +206,7 @@ def _check_recur_numbers(name: str, value: str) -> None:
 
 def check_left_out(rule: str, start: date | datetime, day: date) -> None:
     """`day` (of an event's `exdate`) must be a day the rule gives, not its start's."""
-    first = _day(start)
+    first = day_of(start)
     if day == first:
         later = next(
             (moment.date() for moment in starts(rule, start) if moment.date() > first), None
@@ -238,7 +238,3 @@ def _not_given(rule: str, start: date | datetime, day: date) -> str:
         before = moment.date()
     last = before.isoformat() if before is not None else "its start"
     return f"{day.isoformat()} is not one of the event's dates (its last date is {last})"
-
-
-def _day(value: date | datetime) -> date:
-    return value.date() if isinstance(value, datetime) else value

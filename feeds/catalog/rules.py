@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from ..model import Author, Entry, Event, Feed
+from ..recurrence import day_of
 from .errors import Invalid, Problems
 from .recurrence_rules import check_left_out, check_occurs, check_rrule
 from .schema import Fields
@@ -135,7 +136,7 @@ def _check_updated_not_before_published(
     if isinstance(published, datetime) and isinstance(updated, datetime):
         earlier, shown = updated_at < published_at, (updated_at, published_at)
     else:
-        earlier, shown = _day(updated) < _day(published), (updated, published)
+        earlier, shown = day_of(updated) < day_of(published), (updated, published)
     if earlier:
         problems.add(
             fields.line_of("updated"),
@@ -143,10 +144,6 @@ def _check_updated_not_before_published(
             f"is before published ({shown[0].isoformat()} < {shown[1].isoformat()}); "
             "updated is when the entry last changed",
         )
-
-
-def _day(value: date | datetime) -> date:
-    return value.date() if isinstance(value, datetime) else value
 
 
 def _instant(

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from ..catalog import CatalogErrors, parse_catalog
 from ..catalog.values import slugify
 from ..catalog.written import temporary_beside
+from ..recurrence import day_of
 from .catalog_out import catalog_text
 from .feeds_in import read_json_feed, read_xml_feed, title_line
 from .ics_in import read_calendar
@@ -172,15 +173,11 @@ def _partner(
     for link in (item.event.url, item.link):
         if link and link in by_link:
             return by_link[link]
-    days = {_day(item.event.start), item.event.created}
+    days = {day_of(item.event.start), item.event.created}
     for day in days:
         if day is not None and item.title and (item.title, day) in by_title_day:
             return by_title_day[(item.title, day)]
     return None
-
-
-def _day(moment: date | datetime) -> date:
-    return moment.date() if isinstance(moment, datetime) else moment
 
 
 def write_new(path: Path, text: str) -> None:

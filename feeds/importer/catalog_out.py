@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 from ..catalog.values import ID_PATTERN, slugify
+from ..recurrence import day_of
 from .items import FeedInfo, ImportedEvent, Item, one_line
 
 PLACEHOLDER_BASE_URL = "https://feeds.example.org/"
@@ -84,7 +85,7 @@ def id_authority(link: str | None, items: list[Item]) -> str:
     if not _HOST_LABELS.fullmatch(host):
         host = "example.org"
     years = [item.published.year for item in items if item.published is not None]
-    years += [_day(item.event.start).year for item in items if item.event is not None]
+    years += [day_of(item.event.start).year for item in items if item.event is not None]
     # RFC 4151: a date when the domain was yours, so never a future one (a calendar of
     # next year's events imported today says this year).
     year = min([*years, datetime.now(UTC).year])
@@ -176,7 +177,3 @@ def _when(moment: date | datetime, zone: str | None) -> str:
     if zone:
         return moment.replace(tzinfo=None).isoformat()
     return moment.isoformat()
-
-
-def _day(moment: date | datetime) -> date:
-    return moment.date() if isinstance(moment, datetime) else moment

@@ -34,7 +34,7 @@ from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 from ..catalog.errors import Invalid
 from ..catalog.recurrence_rules import check_left_out, check_occurs, check_rrule
 from ..catalog.values import known_zones
-from ..recurrence import as_datetime, starts_on
+from ..recurrence import as_datetime, day_of, starts_on
 from .feeds_in import _add_tag
 from .items import FeedInfo, ImportedEvent, Item, Report, SourceError, one_line
 from .markdown import plain_to_markdown
@@ -173,11 +173,11 @@ def _start_day(name: str, value: date | datetime, imported: ImportedEvent) -> tu
     be a start of the event's rule, and how many starts the rule gives that day."""
     assert imported.rrule is not None
     moment = _in_zone(value, imported.timezone)
-    day = _day(moment)
+    day = day_of(moment)
     given = starts_on(imported.rrule, imported.start, [day])[day]
     exact = moment if isinstance(moment, datetime) else as_datetime(moment)
     if isinstance(moment, datetime) != isinstance(imported.start, datetime) or exact not in given:
-        raise Skip(f"{name} {_shown(moment)} is not a start of its RRULE")
+        raise Skip(f"{name} {moment.isoformat()} is not a start of its RRULE")
     return day, len(given)
 
 
@@ -278,14 +278,6 @@ def _left_out(event: Any, imported: ImportedEvent) -> tuple[date, ...]:
     except Invalid as exc:
         raise Skip(f"EXDATE: {exc.message}") from None
     return tuple(sorted(starts_by_day))
-
-
-def _day(value: date | datetime) -> date:
-    return value.date() if isinstance(value, datetime) else value
-
-
-def _shown(value: date | datetime) -> str:
-    return value.isoformat()
 
 
 def _end(event: Any, start: date | datetime) -> date | datetime:

@@ -42,22 +42,16 @@ def last_day(event: Event) -> date:
     zone = start.tzinfo if isinstance(start, datetime) else None
     reach = _last_day(event.rrule, start, event.end, zone)
     if event.exdate and event.rrule is not None and not is_unbounded(event):
-        return _last_day_left(event.rrule, start, event.end, zone, reach, event.exdate)
+        return _last_day_left(event.rrule, start, event.end, reach, event.exdate)
     return reach
 
 
-@lru_cache(maxsize=4096)
 def _last_day_left(
-    rrule: str,
-    start: date,
-    end: date,
-    zone: tzinfo | None,  # in the key only, as for _last_day (below)
-    reach: date,
-    exdate: tuple[date, ...],
+    rrule: str, start: date, end: date, reach: date, exdate: tuple[date, ...]
 ) -> date:
     """`reach` (the rule's last day) for a rule with days left out: the day its last
     start that is not one of them ends (a series whose last date is called off is over
-    at the one before)."""
+    at the one before). Not cached as `_last_day` is: few events leave days out."""
     span = _local_date(start, end) - _local_date(start, start)
     last = _local_date(start, start)  # the start is never left out (the catalog checks)
     for counted, moment in enumerate(starts_left(rrule, start, exdate)):

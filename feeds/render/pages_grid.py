@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import islice, takewhile
 
 from ..model import Entry
-from ..recurrence import as_datetime, starts_left
+from ..recurrence import as_datetime, day_of, starts_left
 from .pages_dates import Dates
 
 MAX_OCCURRENCES = 50
@@ -33,15 +33,11 @@ class Occurrence:
 
     @property
     def days(self) -> list[date]:
-        first, last = _day(self.start), _day(self.end)
+        first, last = day_of(self.start), day_of(self.end)
         if isinstance(self.end, datetime) and self.end.time() == time() and last > first:
             last -= timedelta(days=1)  # a timed event ending at midnight ends the day before
         count = min((last - first).days + 1, _MAX_DAYS_DRAWN)
         return [first + timedelta(days=i) for i in range(count)]
-
-
-def _day(value: date | datetime) -> date:
-    return value.date() if isinstance(value, datetime) else value
 
 
 def occurrences(entry: Entry) -> list[Occurrence]:
