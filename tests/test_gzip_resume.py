@@ -19,8 +19,7 @@ from conftest import BUNDLED_CATALOG
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feeds import memo
-from feeds.site import gzip_resume
+from feeds import gzip_resume, memo
 
 pytestmark = pytest.mark.usefixtures("cold_memo")  # tables as a new process finds them
 

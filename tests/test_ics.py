@@ -13,6 +13,7 @@ from test_ics_support import (
     FEED,
     assert_calendar_matches,
     assert_structure,
+    calendars,
     catalog_of,
     event_entry,
     icalendar_calendar,
@@ -83,7 +84,7 @@ def publication(entry_id: str, tags: tuple[str, ...]) -> Entry:
 
 def test_paths_are_the_subscription_every_tag_and_every_event() -> None:
     catalog = catalog_of(*mixed_events(), publication("news-only", ("governance",)))
-    outputs = ics.render(catalog)
+    outputs = calendars(catalog)
     expected = {"/events.ics"}
     expected |= {f"/tags/{tag}/events.ics" for tag in ("culture", "education", "governance")}
     expected |= {f"/entries/{entry.id}.ics" for entry in mixed_events()}
@@ -99,7 +100,7 @@ def test_the_site_serves_them_as_text_calendar() -> None:
 
 def test_events_ics_holds_every_event_in_order_of_start_as_the_catalog_says() -> None:
     catalog = catalog_of(*mixed_events())
-    events_ics = ics.render(catalog)["/events.ics"]
+    events_ics = calendars(catalog)["/events.ics"]
     assert_calendar_matches(events_ics, catalog.events)
     assert len(catalog.events) == len(mixed_events()) == 8  # cancelled included
     # In order of start: all-day events count from their day's first moment in UTC.
@@ -111,7 +112,7 @@ def test_events_ics_holds_every_event_in_order_of_start_as_the_catalog_says() ->
 
 def test_each_tag_calendar_holds_exactly_its_events() -> None:
     catalog = catalog_of(*mixed_events(), publication("news-only", ("governance",)))
-    outputs = ics.render(catalog)
+    outputs = calendars(catalog)
     paths = [f"/tags/{tag}/events.ics" for tag in catalog.tags]
     for tag, path, seen in zip(
         catalog.tags, paths, icaljs_many(outputs[path] for path in paths), strict=True
@@ -125,14 +126,14 @@ def test_each_tag_calendar_holds_exactly_its_events() -> None:
 
 def test_each_event_file_holds_that_event_alone() -> None:
     catalog = catalog_of(*mixed_events())
-    outputs = ics.render(catalog)
+    outputs = calendars(catalog)
     bodies = [outputs[ids.entry_ics_path(entry.id)] for entry in catalog.events]
     for entry, body, seen in zip(catalog.events, bodies, icaljs_many(bodies), strict=True):
         assert_calendar_matches(body, [entry], seen_by_js=seen)
 
 
 def test_the_four_seed_events_fall_on_their_exact_days() -> None:
-    events_ics = ics.render(catalog_of(*seed_events()))["/events.ics"]
+    events_ics = calendars(catalog_of(*seed_events()))["/events.ics"]
     read_by_js = {event["uid"].rsplit("/", 1)[1]: event for event in icaljs(events_ics)["events"]}
     read_by_icalendar = {
         uid.rsplit("/", 1)[1]: event for uid, event in icalendar_events(events_ics).items()
@@ -161,7 +162,7 @@ def test_the_four_seed_events_fall_on_their_exact_days() -> None:
 
 def test_subscription_calendars_carry_name_refresh_and_source() -> None:
     catalog = catalog_of(*mixed_events())
-    outputs = ics.render(catalog)
+    outputs = calendars(catalog)
     for path, page, name in (
         ("/events.ics", "/events/", FEED.title),
         ("/tags/culture/events.ics", "/tags/culture/", f"{FEED.title}: culture"),
@@ -181,7 +182,7 @@ def test_subscription_calendars_carry_name_refresh_and_source() -> None:
 
 def test_event_files_do_not_name_a_calendar() -> None:
     """With X-WR-CALNAME (or NAME) Outlook would add a new calendar for one event."""
-    for path, body in ics.render(catalog_of(*mixed_events())).items():
+    for path, body in calendars(catalog_of(*mixed_events())).items():
         if not path.startswith("/entries/"):
             continue
         calendar = icalendar_calendar(body)
@@ -195,7 +196,7 @@ def test_events_carry_every_property_a_client_uses() -> None:
     tagged = dataclasses.replace(
         glasgow, tags=("culture", "social-affairs"), summary="Join **us**.\n\nSecond _para_."
     )
-    body = ics.render(catalog_of(tagged))["/events.ics"]
+    body = calendars(catalog_of(tagged))["/events.ics"]
     (event,) = icalendar_events(body).values()
     (seen,) = icaljs(body)["events"]
     assert seen["uid"] == f"tag:{FEED.id_authority}:entry/{glasgow.id}"
@@ -215,7 +216,7 @@ def test_events_carry_every_property_a_client_uses() -> None:
 
 def test_geo_is_written_in_fixed_notation() -> None:
     near_null_island = event_entry("tiny", date(2019, 5, 1), geo=(0.00001, -120.5))
-    body = ics.render(catalog_of(near_null_island))["/events.ics"]
+    body = calendars(catalog_of(near_null_island))["/events.ics"]
     assert b"GEO:0.00001;-120.5\r\n" in body  # str(0.00001) would be 1e-05
     (event,) = icalendar_events(body).values()
     assert event.decoded("GEO") == (0.00001, -120.5)
@@ -234,7 +235,7 @@ def test_event_url_prefers_the_event_then_the_entry_link_then_the_page() -> None
         (with_link, "https://example.org/article"),
         (with_both, "https://example.org/register"),
     )
-    bodies = [ics.render(catalog_of(entry))["/events.ics"] for entry, _ in cases]
+    bodies = [calendars(catalog_of(entry))["/events.ics"] for entry, _ in cases]
     for (_, url), read in zip(cases, icaljs_many(bodies), strict=True):
         (seen,) = read["events"]
         assert seen["url"] == url
@@ -242,7 +243,7 @@ def test_event_url_prefers_the_event_then_the_entry_link_then_the_page() -> None
 
 def test_cancelled_events_stay_in_the_calendar_as_cancelled() -> None:
     catalog = catalog_of(*mixed_events())
-    seen = {event["uid"]: event for event in icaljs(ics.render(catalog)["/events.ics"])["events"]}
+    seen = {event["uid"]: event for event in icaljs(calendars(catalog)["/events.ics"])["events"]}
     assert seen[ids.entry_uri(FEED, "cancelled-forum")]["status"] == "CANCELLED"
     assert seen[ids.entry_uri(FEED, "barcelona-workshop")]["status"] == "TENTATIVE"
 
@@ -250,7 +251,7 @@ def test_cancelled_events_stay_in_the_calendar_as_cancelled() -> None:
 def test_entries_without_dates_get_a_fixed_dtstamp_never_the_clock() -> None:
     antwerp = seed_events()[0]
     assert antwerp.published is None and antwerp.updated is None
-    body = ics.render(catalog_of(antwerp))["/events.ics"]
+    body = calendars(catalog_of(antwerp))["/events.ics"]
     (event,) = icalendar_events(body).values()
     assert event.decoded("DTSTAMP") == datetime(2000, 1, 1, tzinfo=UTC)
     assert "CREATED" not in event and "LAST-MODIFIED" not in event
@@ -259,7 +260,7 @@ def test_entries_without_dates_get_a_fixed_dtstamp_never_the_clock() -> None:
 
 def test_times_written_with_an_offset_are_sent_in_utc() -> None:
     webinar = next(entry for entry in mixed_events() if entry.id == "webinar-with-offset")
-    body = ics.render(catalog_of(webinar))["/events.ics"]
+    body = calendars(catalog_of(webinar))["/events.ics"]
     (seen,) = icaljs(body)["events"]
     assert seen["start"] == {
         "value": "2019-06-04T13:00:00Z",
@@ -272,7 +273,7 @@ def test_times_written_with_an_offset_are_sent_in_utc() -> None:
 
 def test_times_in_a_zone_named_utc_are_sent_in_utc_without_a_vtimezone() -> None:
     call = event_entry("call", datetime(2019, 6, 4, 15), datetime(2019, 6, 4, 16), zone="Etc/UTC")
-    body = ics.render(catalog_of(call))["/events.ics"]
+    body = calendars(catalog_of(call))["/events.ics"]
     assert_calendar_matches(body, [call])
     assert b"DTSTART:20190604T150000Z\r\n" in body and b"VTIMEZONE" not in body
 
@@ -309,7 +310,7 @@ def test_weekly_events_across_a_dst_change_resolve_to_the_right_utc_instants(
         zone=zone,
         rrule=f"FREQ=WEEKLY;COUNT={count}",
     )
-    body = ics.render(catalog_of(meeting))["/events.ics"]
+    body = calendars(catalog_of(meeting))["/events.ics"]
     assert_structure(body)
     (seen,) = icaljs(body)["events"]
     expected = weekly_utc_instants(first, zone, count)
@@ -330,7 +331,7 @@ def test_one_off_events_on_each_side_of_the_change_in_glasgow_and_barcelona() ->
         )
     ]
     catalog = catalog_of(*entries)
-    body = ics.render(catalog)["/events.ics"]
+    body = calendars(catalog)["/events.ics"]
     assert_calendar_matches(body, catalog.events)  # UTC instants from zoneinfo
     utc = {
         event["uid"].rsplit("/", 1)[1]: event["start"]["utc"] for event in icaljs(body)["events"]
@@ -356,7 +357,7 @@ def test_offsets_with_seconds_and_negative_offsets_are_read_right() -> None:
         event_entry(name, start, start + timedelta(hours=1), zone=zone)
         for name, (start, zone) in starts.items()
     ]
-    body = ics.render(catalog_of(*entries))["/events.ics"]
+    body = calendars(catalog_of(*entries))["/events.ics"]
     assert_structure(body)
     calendar = icalendar_calendar(body)
     offsets = {
@@ -369,13 +370,13 @@ def test_offsets_with_seconds_and_negative_offsets_are_read_right() -> None:
     kathmandu = event_entry(
         "kathmandu", datetime(2019, 6, 1, 9), datetime(2019, 6, 1, 10), zone="Asia/Kathmandu"
     )
-    body = ics.render(catalog_of(kathmandu))["/events.ics"]
+    body = calendars(catalog_of(kathmandu))["/events.ics"]
     assert b"TZOFFSETTO:+0545\r\n" in body
     assert_calendar_matches(body, [kathmandu])  # UTC instants from zoneinfo
 
 
 def test_each_calendar_defines_exactly_the_zones_it_uses() -> None:
-    outputs = ics.render(catalog_of(*mixed_events()))
+    outputs = calendars(catalog_of(*mixed_events()))
     expected = {
         "/events.ics": ["Europe/London", "Europe/Madrid"],
         "/tags/education/events.ics": ["Europe/Madrid"],
@@ -410,7 +411,7 @@ def test_an_edited_event_keeps_its_uid_and_raises_sequence_and_last_modified() -
             updated=datetime(2019, 3, 5, 16, 46, tzinfo=BRUSSELS),
         ),
     ]
-    bodies = [ics.render(catalog_of(entry))["/events.ics"] for entry in [before, *edits]]
+    bodies = [calendars(catalog_of(entry))["/events.ics"] for entry in [before, *edits]]
     versions = [read["events"][0] for read in icaljs_many(bodies)]
     assert len({version["uid"] for version in versions}) == 1
     sequences = [version["sequence"] for version in versions]
@@ -423,7 +424,7 @@ def test_an_edited_event_keeps_its_uid_and_raises_sequence_and_last_modified() -
     assert edits[-1].event is not None
     relocated = dataclasses.replace(edits[-1].event, location="Elsewhere")
     moved = dataclasses.replace(edits[-1], event=relocated)
-    (seen,) = icaljs(ics.render(catalog_of(moved))["/events.ics"])["events"]
+    (seen,) = icaljs(calendars(catalog_of(moved))["/events.ics"])["events"]
     assert seen["uid"] == versions[0]["uid"]
 
 
@@ -435,8 +436,7 @@ def test_sequence_rises_even_when_the_editor_also_changes_published() -> None:
         updated=datetime(2019, 3, 21, tzinfo=BRUSSELS),
     )
     first, second = (
-        icalendar_events(ics.render(catalog_of(entry))["/events.ics"])
-        for entry in (original, later)
+        icalendar_events(calendars(catalog_of(entry))["/events.ics"]) for entry in (original, later)
     )
     uid = ids.entry_uri(FEED, original.id)
     assert int(second[uid]["SEQUENCE"]) > int(first[uid]["SEQUENCE"])
@@ -444,10 +444,10 @@ def test_sequence_rises_even_when_the_editor_also_changes_published() -> None:
 
 def test_same_catalog_same_bytes_whatever_the_entry_order() -> None:
     entries = list(mixed_events())
-    first = ics.render(catalog_of(*entries))
+    first = calendars(catalog_of(*entries))
     for seed in range(3):
         random.Random(seed).shuffle(entries)
-        assert ics.render(catalog_of(*entries)) == first
+        assert calendars(catalog_of(*entries)) == first
 
 
 def test_an_entry_moved_in_the_file_is_not_rendered_again() -> None:
@@ -459,7 +459,7 @@ def test_an_entry_moved_in_the_file_is_not_rendered_again() -> None:
 
 def test_moving_the_site_changes_urls_but_never_uids() -> None:
     moved = Feed(**{**dataclasses.asdict(FEED), "base_url": "https://events.example.net/"})
-    before = icalendar_events(ics.render(catalog_of(*seed_events()))["/events.ics"])
-    after = icalendar_events(ics.render(catalog_of(*seed_events(), feed=moved))["/events.ics"])
+    before = icalendar_events(calendars(catalog_of(*seed_events()))["/events.ics"])
+    after = icalendar_events(calendars(catalog_of(*seed_events(), feed=moved))["/events.ics"])
     assert list(before) == list(after)
     assert {str(e["URL"]) for e in before.values()} != {str(e["URL"]) for e in after.values()}

@@ -18,13 +18,12 @@ import icalendar
 import pytest
 from test_exdate import CALL, LUNCH, MARKET
 from test_exdate import catalog_of as exdate_catalog
-from test_ics_support import assert_structure, icaljs_many
+from test_ics_support import assert_structure, calendars, icaljs_many
 from test_pages_support import ROOT, bundled_catalog
 
 from feeds.catalog import parse_catalog
 from feeds.catalog.starter import starter_text
 from feeds.model import Catalog
-from feeds.render import ics
 
 
 def generated_catalog(entries: int) -> Catalog:
@@ -62,12 +61,12 @@ CATALOGS: dict[str, Callable[[], Catalog]] = {
 @pytest.mark.parametrize("name", CATALOGS)
 def test_every_calendar_passes_every_parser(name: str) -> None:
     catalog = CATALOGS[name]()
-    calendars = {path: body for path, body in ics.render(catalog).items() if path.endswith(".ics")}
+    made = {path: body for path, body in calendars(catalog).items() if path.endswith(".ics")}
     if name == "generated-200":  # what the catalog must hold to be worth reading
         assert any(e.event and e.event.rrule for e in catalog.events)
         assert any(e.event and e.event.status == "cancelled" for e in catalog.events)
     failures = []
-    for path, body in calendars.items():
+    for path, body in made.items():
         try:
             assert_structure(body)  # includes icalendar's reading
             (calendar,) = icalendar.Calendar.from_ical(body, multiple=True)
@@ -75,7 +74,7 @@ def test_every_calendar_passes_every_parser(name: str) -> None:
             assert icalendar.Calendar.from_ical(calendar.to_ical()) == calendar  # round trip
         except AssertionError as exc:
             failures.append(f"{path}: {exc}")
-    for path, seen in zip(calendars, icaljs_many(calendars.values(), expand=3), strict=True):
+    for path, seen in zip(made, icaljs_many(made.values(), expand=3), strict=True):
         if seen["roots"] != 1 or seen["rootName"] != "vcalendar":
             failures.append(f"{path}: ical.js read {seen['roots']} roots")
     assert failures == []
@@ -85,14 +84,14 @@ def test_a_calendar_without_events_carries_the_feeds_zone_for_good() -> None:
     """The zone of the feed, for the year of id_authority: an edit elsewhere in the
     catalog leaves the empty calendar's bytes (and ETag) as they were."""
     catalog = bundled_catalog()
-    body = ics.render(catalog)["/tags/cooperation/events.ics"]
+    body = calendars(catalog)["/tags/cooperation/events.ics"]
     (calendar,) = icalendar.Calendar.from_ical(body, multiple=True)
     assert [c.name for c in calendar.subcomponents] == ["VTIMEZONE"]
     assert str(calendar.subcomponents[0]["TZID"]) == "Europe/Brussels"
     assert calendar.walk("VEVENT") == []
     (seen,) = icaljs_many([body])
     assert seen["events"] == [] and seen["timezones"] == ["Europe/Brussels"]
-    without_zone = ics.render(catalog_without_events(None))
+    without_zone = calendars(catalog_without_events(None))
     for path in ("/events.ics", "/tags/city/events.ics"):
         (calendar,) = icalendar.Calendar.from_ical(without_zone[path], multiple=True)
         assert [str(c["TZID"]) for c in calendar.walk("VTIMEZONE")] == ["UTC"], path

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from test_ics_support import assert_calendar_matches, icaljs_many
+from test_ics_support import assert_calendar_matches, calendars, icaljs_many
 
 from feeds import ids
 from feeds.catalog import load_catalog
-from feeds.render import ics
 
 GOLDEN = {  # golden file: Site path
     "ics/events.ics": "/events.ics",
@@ -22,7 +21,7 @@ GOLDEN = {  # golden file: Site path
 
 
 def test_golden_calendars_of_the_bundled_catalog(golden: Any, bundled_catalog_path: Path) -> None:
-    outputs = ics.render(load_catalog(bundled_catalog_path))
+    outputs = calendars(load_catalog(bundled_catalog_path))
     for name, path in GOLDEN.items():
         golden.check(name, outputs[path])
 
@@ -32,7 +31,7 @@ def test_bundled_catalog_calendars_read_back_as_the_catalog_says(
 ) -> None:
     catalog = load_catalog(bundled_catalog_path)
     assert len(catalog.events) == 4
-    outputs = ics.render(catalog)
+    outputs = calendars(catalog)
     wanted = {"/events.ics": catalog.events}
     wanted |= {
         f"/tags/{tag}/events.ics": tuple(e for e in catalog.events if tag in e.tags)

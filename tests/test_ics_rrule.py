@@ -6,9 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
-from test_ics_support import assert_structure, catalog_of, event_entry, icaljs
+from test_ics_support import assert_structure, calendars, catalog_of, event_entry, icaljs
 
-from feeds.render import ics
 from feeds.render.ics_rrule import UNBOUNDED_YEARS, last_day
 
 
@@ -23,7 +22,7 @@ def local_series(first: datetime, zone: str, step: relativedelta, count: int) ->
 
 def occurrences(rrule: str, first: datetime, zone: str, expand: int) -> list[str]:
     entry = event_entry("series", first, first + timedelta(hours=1), zone=zone, rrule=rrule)
-    body = ics.render(catalog_of(entry))["/events.ics"]
+    body = calendars(catalog_of(entry))["/events.ics"]
     assert_structure(body)
     (seen,) = icaljs(body, expand=expand)["events"]
     assert seen["rrule"] == rrule
@@ -55,7 +54,7 @@ def test_all_day_rules_repeat_whole_days() -> None:
     entry = event_entry(
         "monthly-day", date(2019, 1, 31), date(2019, 1, 31), rrule="FREQ=MONTHLY;COUNT=4"
     )
-    (seen,) = icaljs(ics.render(catalog_of(entry))["/events.ics"])["events"]
+    (seen,) = icaljs(calendars(catalog_of(entry))["/events.ics"])["events"]
     # RFC 5545: months without a 31st are skipped, not moved.
     assert [o["start"]["value"] for o in seen["occurrences"]] == [
         "2019-01-31",

@@ -22,6 +22,7 @@ import icalendar
 from conftest import skip_unless_ci
 
 from feeds.model import Catalog, Entry, Event, EventStatus, Feed
+from feeds.render import ics
 
 ROOT = Path(__file__).resolve().parent.parent
 ICAL_JS_SCRIPT = ROOT / "tests" / "js" / "ics_events.mjs"
@@ -35,6 +36,11 @@ FEED = Feed(
     timezone="Europe/Brussels",
 )
 BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def calendars(catalog: Catalog) -> dict[str, bytes]:
+    """Every calendar `ics.render` makes, as bytes (it gives Bodies, kept as gzip)."""
+    return {path: bytes(body) for path, body in ics.render(catalog).items()}
 
 
 def event_entry(

@@ -11,6 +11,7 @@ from test_ics_support import (
     FEED,
     assert_structure,
     assert_wire_format,
+    calendars,
     catalog_of,
     event_entry,
     icalendar_calendar,
@@ -21,7 +22,6 @@ from test_ics_support import (
 
 from feeds import ids
 from feeds.model import Catalog, Feed
-from feeds.render import ics
 from feeds.render.ics_lines import fold
 from feeds.render.ics_text import escape_text
 from feeds.render.text import summary_text
@@ -69,7 +69,7 @@ def as_read(text: str) -> str:
 
 def test_hostile_text_comes_back_unchanged_from_both_parsers() -> None:
     catalog = hostile_catalog()
-    outputs = ics.render(catalog)
+    outputs = calendars(catalog)
     paths = ["/events.ics", *(ids.entry_ics_path(entry.id) for entry in catalog.events)]
     for path, read_by_js in zip(paths, icaljs_many(outputs[path] for path in paths), strict=True):
         body = outputs[path]
@@ -94,7 +94,7 @@ def test_hostile_text_comes_back_unchanged_from_both_parsers() -> None:
 def test_calendar_names_with_hostile_text_come_back_unchanged() -> None:
     title = "Kraków; Zürich, 北京 \\ 🎉\nBEGIN:VEVENT"
     feed = Feed(**{**FEED.__dict__, "title": title, "subtitle": "a,b;c\\d"})
-    body = ics.render(hostile_catalog(feed))["/events.ics"]
+    body = calendars(hostile_catalog(feed))["/events.ics"]
     calendar = icalendar_calendar(body)
     seen = icaljs(body)["calendar"]
     # icalendar 7.3 reads NAME and X-WR-* as unknown values, raw: they are TEXT (RFC 7986,
@@ -105,7 +105,7 @@ def test_calendar_names_with_hostile_text_come_back_unchanged() -> None:
 
 
 def test_long_lines_fold_between_characters_not_inside_them() -> None:
-    body = ics.render(hostile_catalog())["/events.ics"]
+    body = calendars(hostile_catalog())["/events.ics"]
     assert_wire_format(body)
     continuation = [line for line in body.split(b"\r\n") if line.startswith(b" ")]
     assert len(continuation) > 20  # the long titles really were folded
@@ -134,7 +134,7 @@ catalog_text = (
 @given(title=catalog_text, location=catalog_text)
 def test_any_catalog_text_survives_icalendar(title: str, location: str) -> None:
     entry = event_entry("any", date(2019, 5, 21), title=title, location=location)
-    body = ics.render(catalog_of(entry))["/events.ics"]
+    body = calendars(catalog_of(entry))["/events.ics"]
     assert_wire_format(body)
     (event,) = icalendar_events(body).values()
     assert str(event["SUMMARY"]) == title and str(event["LOCATION"]) == location
@@ -147,7 +147,7 @@ def test_any_catalog_text_survives_icaljs(titles: list[str]) -> None:
         event_entry(f"any-{number}", date(2019, 5, number + 1), title=title, location=title)
         for number, title in enumerate(titles)
     ]
-    body = ics.render(catalog_of(*entries))["/events.ics"]
+    body = calendars(catalog_of(*entries))["/events.ics"]
     read = icaljs(body)
     assert [event["summary"] for event in read["events"]] == titles
     assert [event["location"] for event in read["events"]] == titles

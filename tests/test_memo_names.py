@@ -103,7 +103,7 @@ def test_a_key_of_an_entry_edited_since_matches_nothing(
     rendered = counting_atom_entries(monkeypatch)
     documents = render_atom(edited)
     assert rendered == ["eurocities-city-leaders-agenda-for-europe"]
-    assert b"EUROCITIES - the city leaders" in b"".join(documents.values())
+    assert b"EUROCITIES - the city leaders" in b"".join(map(bytes, documents.values()))
     # The edited entry's old value is not kept past the build that did not use it.
     ours = {id(entry) for entry in edited.entries}
     assert all(id(key.entry) in ours for key in atom.ATOM.entries.values)

@@ -17,11 +17,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from test_ics_support import icaljs
+from test_ics_support import calendars, icaljs
 
 from feeds.catalog import CatalogErrors, parse_catalog
 from feeds.model import Catalog
-from feeds.render import ics
 from feeds.render.pages_calendar import last_day
 from feeds.render.pages_grid import occurrences
 
@@ -173,7 +172,7 @@ def test_pages_and_ical_js_give_the_same_occurrences(
     assert shown[0].start == (
         first.replace(microsecond=0) if isinstance(first, datetime) else first
     )
-    (seen,) = icaljs(ics.render(catalog)["/events.ics"], expand=100)["events"]
+    (seen,) = icaljs(calendars(catalog)["/events.ics"], expand=100)["events"]
     if entry.event.all_day:
         expected = [o.start.isoformat() for o in shown]
         assert [o["start"]["value"] for o in seen["occurrences"]] == expected

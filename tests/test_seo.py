@@ -392,14 +392,14 @@ def test_sitemap_and_robots_match_their_golden_files(golden: Any) -> None:
 def test_past_its_limit_the_sitemap_is_an_index_of_parts() -> None:
     catalog, site = bundled_catalog(), site_of("bundled")
     outputs = sitemap.render_sitemaps(catalog, max_urls=4)
-    index = sitemap_locs(outputs["/sitemap.xml"], "sitemap")
+    index = sitemap_locs(bytes(outputs["/sitemap.xml"]), "sitemap")
     pages = len(listed_pages(site))
     assert [loc for loc, _ in index] == [
         f"{BASE}sitemaps/{n}.xml" for n in range(1, -(-pages // 4) + 1)
     ]
     every: list[str] = []
     for loc, lastmod in index:
-        part = sitemap_locs(outputs[urlsplit(loc).path])
+        part = sitemap_locs(bytes(outputs[urlsplit(loc).path]))
         assert 1 <= len(part) <= 4
         every += [url for url, _ in part]
         stamps = [datetime.fromisoformat(s) for _, s in part if s]

@@ -52,7 +52,7 @@ def rendered_404(env: Environment, monkeypatch: pytest.MonkeyPatch) -> bytes:
     """The bundled catalog's 404 page, rendered with `env` (no page kept from before)."""
     monkeypatch.setattr(pages_env, "environment", lambda: env)
     memo.clear_all()
-    return PageRenderer(load_catalog(ROOT / "entries.yaml")).not_found()
+    return bytes(PageRenderer(load_catalog(ROOT / "entries.yaml")).not_found())
 
 
 def test_a_later_process_loads_the_compiled_templates(
@@ -135,7 +135,7 @@ def fresh_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 def test_the_core_alone_writes_no_compiled_template(fresh_environment: Path) -> None:
     assert pages_env.environment().bytecode_cache is None
-    assert b"<html" in PageRenderer(load_catalog(ROOT / "entries.yaml")).not_found()
+    assert b"<html" in bytes(PageRenderer(load_catalog(ROOT / "entries.yaml")).not_found())
     assert list(fresh_environment.iterdir()) == []
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds import memo
+from feeds import gzip_resume, memo
 from feeds.serve.headers import (
     EMBED_CSP,
     OTHER_CSP,
@@ -24,7 +24,7 @@ from feeds.serve.headers import (
     not_modified_headers_for,
     parse_http_date,
 )
-from feeds.site import Output, gzip_resume, make_output
+from feeds.site import Output, make_output
 
 MODIFIED = datetime(2019, 3, 14, 9, 30, tzinfo=UTC)
 BIG = b"<feed>" + b"entry " * 200 + b"</feed>"

@@ -52,6 +52,6 @@ def test_the_in_process_view_reuses_the_answers_of_unchanged_outputs() -> None:
         if output.etag == site[path].etag:
             # The header lists are the very same; the body is the new Site's.
             assert served.identity.ok_headers is before.identity.ok_headers
-            assert served.identity.data is output.body
+            assert served.identity.data is output.source
         else:
             assert served.identity.ok_headers is not before.identity.ok_headers

@@ -7,6 +7,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..body import Body
 from ..site import Output
 from .trees import ExportError
 
@@ -41,7 +42,7 @@ class ExportResult:
 @dataclass(frozen=True)
 class PlannedFile:
     name: str  # relative to the tree, "/"-separated: "entries/a/index.html"
-    body: bytes
+    body: bytes | Body  # a Body is decompressed as it is written
     tag: str  # identifies the bytes: the Output's ETag (or gzip ETag)
     mtime_ns: int
     gzip: bool
@@ -77,7 +78,7 @@ def plan_files(outputs: Iterable[Output]) -> list[PlannedFile]:
     for output in sorted(outputs, key=lambda o: o.path):
         name = _relative_file(output)
         mtime_ns = int(output.last_modified.timestamp()) * 1_000_000_000
-        variants = [PlannedFile(name, output.body, output.etag, mtime_ns, False)]
+        variants = [PlannedFile(name, output.source, output.etag, mtime_ns, False)]
         if output.gzip_body is not None and output.gzip_etag is not None:
             gz = PlannedFile(name + ".gz", output.gzip_body, output.gzip_etag, mtime_ns, True)
             variants.append(gz)

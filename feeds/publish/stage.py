@@ -164,7 +164,7 @@ class Stage:
             _clear(target)  # never write into it: it may be a link shared with the live tree
         if self._link_unchanged(item, target):
             return True
-        _write_file(target, item.body, item.mtime_ns, self._chmod)
+        _write_file(target, bytes(item.body), item.mtime_ns, self._chmod)
         return False
 
     def _kept(self, item: PlannedFile, target: str) -> bool:

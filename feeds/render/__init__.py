@@ -1,4 +1,5 @@
-"""Renderers: pure functions Catalog -> {url path: bytes}, one module a format.
+"""Renderers: pure functions Catalog -> {url path: body}, one module a format.
 
-Each module exposes `render(catalog) -> dict[str, bytes]`; `feeds.site` lists them.
+Each module exposes `render(catalog) -> dict[str, bytes | Body]`; `feeds.site` lists
+them. A body a renderer keeps between builds is a `feeds.body.Body` (kept as its gzip).
 """

@@ -20,6 +20,7 @@ is given once, on the feed, and applies to every entry.
 from __future__ import annotations
 
 from .. import ids
+from ..body import Body
 from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Feed
 from .datefmt import rfc3339
@@ -66,5 +67,5 @@ ATOM = Format(
 )
 
 
-def render(catalog: Catalog) -> dict[str, bytes]:
+def render(catalog: Catalog) -> dict[str, Body]:
     return assemble_documents(catalog, ATOM)

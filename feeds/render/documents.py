@@ -43,6 +43,7 @@ from operator import is_not
 from zoneinfo import ZoneInfo
 
 from .. import ids
+from ..body import Body
 from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Feed
 from .archive import archive_year, partition
@@ -143,11 +144,11 @@ class Format:
     entry: Callable[[Feed, Entry], bytes]  # the entry's bytes as they sit in a document
     frames: Memo[Hashable, Frame]
     entries: Memo[EntryKey, bytes]
-    documents: ByIdentity[FeedDocument, bytes]  # a document handed over by `feed_documents`
+    documents: ByIdentity[FeedDocument, Body]  # a document handed over by `feed_documents`
 
 
-def assemble(catalog: Catalog, fmt: Format) -> dict[str, bytes]:
-    """Every feed document of `catalog` in one format: {Site path: bytes}.
+def assemble(catalog: Catalog, fmt: Format) -> dict[str, Body]:
+    """Every feed document of `catalog` in one format: {Site path: its Body}.
 
     A document that `feed_documents` handed over unchanged from the last build is the
     same object, whose bytes are found by identity; only the others are joined.
@@ -164,9 +165,9 @@ def assemble(catalog: Catalog, fmt: Format) -> dict[str, bytes]:
             found = seen[id(entry)] = fmt.entries.get(EntryKey(feed, entry), compute)
         return found
 
-    def document_bytes(document: FeedDocument) -> bytes:
+    def document_body(document: FeedDocument) -> Body:
         frame = fmt.frames.get(document.frame_key, partial(fmt.frame, document))
-        return frame.wrap(map(entry_bytes, document.entries))
+        return Body.of(document.path(fmt.extension), frame.wrap(map(entry_bytes, document.entries)))
 
     state = _documents(catalog)
     if state.handed_over:
@@ -178,7 +179,7 @@ def assemble(catalog: Catalog, fmt: Format) -> dict[str, bytes]:
     return {
         document.path(fmt.extension): fmt.documents.get(
             document,
-            partial(document_bytes, document),
+            partial(document_body, document),
         )
         for document in state.documents
     }

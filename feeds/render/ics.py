@@ -34,6 +34,7 @@ from itertools import compress
 from operator import is_not
 
 from .. import i18n, ids
+from ..body import Body
 from ..memo import Memo
 from ..model import Catalog, Entry, Feed
 from .ics_event import EventPieces, event_pieces, keep_pieces
@@ -57,10 +58,10 @@ _CALENDAR_HEAD = b"".join(
 
 _SUBSCRIPTION_HEADS: Memo[tuple[Feed, str | None], bytes] = Memo("ics.subscription_head")
 # Whole calendars by (head, pieces): not saved, pieces are compared by identity.
-_CALENDARS: Memo[tuple[bytes, tuple[EventPieces, ...]], bytes] = Memo("ics.calendar", saved=False)
+_CALENDARS: Memo[tuple[bytes, tuple[EventPieces, ...]], Body] = Memo("ics.calendar", saved=False)
 
 
-def render(catalog: Catalog) -> dict[str, bytes]:
+def render(catalog: Catalog) -> dict[str, Body]:
     """Every calendar: the subscription, one per tag, one file per event."""
     last = _LAST.get(_SLOT, _no_calendars)
     if last is not None and last.catalog() is catalog:
@@ -81,7 +82,7 @@ class _Calendars:
     events: tuple[Entry, ...]  # the catalog's, in order
     pieces: tuple[EventPieces, ...]  # of each event
     holding: dict[str | None, tuple[int, ...]]  # calendar (None: all, else a tag) -> events
-    outputs: dict[str, bytes]
+    outputs: dict[str, Body]
 
 
 # One slot: the calendars of the last catalog (see feeds.render.documents._LAST).
@@ -108,7 +109,8 @@ def _rendered(catalog: Catalog) -> _Calendars:
     }
     single_head = _CALENDAR_HEAD
     for entry, piece in zip(catalog.events, pieces, strict=True):
-        outputs[ids.entry_ics_path(entry.id)] = _assemble(single_head, (piece,))
+        path = ids.entry_ics_path(entry.id)
+        outputs[path] = _assemble(path, single_head, (piece,))
     return _Calendars(
         weakref.ref(catalog), feed, catalog.tags, catalog.events, pieces, holding, outputs
     )
@@ -141,7 +143,7 @@ def _handed_over(last: _Calendars, catalog: Catalog) -> _Calendars | None:
     single_head = _CALENDAR_HEAD
     for position in changed:
         path = ids.entry_ics_path(new[position].id)
-        outputs[path] = _assemble(single_head, (pieces[position],))
+        outputs[path] = _assemble(path, single_head, (pieces[position],))
     _keep_previous(last, affected, changed)
     return _Calendars(
         weakref.ref(catalog), feed, last.tags, new, tuple(pieces), last.holding, outputs
@@ -168,18 +170,9 @@ def _calendar_path(tag: str | None) -> str:
     return "/events.ics" if tag is None else f"{ids.tag_path(tag)}events.ics"
 
 
-def subscription(feed: Feed, events: Sequence[Entry], tag: str | None = None) -> bytes:
-    """A calendar to subscribe to: name, description, refresh hints, and `events` in order."""
-    return _subscription(feed, [event_pieces(feed, entry) for entry in events], tag)
-
-
-def single_event(feed: Feed, entry: Entry) -> bytes:
-    """One event to add to a calendar the member already has."""
-    return _assemble(_CALENDAR_HEAD, (event_pieces(feed, entry),))
-
-
-def _subscription(feed: Feed, pieces: Sequence[EventPieces], tag: str | None) -> bytes:
-    return _assemble(*_subscription_key(feed, pieces, tag))
+def _subscription(feed: Feed, pieces: Sequence[EventPieces], tag: str | None) -> Body:
+    """A calendar to subscribe to: name, description, refresh hints, and its events."""
+    return _assemble(_calendar_path(tag), *_subscription_key(feed, pieces, tag))
 
 
 def _subscription_key(
@@ -241,10 +234,11 @@ def _description(feed: Feed, tag: str | None) -> str:
     return words % {"about": about, "tag": tag}
 
 
-def _assemble(head: bytes, pieces: Sequence[EventPieces]) -> bytes:
-    """Header properties, then VTIMEZONEs, then VEVENTs, inside one VCALENDAR."""
+def _assemble(path: str, head: bytes, pieces: Sequence[EventPieces]) -> Body:
+    """Header properties, then VTIMEZONEs, then VEVENTs, inside one VCALENDAR (an
+    event's own file holds one, to add to a calendar the member already has)."""
     key = (head, tuple(pieces))
-    return _CALENDARS.get(key, lambda: _joined(*key))
+    return _CALENDARS.get(key, lambda: Body.of(path, _joined(*key)))
 
 
 def _joined(head: bytes, pieces: tuple[EventPieces, ...]) -> bytes:
@@ -252,4 +246,4 @@ def _joined(head: bytes, pieces: tuple[EventPieces, ...]) -> bytes:
     return b"".join((head, timezones, *(piece.vevent for piece in pieces), _END))
 
 
-__all__ = ["render", "single_event", "subscription"]
+__all__ = ["render"]

@@ -38,6 +38,7 @@ from datetime import date, datetime
 from typing import Any
 
 from .. import i18n, ids
+from ..body import Body
 from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Event, Feed
 from .datefmt import rfc3339
@@ -55,7 +56,7 @@ _ITEM_INDENT = " " * (2 * _INDENT)  # items sit two levels deep: top object, "it
 _NO_ITEMS = '"items": []\n}'
 
 
-def render(catalog: Catalog) -> dict[str, bytes]:
+def render(catalog: Catalog) -> dict[str, Body]:
     return assemble_documents(catalog, JSON)
 
 

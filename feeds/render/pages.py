@@ -22,6 +22,7 @@ from typing import Any
 from markupsafe import Markup
 
 from .. import i18n, ids
+from ..body import Body
 from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry
 from . import seo, sitemap
@@ -52,7 +53,9 @@ __all__ = ["render", "render_entries", "render_lists", "validate_embed_query"]
 
 # Every page, keyed by what it shows (the Feed and the very entries listed, compared by
 # content): a rebuild renders only the pages whose entries changed. See feeds.memo.
-_PAGES: Memo[Hashable, bytes] = Memo("pages.page")
+_PAGES: Memo[Hashable, Body] = Memo("pages.page")
+# The chrome of /events/ (see PageRenderer._events), keyed alike.
+_CHROMES: Memo[Hashable, bytes] = Memo("pages.chrome")
 # Each entry's item in the lists of /, /events/ and the tag pages, keyed by the heading
 # it is drawn with and the entry: /events/ lists every event (3,300 at 10k), so an edit
 # re-renders one item and joins the others instead of re-rendering the whole list.
@@ -134,11 +137,11 @@ class PageRenderer:
     def _macros(self) -> Any:
         return template_module("_macros.html", links=self.links, fmt=self.fmt, **self.words)
 
-    def home(self) -> bytes:
+    def home(self) -> Body:
         publications = self.catalog.publications[: HOME_PUBLICATIONS + 1]
         events = event_window(self.catalog.events, self.anchor, HOME_EVENTS, self.current_ids)
         key = ("home", self.feed, self._keys(publications), self._keys(events), self.catalog.tags)
-        return _PAGES.get(key, lambda: self._home(publications, events))
+        return _PAGES.get(key, lambda: Body.of("/", self._home(publications, events)))
 
     def _home(self, publications: tuple[Entry, ...], events: tuple[Entry, ...]) -> bytes:
         shown = publications[:HOME_PUBLICATIONS]
@@ -155,12 +158,19 @@ class PageRenderer:
         )
 
     def entry(self, entry: Entry) -> bytes:
+        """The entry page's bytes."""
+        return bytes(self.entry_body(entry))
+
+    def entry_body(self, entry: Entry) -> Body:
         # EntryKey: the entry's hash is computed once, not at each of the table's lookups
         key = ("entry", EntryKey(self.feed, entry))
         return _PAGES.get(
             key,
-            lambda: self.entry_writer.page(
-                entry_view(entry, self.links, self.dates, self.ui, self.entry_json_ld)
+            lambda: Body.of(
+                ids.entry_page_path(entry.id),
+                self.entry_writer.page(
+                    entry_view(entry, self.links, self.dates, self.ui, self.entry_json_ld)
+                ),
             ),
         )
 
@@ -180,12 +190,12 @@ class PageRenderer:
     def entry_json_ld(self) -> seo.EntryJsonLd:
         return seo.EntryJsonLd(self.feed)
 
-    def events(self) -> bytes:
+    def events(self) -> Body:
         # Keyed by EntryKeys (hashed once per entry object, compared by identity), not by
         # the 3,300 events themselves, which a lookup would hash field by field.
         keys = tuple(EntryKey(self.feed, entry) for entry in self.catalog.events)
         key = ("events", self.feed, self.anchor, keys)
-        return _PAGES.get(key, lambda: self._events(keys))
+        return _PAGES.get(key, lambda: Body.of("/events/", self._events(keys)))
 
     def _events(self, keys: tuple[EntryKey, ...]) -> bytes:
         """The page as its chrome (all but the list's items, cached) with the items
@@ -195,7 +205,7 @@ class PageRenderer:
             return self._events_page(self.catalog.events)
         window = self.event_window
         chrome_key = ("events.chrome", self.feed, self.anchor, len(keys) > EVENT_WINDOW)
-        chrome = _PAGES.get(
+        chrome = _CHROMES.get(
             (*chrome_key, tuple(EntryKey(self.feed, entry) for entry in window)),
             lambda: self._events_page((None,), item=_item_marker),
         )
@@ -231,11 +241,11 @@ class PageRenderer:
         """The site-wide event window, computed once per build (several outputs ask)."""
         return event_window(self.catalog.events, self.anchor, EVENT_WINDOW, self.current_ids)
 
-    def tag(self, tag: str) -> bytes:
+    def tag(self, tag: str) -> Body:
         shown = tuple(self.tag_publications[tag][: TAG_PUBLICATIONS + 1])
         events = self.tag_events[tag]
         key = ("tag", self.feed, tag, self._keys(shown), self._keys(events))
-        return _PAGES.get(key, lambda: self._tag(tag, shown, events))
+        return _PAGES.get(key, lambda: Body.of(ids.tag_path(tag), self._tag(tag, shown, events)))
 
     def _tag(self, tag: str, publications: tuple[Entry, ...], events: tuple[Entry, ...]) -> bytes:
         shown = publications[:TAG_PUBLICATIONS]
@@ -272,10 +282,10 @@ class PageRenderer:
             items,
         )
 
-    def subscribe(self) -> bytes:
+    def subscribe(self) -> Body:
         """/subscribe/: every feed and calendar address, and what to do with them."""
         key = ("subscribe", self.feed, self.catalog.tags)
-        return _PAGES.get(key, self._subscribe_page)
+        return _PAGES.get(key, lambda: Body.of(SUBSCRIBE_PATH, self._subscribe_page()))
 
     def _subscribe_page(self) -> bytes:
         return self.page(
@@ -285,7 +295,7 @@ class PageRenderer:
             tag_subs=[(tag, subscribe_links(self.links, tag)) for tag in self.catalog.tags],
         )
 
-    def embed(self) -> bytes:
+    def embed(self) -> Body:
         """Every item any valid query can show: the newest 50 publications and the event
         window, site-wide and for each tag (the script picks from them)."""
         publication_ids = {e.id for e in self.catalog.publications[:EMBED_LIMIT_MAX]}
@@ -302,32 +312,39 @@ class PageRenderer:
             tuple(EntryKey(self.feed, e) for e in publications),
             tuple(EntryKey(self.feed, e) for e in events),
         )
-        return _PAGES.get(key, lambda: self._embed_page.render(publications, events))
+        return _PAGES.get(
+            key, lambda: Body.of("/embed/", self._embed_page.render(publications, events))
+        )
 
     @cached_property
     def _embed_page(self) -> EmbedPage:
         return EmbedPage(self.site, self.links, self.fmt, self.words)
 
-    def events_json(self) -> dict[str, bytes]:
+    def events_json(self) -> dict[str, Body]:
         items: dict[str, dict[str, Any]] = {}
         windows: dict[str | None, tuple[Entry, ...]] = {None: self.event_window}
         windows.update(self.tag_events)
         return {
             events_json_path(tag): _PAGES.get(
                 ("events.json", self.feed, tag, self._keys(events)),
-                lambda: events_json(self.feed, events, tag, items),  # noqa: B023 - called at once
+                lambda: Body.of(events_json_path(tag), events_json(self.feed, events, tag, items)),  # noqa: B023 - called at once
             )
             for tag, events in windows.items()
         }
 
-    def feed_xsl(self) -> bytes:
+    def feed_xsl(self) -> Body:
         return _PAGES.get(
             ("feed.xsl", self.feed),
-            lambda: render_template("feed.xsl", links=self.links, site=self.site, **self.words),
+            lambda: Body.of(
+                "/feed.xsl",
+                render_template("feed.xsl", links=self.links, site=self.site, **self.words),
+            ),
         )
 
-    def not_found(self) -> bytes:
-        return _PAGES.get(("404", self.feed), lambda: self.page("404.html", "/404.html"))
+    def not_found(self) -> Body:
+        return _PAGES.get(
+            ("404", self.feed), lambda: Body.of("/404.html", self.page("404.html", "/404.html"))
+        )
 
 
 # Delimits the one marker item a chrome is rendered with (see marker() in pages_entry.py:
@@ -341,7 +358,7 @@ def _item_marker(entry: None, heading: str) -> Markup:
     return Markup(f"\x00{heading}\x00")
 
 
-def render(catalog: Catalog) -> dict[str, bytes]:
+def render(catalog: Catalog) -> dict[str, bytes | Body]:
     pages = PageRenderer(catalog)
     outputs = _front_pages(pages)
     outputs.update(_entry_pages(pages, catalog.entries))
@@ -353,7 +370,7 @@ def render(catalog: Catalog) -> dict[str, bytes]:
 # the entry pages are cut in runs that either process may render (see build.py).
 
 
-def render_lists(catalog: Catalog) -> dict[str, bytes]:
+def render_lists(catalog: Catalog) -> dict[str, bytes | Body]:
     """Every page `render` gives but the entries' own."""
     pages = _renderer(catalog)
     outputs = _front_pages(pages)
@@ -361,7 +378,7 @@ def render_lists(catalog: Catalog) -> dict[str, bytes]:
     return outputs
 
 
-def render_entries(catalog: Catalog, start: int, stop: int) -> dict[str, bytes]:
+def render_entries(catalog: Catalog, start: int, stop: int) -> dict[str, Body]:
     """The pages of `catalog.entries[start:stop]`, as `render` gives them."""
     return _entry_pages(_renderer(catalog), catalog.entries[start:stop])
 
@@ -375,8 +392,8 @@ def _renderer(catalog: Catalog) -> PageRenderer:
 _RENDERERS: ByIdentity[Catalog, PageRenderer] = ByIdentity("pages.renderer")
 
 
-def _front_pages(pages: PageRenderer) -> dict[str, bytes]:
-    outputs: dict[str, bytes] = {f"/{name}": static_file(name) for name in STATIC_FILES}
+def _front_pages(pages: PageRenderer) -> dict[str, bytes | Body]:
+    outputs: dict[str, bytes | Body] = {f"/{name}": static_file(name) for name in STATIC_FILES}
     outputs["/feed.xsl"] = pages.feed_xsl()
     outputs["/"] = pages.home()
     outputs["/events/"] = pages.events()
@@ -386,12 +403,14 @@ def _front_pages(pages: PageRenderer) -> dict[str, bytes]:
     return outputs
 
 
-def _entry_pages(pages: PageRenderer, entries: tuple[Entry, ...]) -> dict[str, bytes]:
-    return {ids.entry_page_path(entry.id): pages.entry(entry) for entry in entries}
+def _entry_pages(pages: PageRenderer, entries: tuple[Entry, ...]) -> dict[str, Body]:
+    return {ids.entry_page_path(entry.id): pages.entry_body(entry) for entry in entries}
 
 
-def _back_pages(pages: PageRenderer) -> dict[str, bytes]:
-    outputs = {ids.tag_path(tag): pages.tag(tag) for tag in pages.catalog.tags}
+def _back_pages(pages: PageRenderer) -> dict[str, bytes | Body]:
+    outputs: dict[str, bytes | Body] = {
+        ids.tag_path(tag): pages.tag(tag) for tag in pages.catalog.tags
+    }
     outputs.update(pages.events_json())
     outputs.update(sitemap.render(pages.catalog))
     return outputs

@@ -17,6 +17,7 @@ once per distinct entry, and joined into each document's frame
 from __future__ import annotations
 
 from .. import ids
+from ..body import Body
 from ..memo import ByIdentity, Memo
 from ..model import Catalog, Entry, Feed
 from .datefmt import rfc822
@@ -58,5 +59,5 @@ RSS = Format(
 )
 
 
-def render(catalog: Catalog) -> dict[str, bytes]:
+def render(catalog: Catalog) -> dict[str, Body]:
     return assemble_documents(catalog, RSS)

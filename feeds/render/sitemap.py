@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from .. import ids
+from ..body import Body
 from ..memo import ByIdentity
 from ..model import Catalog, Entry, Feed
 
@@ -38,25 +39,25 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _Stamp = tuple[timedelta, datetime]
 
 
-def render(catalog: Catalog) -> dict[str, bytes]:
+def render(catalog: Catalog) -> dict[str, bytes | Body]:
     return render_sitemaps(catalog, MAX_URLS)
 
 
-def render_sitemaps(catalog: Catalog, max_urls: int) -> dict[str, bytes]:
+def render_sitemaps(catalog: Catalog, max_urls: int) -> dict[str, bytes | Body]:
     """The sitemap (or index and its parts, past `max_urls` pages) and robots.txt."""
     feed = catalog.feed
     found = pages(catalog)
-    outputs = {ROBOTS_PATH: robots_txt(feed)}
+    outputs: dict[str, bytes | Body] = {ROBOTS_PATH: robots_txt(feed)}
     if len(found) <= max_urls:
-        outputs[SITEMAP_PATH] = _document("urlset", [line for line, _ in found])
+        outputs[SITEMAP_PATH] = _document(SITEMAP_PATH, "urlset", [line for line, _ in found])
         return outputs
     parts = [found[start : start + max_urls] for start in range(0, len(found), max_urls)]
     index: list[str] = []
     for number, part in enumerate(parts, 1):
         path = f"/sitemaps/{number}.xml"
-        outputs[path] = _document("urlset", [line for line, _ in part])
+        outputs[path] = _document(path, "urlset", [line for line, _ in part])
         index.append(_line(feed, "sitemap", path, _latest(instant for _, instant in part)))
-    outputs[SITEMAP_PATH] = _document("sitemapindex", index)
+    outputs[SITEMAP_PATH] = _document(SITEMAP_PATH, "sitemapindex", index)
     return outputs
 
 
@@ -130,8 +131,10 @@ def _line(feed: Feed, element: str, path: str, stamp: _Stamp | None) -> str:
     return f"<{element}><loc>{loc}</loc>{lastmod}</{element}>\n"
 
 
-def _document(root: str, lines: list[str]) -> bytes:
-    return "".join([_HEAD, f'<{root} xmlns="{_NS}">\n', *lines, f"</{root}>\n"]).encode()
+def _document(path: str, root: str, lines: list[str]) -> Body:
+    """A sitemap file (one line per page: 100k entries make 12 MB, kept as gzip)."""
+    text = "".join([_HEAD, f'<{root} xmlns="{_NS}">\n', *lines, f"</{root}>\n"])
+    return Body.of(path, text.encode())
 
 
 def _xml_escape(text: str) -> str:

@@ -4,7 +4,7 @@ health)` after every change it serves, writing only what changed."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,7 @@ class PackWriter:
             gone = [path for path in rows if path not in outputs]
         freed = sum(_stored_length(rows[o.path]) for o in changed if o.path in rows)
         freed += sum(_stored_length(rows[path]) for path in gone)
-        new = sum(len(body) for etag, body in _bodies(changed) if etag not in self._where)
+        new = sum(size for etag, size in _sizes(changed) if etag not in self._where)
         live = self._size - self._dead - freed + new
         if self._blobs is None or self._size + new > self._capacity or self._dead + freed > live:
             self._start_generation(sum(_length(output) for output in outputs.values()))
@@ -118,7 +118,7 @@ class PackWriter:
         for path in gone:
             rows.pop(path, None)
         self._dead += freed
-        self._append(_bodies(changed))
+        self._append(changed)
         for output in changed:
             rows[output.path] = _row(output, self._where)
         self._since_rows_file.update(output.path for output in changed)
@@ -141,23 +141,20 @@ class PackWriter:
             # Workers still map it until they see the new index; unlinking keeps it for them.
             (self.directory / old).unlink(missing_ok=True)
 
-    def _append(self, bodies: Iterable[tuple[str, bytes]]) -> None:
+    def _append(self, outputs: list[Output]) -> None:
         """Write the bodies not in the file yet, and note where each one is."""
-        pending: list[bytes] = []
-        end = self._size
-        for etag, body in bodies:
-            if etag not in self._where:
-                self._where[etag] = (end, len(body))
-                pending.append(body)
-                end += len(body)
-        if not pending:
+        if all(etag in self._where for etag, _ in _sizes(outputs)):
             return
         assert self._blobs is not None
+        end = self._size
         with open(self.directory / self._blobs, "r+b") as file:
-            file.seek(self._size)
-            # Body by body: one joined bytes would double the builder's peak (100k entries:
-            # 1.5 GB of bodies, peak 4.0 -> 2.5 GB).
-            file.writelines(pending)
+            file.seek(end)
+            # Body by body, each made (decompressed) as it is written: held together they
+            # would be the builder's peak (100k entries: 1.3 GB of bodies).
+            for etag, body in _bodies(outputs, self._where):
+                self._where[etag] = (end, len(body))
+                file.write(body)
+                end += len(body)
         self._size = end
 
 
@@ -172,16 +169,27 @@ def _stale(row: RawRow | None, output: Output) -> bool:
     )
 
 
-def _bodies(outputs: Iterable[Output]) -> Iterator[tuple[str, bytes]]:
-    """Every body of `outputs` with its ETag (identity and gzip have distinct ETags)."""
+def _bodies(outputs: Iterable[Output], written: Container[str]) -> Iterator[tuple[str, bytes]]:
+    """The bodies of `outputs` not `written` yet, with their ETags (identity and gzip
+    have distinct ETags; one body may be at several paths)."""
     for output in outputs:
-        yield output.etag, output.body
+        if output.etag not in written:
+            yield output.etag, output.body
+        gzip_etag = output.gzip_etag
+        if output.gzip_body is not None and gzip_etag is not None and gzip_etag not in written:
+            yield gzip_etag, output.gzip_body
+
+
+def _sizes(outputs: Iterable[Output]) -> Iterator[tuple[str, int]]:
+    """What `_bodies` gives, as sizes (without decompressing a body)."""
+    for output in outputs:
+        yield output.etag, output.size
         if output.gzip_body is not None and output.gzip_etag is not None:
-            yield output.gzip_etag, output.gzip_body
+            yield output.gzip_etag, len(output.gzip_body)
 
 
 def _length(output: Output) -> int:
-    return len(output.body) + len(output.gzip_body or b"")
+    return output.size + len(output.gzip_body or b"")
 
 
 def _stored_length(row: RawRow) -> int:

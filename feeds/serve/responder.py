@@ -67,14 +67,15 @@ def with_banner(output: Output, problems: tuple[str, ...], language: str = "en")
     outputs unchanged. The ETag is that of the new body, so no cache mixes the two."""
     if not output.content_type.startswith("text/html"):
         return output
-    match = _BODY_TAG.search(output.body)
+    page = output.body
+    match = _BODY_TAG.search(page)
     if match is None:
         return output
-    body = output.body[: match.end()] + banner_html(problems, language) + output.body[match.end() :]
+    body = page[: match.end()] + banner_html(problems, language) + page[match.end() :]
     fresh = make_output(output.path, body, output.last_modified)
     return replace(
         output,
-        body=fresh.body,
+        source=fresh.source,
         etag=fresh.etag,
         gzip_body=fresh.gzip_body,
         gzip_etag=fresh.gzip_etag,

@@ -25,13 +25,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..body import Body as SiteBody
 from ..site import Output
 from .headers import Encoding, Headers, Representation, headers_for, not_modified_headers_for
 from .pack import Mapped, Row, Rows, site_tags, wsgi_key
 
 __all__ = ["PackServed", "Served", "Variant", "View", "ViewMaker", "site_tags", "wsgi_key"]
 
-Body = bytes | mmap.mmap
+# A Site's Body (feeds.site.body) is decompressed per request; its gzip is served as is.
+Body = bytes | mmap.mmap | SiteBody
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +158,7 @@ class ViewMaker:
             (
                 output.path,
                 output,
-                (output.body, 0, len(output.body)),
+                (output.source, 0, output.size),
                 (output.gzip_body, 0, len(output.gzip_body))
                 if output.gzip_body is not None
                 else None,

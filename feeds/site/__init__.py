@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import compress
 from operator import is_not
 
 from .. import memo
+from ..body import Body, sha_and_gzip
 from ..model import Catalog, Entry, compare_alike
-from . import gzip_resume
 
 # Each renderer is a pure function Catalog -> {url path: body}. Add a format by adding
-# its function here; a path claimed twice is a bug and fails the build.
-Renderer = Callable[[Catalog], Mapping[str, bytes]]
+# its function here; a path claimed twice is a bug and fails the build. A body is bytes,
+# or a `Body` for those a renderer keeps between builds (kept as their gzip).
+Renderer = Callable[[Catalog], Mapping[str, bytes | Body]]
 
 
 def default_renderers() -> list[Renderer]:
@@ -45,14 +46,13 @@ CONTENT_TYPES: dict[str, str] = {
 
 # Feeds and data other sites read from scripts get CORS; pages do not need it.
 _CORS_SUFFIXES = (".atom", ".rss", ".json", ".ics", ".js", ".xsl")
-_GZIP_MIN_BYTES = 256
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 100k entries make ~140k Outputs
 class Output:
     path: str
-    body: bytes
+    source: bytes | Body = field(compare=False, repr=False)  # the body as the renderer gave it
     content_type: str
     etag: str  # strong validator of `body`, quoted: "\"…\""
     last_modified: datetime
@@ -61,6 +61,15 @@ class Output:
     cors: bool
     frameable: bool  # only the embed page may be framed by other sites
     max_age: int
+
+    @property
+    def body(self) -> bytes:
+        return self.source if isinstance(self.source, bytes) else bytes(self.source)
+
+    @property
+    def size(self) -> int:
+        """len(self.body), without decompressing it."""
+        return len(self.source)
 
     @property
     def file_name(self) -> str:
@@ -106,34 +115,14 @@ def catalog_last_modified(catalog: Catalog) -> datetime:
     return max(stamps).astimezone(UTC).replace(microsecond=0) if stamps else _EPOCH
 
 
-# gzip of each body, keyed by its sha256 (computed anyway for the ETag): gzip is ~95% of
-# the cost of making the Outputs (10k catalog: 1.8 s of 1.9 s), so a rebuild compresses
-# only bodies it has not compressed before. The level is gzip_resume.LEVEL (5: why is
-# said there).
-# One table: the first rebuild after a cold two-process build compresses again what the
-# other process compressed (the calendars, ~5,300 bodies at 10k, ~0.1 s of CPU of a 2.8 s
-# rebuild, once). Tables per kind of path, each saved with the share of the process that
-# made it, avoided that; they were removed: 3% of one rebuild did not pay for their
-# coupling (benchmarks/RESULTS.md, issue 18).
-_GZIPPED: memo.Memo[tuple[bytes, bool], bytes | None] = memo.Memo("site.gzip")
-
-
-def _gzip(path: str, body: bytes, compressible: bool) -> bytes | None:
-    """Deterministic gzip (mtime 0), or None when not worth it."""
-    if not compressible or len(body) < _GZIP_MIN_BYTES:
-        return None
-    gz = gzip_resume.gzip(path, body)  # large bodies: resumed where the last version differs
-    return gz if len(gz) < len(body) else None
-
-
 # Each Output, keyed by its path and body: a body reused from a renderer's memo table is
-# the very same bytes object, whose hash Python keeps and which compares by identity, so
-# a rebuild hashes (sha256) and wraps only new bodies (10k: 15,000 outputs, ~140 MB).
-# Not saved: the keys are whole bodies, and the gzip table above is saved.
-_OUTPUTS: memo.Memo[tuple[str, bytes], Output] = memo.Memo("site.output", saved=False)
+# the very same object (bytes, whose hash Python keeps, or a Body, hashed by identity),
+# so a rebuild hashes (sha256) and wraps only new bodies (10k: 15,000 outputs, ~140 MB).
+# Not saved: the keys are whole bodies, and the gzip table (feeds.site.body) is saved.
+_OUTPUTS: memo.Memo[tuple[str, bytes | Body], Output] = memo.Memo("site.output", saved=False)
 
 
-def make_output(path: str, body: bytes, last_modified: datetime) -> Output:
+def make_output(path: str, body: bytes | Body, last_modified: datetime) -> Output:
     key = (path, body)
     output = _OUTPUTS.get(key, lambda: _new_output(path, body, last_modified))
     if output.last_modified != last_modified:  # the catalog's newest date moved
@@ -142,12 +131,14 @@ def make_output(path: str, body: bytes, last_modified: datetime) -> Output:
     return output
 
 
-def _new_output(path: str, body: bytes, last_modified: datetime) -> Output:
+def _new_output(path: str, body: bytes | Body, last_modified: datetime) -> Output:
     content_type = content_type_for(path)
-    sha = gzip_resume.sha256(path, body)
+    if isinstance(body, Body):  # made at its path by a renderer, with its SHA and gzip
+        sha, gz = body.sha, body.gzip
+    else:
+        compressible = not content_type.startswith("image/") or content_type.startswith("image/svg")
+        sha, gz = sha_and_gzip(path, body, compressible)
     digest = sha.hex()[:32]
-    compressible = not content_type.startswith("image/") or content_type.startswith("image/svg")
-    gz = _GZIPPED.get((sha, compressible), lambda: _gzip(path, body, compressible))
     # The gzip ETag names the gzip bytes, not the body: one body may be compressed to
     # other bytes by another compressor, level or library version (ISA-L, before
     # zlib-ng, even did so from one process to the next), and a strong ETag shared by
@@ -156,7 +147,7 @@ def _new_output(path: str, body: bytes, last_modified: datetime) -> Output:
     gzip_etag = f'"{hashlib.sha256(gz).hexdigest()[:32]}-gz"' if gz is not None else None
     return Output(
         path=path,
-        body=body,
+        source=body,
         content_type=content_type,
         etag=f'"{digest}"',
         last_modified=last_modified,
@@ -181,7 +172,7 @@ def build_site(catalog: Catalog, renderers: list[Renderer] | None = None) -> Sit
         last = _LAST.get(_SLOT, _nothing)
         last_modified = _last_modified(catalog, last)
         previous = last.outputs if last is not None else {}
-        replaced: list[tuple[str, bytes]] = []
+        replaced: list[tuple[str, bytes | Body]] = []
         new_paths = 0
         for render in renderers if renderers is not None else default_renderers():
             for path, body in render(catalog).items():
@@ -190,14 +181,14 @@ def build_site(catalog: Catalog, renderers: list[Renderer] | None = None) -> Sit
                 known = previous.get(path)
                 if known is None:
                     new_paths += 1
-                elif known.body is not body:
-                    replaced.append((path, known.body))
+                elif known.source is not body:
+                    replaced.append((path, known.source))
                 elif known.last_modified == last_modified:
                     outputs[path] = known
                     continue
                 outputs[path] = make_output(path, body, last_modified)
         if len(outputs) - new_paths != len(previous):  # some paths are gone
-            replaced += [(path, previous[path].body) for path in previous.keys() - outputs.keys()]
+            replaced += [(path, previous[path].source) for path in previous.keys() - outputs.keys()]
         # The Outputs kept as they were were not asked of the table: it keeps them too,
         # but those of bodies replaced or paths gone (see memo.Memo.keep_previous).
         _OUTPUTS.keep_previous(dropping=replaced)

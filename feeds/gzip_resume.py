@@ -36,7 +36,7 @@ from typing import Any
 
 from zlib_ng import zlib_ng
 
-from .. import memo
+from . import memo
 
 RESUMABLE_FROM = 1 << 20  # smaller bodies are compressed whole: a few ms at most
 # The level of every gzip body the Site serves (feeds.site compresses through here).
