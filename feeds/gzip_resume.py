@@ -23,7 +23,8 @@ on the biggest documents.
 
 Memory: a checkpoint is ~270 kB (zlib's window and hash chains), at most
 `_MOST_CHECKPOINTS` per output, kept in a `feeds.memo` table swept per build for the
-outputs a build compressed (the ones an edit changes), at most `_MOST_STREAMS` of them.
+outputs a build compressed that the build before compressed too (those each edit
+changes), at most `_MOST_STREAMS` of them.
 """
 
 from __future__ import annotations
@@ -74,6 +75,11 @@ class _Stream:
 
 
 _STREAMS: memo.Memo[str, _Stream] = memo.Memo("gzip_resume.stream", saved=False)
+# The paths of the large bodies the last build compressed. Checkpoints pay back only for
+# a body that changes from one build to the next (/events/ and the calendars after an
+# event's edit): one is kept for a path compressed by the build before too, never by a
+# cold build (100k entries: 8 archives' bodies and checkpoints, ~90 MB of the peak).
+_COMPRESSED: memo.Memo[str, bool] = memo.Memo("gzip_resume.compressed", saved=False)
 
 
 def sha256(path: str, body: bytes) -> bytes:
@@ -95,12 +101,16 @@ def compress_whole(body: bytes) -> bytes:
 
 def gzip(path: str, body: bytes) -> bytes:
     """compress_whole(body), resumed from the last checkpoint `body` shares when it is
-    large; keeps this version's checkpoints for the next one (up to `_MOST_STREAMS` per
-    build)."""
+    large; keeps this version's checkpoints for the next one when the last build
+    compressed `path` too (up to `_MOST_STREAMS` per build)."""
+    if len(body) < RESUMABLE_FROM:
+        return compress_whole(body)
     # Checkpoints are made for the outputs this build keeps them for (copies of the
-    # compressor cost time too): the first `_MOST_STREAMS` large ones it compresses.
-    keeping = path in _STREAMS.used or len(_STREAMS.used) < _MOST_STREAMS
-    if len(body) < RESUMABLE_FROM or not keeping:
+    # compressor cost time too): the first `_MOST_STREAMS` large ones it compresses of
+    # those the last build compressed too.
+    changes_again = _COMPRESSED.peek(path) is not None
+    _COMPRESSED.put(path, True)
+    if not changes_again or (path not in _STREAMS.used and len(_STREAMS.used) >= _MOST_STREAMS):
         return compress_whole(body)
     stream = _STREAMS.peek(path)
     checkpoint = _resume_point(path, body)
