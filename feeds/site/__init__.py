@@ -116,9 +116,9 @@ def catalog_last_modified(catalog: Catalog) -> datetime:
 
 
 # Each Output, keyed by its path and body: a body reused from a renderer's memo table is
-# the very same object (bytes, whose hash Python keeps, or a Body, hashed by identity),
+# the very same object (bytes, whose hash Python keeps, or a Body, hashed by its SHA-256),
 # so a rebuild hashes (sha256) and wraps only new bodies (10k: 15,000 outputs, ~140 MB).
-# Not saved: the keys are whole bodies, and the gzip table (feeds.site.body) is saved.
+# Not saved: the keys are whole bodies, and the gzip table (feeds.body) is saved.
 _OUTPUTS: memo.Memo[tuple[str, bytes | Body], Output] = memo.Memo("site.output", saved=False)
 
 
@@ -133,7 +133,7 @@ def make_output(path: str, body: bytes | Body, last_modified: datetime) -> Outpu
 
 def _new_output(path: str, body: bytes | Body, last_modified: datetime) -> Output:
     content_type = content_type_for(path)
-    if isinstance(body, Body):  # made at its path by a renderer, with its SHA and gzip
+    if isinstance(body, Body):  # made at its path by a renderer (text), with SHA and gzip
         sha, gz = body.sha, body.gzip
     else:
         compressible = not content_type.startswith("image/") or content_type.startswith("image/svg")
