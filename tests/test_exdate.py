@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from dateutil.rrule import rruleset, rrulestr
 from test_ics_support import icaljs_many
+from test_import import imported_calendar
 from test_one_reader import Readers, assert_one_answer
 
 from feeds.catalog import parse_catalog
@@ -334,14 +335,9 @@ def change(original: bytes, start: bytes, extra: bytes = b"") -> bytes:
 
 
 def import_calendar(tmp_path: Path, *events: bytes) -> tuple[Catalog | None, list[str]]:
-    source = tmp_path / "club.ics"
-    source.write_bytes(SERIES + b"".join(events) + b"END:VCALENDAR\r\n")
-    report = Report(stream=io.StringIO())
-    try:
-        catalog = parse_catalog(import_catalog([str(source)], report).text.encode())
-    except ImportFailed:
-        catalog = None
-    return catalog, [line.removeprefix(f"{source}: ") for line in report.lines]
+    return imported_calendar(
+        tmp_path / "club.ics", SERIES + b"".join(events) + b"END:VCALENDAR\r\n"
+    )
 
 
 def test_a_changed_occurrence_leaves_its_day_out_of_the_series_and_is_an_event_of_its_own(

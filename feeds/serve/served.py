@@ -25,22 +25,23 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..body import Body as SiteBody
+from ..body import Body
 from ..site import Output
 from .headers import Encoding, Headers, Representation, headers_for, not_modified_headers_for
 from .pack import Mapped, Row, Rows, site_tags, wsgi_key
 
 __all__ = ["PackServed", "Served", "Variant", "View", "ViewMaker", "site_tags", "wsgi_key"]
 
-# A Site's Body (feeds.site.body) is decompressed per request; its gzip is served as is.
-Body = bytes | mmap.mmap | SiteBody
+# Where a body's bytes are: an Output's bytes or Body (a Body is decompressed per request;
+# its gzip is bytes, served as is), or a pack's mapped blob file.
+Data = bytes | mmap.mmap | Body
 
 
 @dataclass(frozen=True, slots=True)
 class Variant:
     """One encoding of an output, with its answers ready to send."""
 
-    data: Body
+    data: Data
     start: int
     stop: int
     etag: str
@@ -74,7 +75,7 @@ class View:
 
 
 # A body's place: (data, start, stop).
-_Place = tuple[Body, int, int]
+_Place = tuple[Data, int, int]
 # Header fields repeat across outputs (the same CSP, Last-Modified, Cache-Control ...):
 # one tuple per distinct field, so that thousands of outputs cost little memory.
 _Shared = dict[tuple[str, str], tuple[str, str]]
